@@ -1,0 +1,38 @@
+# The README's contract: `make demo` and `make test` work from a fresh clone with nothing but Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export CLIPPED_HOME ?= $(CURDIR)/.clipped
+export DAGSTER_HOME ?= $(CLIPPED_HOME)/dagster_home
+
+.PHONY: install demo test lint ui validate bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/clipped run samples/clipped_sample.mp4 --max-clips 3 --out clips/
+
+test: install
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: install
+	$(BIN)/ruff check .
+
+validate: install
+	$(BIN)/dagster definitions validate -f definitions.py
+
+ui: install
+	$(BIN)/clipped ui
+
+bench: install
+	$(BIN)/python bench/pipeline_bench.py --minutes 10 60
+
+clean:
+	rm -rf .clipped clips

@@ -1,0 +1,147 @@
+"""`clipped`: run the pipeline on a file or URL, or open the Dagster UI on the same instance."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from clipped.layout import DEFAULT_WORKSPACE
+from clipped.progress import add_step_listener
+from clipped.types import Aspect, ClipSettings
+
+app = typer.Typer(add_completion=False, help="Clipped: long video in, short vertical clips out.")
+console = Console(stderr=True)
+STEPS = ("source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips")
+
+
+@app.command()
+def run(
+    source: Annotated[str, typer.Argument(help="A video file, or an https URL on the allowlist")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the clips and clips.json")] = Path("clips"),
+    max_clips: Annotated[int, typer.Option(min=1, max=50)] = 5,
+    min_duration: Annotated[float, typer.Option(help="Shortest clip, seconds")] = 15.0,
+    max_duration: Annotated[float, typer.Option(help="Longest clip, seconds")] = 90.0,
+    aspect: Annotated[str, typer.Option(help="9:16, 1:1 or 16:9")] = "9:16",
+    language: Annotated[str | None, typer.Option(help="Spoken language (default: detect)")] = None,
+    asr_model: Annotated[str | None, typer.Option(help="faster-whisper model name or path")] = None,
+    profile: Annotated[str | None, typer.Option(help="Resource profile: local or prod")] = None,
+    workspace: Annotated[str, typer.Option(help="Workspace id (storage prefix)")] = DEFAULT_WORKSPACE,
+) -> None:
+    """Process one video end to end and write the best clips to --out."""
+    from clipped.instance import local_instance
+    from clipped.pipeline import PipelineFailedError, export_clips, register_source, run_clip_job
+
+    if aspect not in Aspect.__args__:  # type: ignore[attr-defined]
+        raise typer.BadParameter(f"aspect must be one of {', '.join(Aspect.__args__)}")  # type: ignore[attr-defined]
+    if min_duration >= max_duration:
+        raise typer.BadParameter("--min-duration must be below --max-duration")
+    if asr_model:
+        os.environ["CLIPPED_ASR_MODEL"] = asr_model
+    if "://" not in source:
+        _allow_local_file(Path(source))
+    settings = ClipSettings(
+        max_clips=max_clips,
+        min_duration_s=min_duration,
+        max_duration_s=max_duration,
+        aspect=aspect,  # type: ignore[arg-type]
+        language=language,
+    )
+    from definitions import build_definitions
+
+    defs = build_definitions(profile)
+    storage = defs.resources["storage"]
+    instance = local_instance()
+    try:
+        ref = register_source(storage, instance, source, settings, workspace)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"[bold]partition[/] {ref.partition_key}")
+    with _step_progress():
+        try:
+            run_clip_job(defs, instance, ref)
+        except PipelineFailedError as exc:
+            _fail(str(exc))
+    manifest = export_clips(storage, ref, out)
+    _print_clips(manifest, out)
+
+
+@app.command()
+def ui(port: Annotated[int, typer.Option()] = 3000) -> None:
+    """Open the Dagster UI (dagster dev) on the same instance `clipped run` writes to."""
+    from clipped.instance import dagster_home
+
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home())}
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"), "-p", str(port)]
+    raise typer.Exit(subprocess.call(command, env=env, cwd=root))
+
+
+def _allow_local_file(path: Path) -> None:
+    """A person running the CLI may name any file they can read: add its folder to the allowed roots."""
+    folder = str(path.expanduser().resolve().parent)
+    roots = [root for root in os.environ.get("CLIPPED_ALLOWED_ROOTS", "").split(os.pathsep) if root]
+    if not roots:
+        from clipped_resources.profiles import default_allowed_roots
+
+        roots = default_allowed_roots()
+    os.environ["CLIPPED_ALLOWED_ROOTS"] = os.pathsep.join([*roots, folder])
+
+
+class _step_progress:
+    """One rich progress bar per pipeline step, fed by the steps' progress callbacks."""
+
+    def __enter__(self) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:<16}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(), console=console, transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.progress.start()
+        self.remove_listener = add_step_listener(self.update)
+
+    def update(self, step: str, fraction: float) -> None:
+        if step not in self.tasks:
+            self.tasks[step] = self.progress.add_task(step, total=1.0)
+        self.progress.update(self.tasks[step], completed=fraction)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove_listener()
+        self.progress.stop()
+
+
+def _print_clips(manifest: dict, out: Path) -> None:
+    table = Table(title=f"{len(manifest['clips'])} clips from {manifest['source']['partition']}")
+    for column in ("rank", "start–end", "duration", "score", "title", "file"):
+        table.add_column(column)
+    for clip in manifest["clips"]:
+        table.add_row(
+            str(clip["rank"]),
+            f"{_clock(clip['start_s'])}–{_clock(clip['end_s'])}",
+            f"{clip['end_s'] - clip['start_s']:.1f}s",
+            f"{clip['score']:.2f}",
+            clip["title"],
+            str(out / clip["file"]),
+        )
+    Console().print(table)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes):d}:{rest:05.2f}"
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

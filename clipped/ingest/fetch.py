@@ -1,0 +1,69 @@
+"""Getting the original bytes of a source: a local file inside the allowed roots, or an allowlisted URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from clipped.ingest.url_policy import ALLOWED_VIDEO_DOMAINS, Resolver, resolve_host, validate_video_url
+from clipped.progress import ProgressCallback, no_progress
+
+
+class SourceAccessError(ValueError):
+    """A source that may not be read (outside the allowed roots, missing, refused URL, failed download)."""
+
+
+def resolve_local_source(path_text: str, allowed_roots: Iterable[str]) -> Path:
+    """The real path of a local source, refused unless it lies inside one of ``allowed_roots``.
+
+    Symlinks are resolved first so a link inside a root cannot point outside it.
+    """
+    path = Path(path_text).expanduser().resolve()
+    roots = [Path(root).expanduser().resolve() for root in allowed_roots]
+    if not any(path == root or path.is_relative_to(root) for root in roots):
+        raise SourceAccessError(f"path {path} is outside the allowed roots ({', '.join(map(str, roots)) or 'none'})")
+    if not path.is_file():
+        raise SourceAccessError(f"file not found: {path}")
+    return path
+
+
+def download_url(
+    url: str,
+    work_dir: Path,
+    *,
+    max_filesize_bytes: int,
+    allowed_domains: Iterable[str] = ALLOWED_VIDEO_DOMAINS,
+    resolver: Resolver = resolve_host,
+    on_progress: ProgressCallback = no_progress,
+) -> Path:
+    """Download an allowlisted video URL with yt-dlp into ``work_dir``; return the file."""
+    import yt_dlp
+
+    validate_video_url(url, allowed_domains=allowed_domains, resolver=resolver)
+
+    def hook(status: dict) -> None:
+        total = status.get("total_bytes") or status.get("total_bytes_estimate")
+        if status.get("status") == "downloading" and total:
+            on_progress(min(1.0, status.get("downloaded_bytes", 0) / total))
+
+    options = {
+        "format": "bv*[height<=2160]+ba/b[height<=2160]/b",
+        "merge_output_format": "mp4",
+        "outtmpl": str(work_dir / "download.%(ext)s"),
+        "noplaylist": True,
+        "max_filesize": max_filesize_bytes,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "socket_timeout": 30,
+        "progress_hooks": [hook],
+    }
+    try:
+        with yt_dlp.YoutubeDL(options) as downloader:
+            downloader.download([url])
+    except yt_dlp.utils.DownloadError as exc:
+        raise SourceAccessError(f"download failed: {str(exc).splitlines()[0][:200]}") from exc
+    files = sorted(work_dir.glob("download.*"))
+    if not files:
+        raise SourceAccessError("download produced no file")
+    return files[0]

@@ -1,0 +1,106 @@
+"""Running the clip job for one source in process, against a Dagster instance, and exporting the result."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
+
+from clipped.layout import SourceRef
+from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
+from clipped.sources import REQUEST_FILE, SourceRequest, request_for, source_ref_for
+from clipped.types import ClipSettings
+from clipped_assets.partitions import source_video_partitions
+from clipped_resources.storage import StorageResource
+
+MANIFEST_NAME = "clips.json"
+
+
+class PipelineFailedError(RuntimeError):
+    """The job failed; the message is the failing step and its one-line reason."""
+
+
+def register_source(
+    storage: StorageResource,
+    instance: DagsterInstance,
+    location: str,
+    settings: ClipSettings,
+    workspace_id: str,
+) -> SourceRef:
+    """Store the source request and add its partition (idempotent for the same location and workspace)."""
+    request = request_for(location, settings)
+    source = source_ref_for(request, workspace_id)
+    storage.write_model(source.key(REQUEST_FILE), request)
+    if not instance.has_dynamic_partition(source_video_partitions.name, source.partition_key):
+        instance.add_dynamic_partitions(source_video_partitions.name, [source.partition_key])
+    return source
+
+
+def run_clip_job(defs: Definitions, instance: DagsterInstance, source: SourceRef) -> ExecuteInProcessResult:
+    """Materialize the whole graph for ``source`` in this process; raise with the first failure's reason."""
+    job = defs.resolve_job_def("clip_job")
+    result = job.execute_in_process(instance=instance, partition_key=source.partition_key, raise_on_error=False)
+    if not result.success:
+        raise PipelineFailedError(first_failure(result))
+    return result
+
+
+def first_failure(result: ExecuteInProcessResult) -> str:
+    """'<step>: <reason>' of the first failed step (Failure descriptions are already one line)."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            error = data.error
+            reason = (data.user_failure_data.description if data.user_failure_data else None) or (
+                _innermost_message(error) if error else "failed"
+            )
+            return f"{event.step_key}: {reason}"
+    return "run failed"
+
+
+def _innermost_message(error) -> str:
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[-1]
+
+
+def export_clips(storage: StorageResource, source: SourceRef, out_dir: Path) -> dict:
+    """Copy the rendered clips into ``out_dir`` as clip_NN.mp4 and write ``clips.json``; return the manifest."""
+    rendered = storage.read_model(source.key(RENDERED_CLIPS_FILE), RenderedClipsManifest)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for clip in rendered.clips:
+        name = f"clip_{clip.rank:02d}.mp4"
+        with storage.local_path(clip.video_key) as video:
+            shutil.copyfile(video, out_dir / name)
+        with storage.local_path(clip.thumbnail_key) as thumbnail:
+            shutil.copyfile(thumbnail, out_dir / f"clip_{clip.rank:02d}.jpg")
+        clips.append({
+            "rank": clip.rank,
+            "file": name,
+            "start_s": round(clip.start_s, 3),
+            "end_s": round(clip.end_s, 3),
+            "score": round(clip.score, 4),
+            "scores": {name: round(value, 4) for name, value in clip.scores.items()},
+            "reason": clip.reason,
+            "title": clip.title,
+            "words": [w.model_dump(include={"word", "start_s", "end_s"}) for w in clip.words],
+        })
+    manifest = {
+        "source": {
+            "partition": source.partition_key,
+            "duration_s": round(rendered.duration_s, 3),
+            "language": rendered.language,
+        },
+        "clips": clips,
+    }
+    temp = out_dir / f".{MANIFEST_NAME}.tmp"
+    temp.write_text(json.dumps(manifest, indent=2))
+    temp.replace(out_dir / MANIFEST_NAME)
+    return manifest
+
+
+def load_request(storage: StorageResource, source: SourceRef) -> SourceRequest:
+    return storage.read_model(source.key(REQUEST_FILE), SourceRequest)

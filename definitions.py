@@ -1,0 +1,37 @@
+"""The one place where Clipped's Dagster definitions are assembled.
+
+Assets come per stage package module with their group names set in the modules; resources come from the
+profile (``CLIPPED_PROFILE``), chosen when Dagster loads the code location, not at import time.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from clipped_assets import ingest, render, select, understand
+from clipped_assets.partitions import source_video_partitions
+from clipped_resources.profiles import build_resources
+
+STAGE_MODULES = (ingest, understand, select, render)
+
+clip_job = dg.define_asset_job(
+    name="clip_job",
+    selection=dg.AssetSelection.groups("ingest", "understand", "select", "render"),
+    partitions_def=source_video_partitions,
+    description="Source video to rendered clips, for one partition.",
+)
+
+
+def build_definitions(profile: str | None = None) -> dg.Definitions:
+    """Definitions for ``profile`` (default: ``$CLIPPED_PROFILE`` or ``local``)."""
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules(STAGE_MODULES),
+        asset_checks=dg.load_asset_checks_from_modules(STAGE_MODULES),
+        jobs=[clip_job],
+        resources=build_resources(profile),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()
