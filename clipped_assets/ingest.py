@@ -1,6 +1,5 @@
 """`source_video`: fetch, probe, validate and prepare the source once; everything downstream reads its outputs."""
 
-from __future__ import annotations
 
 import tempfile
 from pathlib import Path

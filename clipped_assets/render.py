@@ -1,6 +1,5 @@
 """`rendered_clips`: the top candidates cut, reframed, captioned and loudness-normalised, checked before use."""
 
-from __future__ import annotations
 
 import base64
 import threading

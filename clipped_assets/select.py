@@ -1,6 +1,5 @@
 """Selecting moments: `candidates` (scored windows) and `faces` (tracks inside the windows to render)."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, RetryPolicy, asset
 

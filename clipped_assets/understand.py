@@ -1,6 +1,5 @@
 """Understanding the source: `transcript`, `scenes`, `audio_features`. Thin wrappers over clipped.understand."""
 
-from __future__ import annotations
 
 import time
 
