@@ -4,6 +4,7 @@ from clipped.ingest.fetch import SourceAccessError
 from clipped.ingest.probe import InvalidMediaError
 from clipped.ingest.url_policy import DisallowedUrlError
 from clipped.layout import InvalidKeyError
+from clipped.select.errors import NoCandidatesError
 from clipped_resources.storage import StorageKeyError
 
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
@@ -11,5 +12,6 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     InvalidMediaError,
     DisallowedUrlError,
     InvalidKeyError,
+    NoCandidatesError,
     StorageKeyError,
 )

@@ -3,7 +3,7 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, RetryPolicy, asset
 
-from clipped.faces.tracking import track_faces_in_windows
+from clipped.faces.windows import track_faces_in_windows
 from clipped.select.candidates import select_candidates
 from clipped.stage_record import StageRecord, fingerprint, load_complete_record, require_record, save_record
 from clipped.types import AudioFeatures, Candidate, FacesResult, Scenes, Transcript

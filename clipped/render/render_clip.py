@@ -1,0 +1,217 @@
+"""Render one clip: cut, reframe along the crop path, burn captions, normalise loudness, encode; one video pass.
+
+Three ffmpeg runs per clip, only one of them touching video: an audio-only loudness analysis of the segment,
+the render itself, and a single-frame thumbnail grab from the result.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+import av
+from pydantic import BaseModel, Field
+
+from clipped.media.ffmpeg import MediaToolError, ffmpeg_exe, last_error_line, run_ffmpeg
+from clipped.progress import ProgressCallback, no_progress
+from clipped.render.captions_ass import build_ass
+from clipped.render.crop_path import CROP_FILTER_NAME, CropPath, plan_crop_path
+from clipped.render.filtergraph import ass_filter, sendcmd_filter
+from clipped.render.loudness import STEREO, integrated_loudness, loudnorm_apply_filter, measure_loudnorm
+from clipped.types import Aspect, FaceFrame, Word
+
+OUTPUT_SIZES: dict[str, tuple[int, int]] = {"9:16": (1080, 1920), "1:1": (1080, 1080), "16:9": (1920, 1080)}
+OUTPUT_FPS = 30
+CRF = 21
+AUDIO_RATE = 48_000
+THUMBNAIL_AT = 1 / 3  # a third in: past the opening words, well before the ending
+
+
+class RenderSpec(BaseModel):
+    """Everything one clip render needs; times in the source's timeline."""
+
+    source_path: Path
+    start_s: float = Field(ge=0)
+    end_s: float
+    words: list[Word] = []
+    face_frames: list[FaceFrame] = []
+    scene_cuts_s: list[float] = []
+    source_width: int = Field(gt=0)
+    source_height: int = Field(gt=0)
+    aspect: Aspect = "9:16"
+    caption_style: str = "highlight_word"
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+class RenderReport(BaseModel):
+    width: int
+    height: int
+    duration_s: float
+    loudness_lufs: float | None  # measured on the rendered file; None when the clip has no audible audio
+    encode_s: float  # wall time of the video pass
+
+
+def output_size(aspect: Aspect | str) -> tuple[int, int]:
+    """Delivery resolution for an aspect: 1080 on the short side."""
+    if aspect not in OUTPUT_SIZES:
+        raise ValueError(f"unknown aspect {aspect!r}; allowed: {', '.join(OUTPUT_SIZES)}")
+    return OUTPUT_SIZES[aspect]
+
+
+def render_clip(
+    spec: RenderSpec,
+    out_video: Path,
+    out_thumbnail: Path,
+    out_ass: Path,
+    *,
+    threads: int = 1,
+    preset: str = "veryfast",
+    on_progress: ProgressCallback | None = None,
+) -> RenderReport:
+    """Render ``spec`` to an MP4 (H.264 + AAC, 30 fps), a JPEG thumbnail and the ASS captions it burned in.
+
+    Writes exactly the three given paths; raises :class:`MediaToolError` with a one-line reason on failure.
+    """
+    if spec.duration_s <= 0:
+        raise ValueError(f"clip end {spec.end_s} is not after its start {spec.start_s}")
+    width, height = output_size(spec.aspect)
+    progress = on_progress or no_progress
+    captions = build_ass(spec.words, spec.start_s, spec.end_s, width, height, spec.caption_style)
+    path = plan_crop_path(
+        spec.face_frames, spec.start_s, spec.end_s, spec.source_width, spec.source_height, spec.aspect,
+        spec.scene_cuts_s, fps=OUTPUT_FPS,
+    )  # fmt: skip
+    audio_filter = _audio_filter(spec) if _has_audio(spec.source_path) else None
+    out_ass.write_text(captions)
+
+    with tempfile.TemporaryDirectory(prefix="clipped-render-") as work:
+        script = Path(work) / "crop.cmd"
+        script.write_text(path.to_sendcmd())
+        args = _render_args(spec, path, script, out_ass, out_video, width, height, audio_filter, threads, preset)
+        started = time.monotonic()
+        _run_with_progress(args, spec.duration_s, progress, Path(work) / "ffmpeg.log")
+        encode_s = time.monotonic() - started
+
+    duration_s = _probe_duration(out_video)
+    _grab_thumbnail(out_video, duration_s * THUMBNAIL_AT, out_thumbnail)
+    progress(1.0)
+    return RenderReport(
+        width=width,
+        height=height,
+        duration_s=duration_s,
+        loudness_lufs=integrated_loudness(out_video) if audio_filter else None,
+        encode_s=round(encode_s, 3),
+    )
+
+
+def video_filter(path: CropPath, script: Path, ass_path: Path, width: int, height: int) -> str:
+    """Frame rate, moving crop, scale to delivery size, captions; in that order so crop commands and
+    caption times both line up with output frames."""
+    first = path.keyframes[0]
+    return ",".join(
+        [
+            f"fps={OUTPUT_FPS}",
+            sendcmd_filter(script),
+            # exact=1: without it crop rounds x to even pixels for 4:2:0, and a slow pan would move in 2 px jerks.
+            f"{CROP_FILTER_NAME}=w={path.crop_w}:h={path.crop_h}:x={first.x}:y={first.y}:exact=1",
+            f"scale={width}:{height}:flags=bicubic",
+            "setsar=1",
+            ass_filter(ass_path),
+            "format=yuv420p",
+        ]
+    )
+
+
+def _audio_filter(spec: RenderSpec) -> str:
+    measured = measure_loudnorm(spec.source_path, spec.start_s, spec.duration_s)
+    chain = [STEREO]
+    if measured.is_measurable():
+        chain.append(loudnorm_apply_filter(measured))
+    # loudnorm works at 192 kHz internally; bring it back to the delivery rate.
+    chain.append(f"aresample={AUDIO_RATE}")
+    return ",".join(chain)
+
+
+def _render_args(
+    spec: RenderSpec,
+    path: CropPath,
+    script: Path,
+    ass_path: Path,
+    out_video: Path,
+    width: int,
+    height: int,
+    audio_filter: str | None,
+    threads: int,
+    preset: str,
+) -> list[str]:
+    args = [
+        "-nostats", "-progress", "pipe:1", "-threads", str(threads),
+        # -ss before -i: seek by index, then decode-and-drop to the exact frame; timestamps restart at 0.
+        "-ss", f"{spec.start_s:.3f}", "-t", f"{spec.duration_s:.3f}", "-i", str(spec.source_path),
+        "-filter_threads", str(threads),
+        "-map", "0:v:0", "-vf", video_filter(path, script, ass_path, width, height),
+        "-c:v", "libx264", "-preset", preset, "-crf", str(CRF), "-pix_fmt", "yuv420p",
+        "-threads", str(threads), "-r", str(OUTPUT_FPS),
+    ]  # fmt: skip
+    if audio_filter:
+        args += [
+            "-map", "0:a:0", "-af", audio_filter,
+            "-c:a", "aac", "-b:a", "128k", "-ar", str(AUDIO_RATE), "-ac", "2",
+        ]  # fmt: skip
+    # The output -t as well: fps emits a frame AT the input's end time too, one frame longer than asked.
+    return [*args, "-t", f"{spec.duration_s:.3f}", "-movflags", "+faststart", "-f", "mp4", str(out_video)]
+
+
+def _run_with_progress(args: list[str], duration_s: float, progress: ProgressCallback, log_path: Path) -> None:
+    """Run ffmpeg, reporting ``out_time`` from ``-progress pipe:1`` as a fraction of the clip."""
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
+    # stderr goes to a file: ffmpeg can write more than a pipe buffer holds while we read stdout.
+    with log_path.open("w+", errors="replace") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, errors="replace")
+        assert process.stdout is not None
+        reader = threading.Thread(target=_read_progress, args=(process.stdout, duration_s, progress), daemon=True)
+        reader.start()
+        returncode = process.wait()
+        reader.join(timeout=5)
+        if returncode != 0:
+            log.seek(0)
+            raise MediaToolError(f"ffmpeg failed: {last_error_line(log.read())}")
+
+
+def _read_progress(stream: IO[str], duration_s: float, progress: ProgressCallback) -> None:
+    for line in stream:
+        key, _, value = line.strip().partition("=")
+        # out_time_us is in microseconds (so, despite its name, is out_time_ms); N/A before the first frame.
+        if key == "out_time_us" and value.lstrip("-").isdigit():
+            # The last 1% is left for the thumbnail and loudness check after encoding.
+            progress(min(0.99, max(0.0, int(value) / 1e6 / duration_s)))
+
+
+def _has_audio(path: Path) -> bool:
+    try:
+        with av.open(str(path)) as container:
+            return bool(container.streams.audio)
+    except av.error.FFmpegError as exc:
+        raise MediaToolError(f"cannot open {path.name}: {exc}") from exc
+
+
+def _probe_duration(path: Path) -> float:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+        return float(container.duration or 0) / 1e6
+
+
+def _grab_thumbnail(video: Path, at_s: float, out_thumbnail: Path) -> None:
+    run_ffmpeg([
+        "-ss", f"{at_s:.3f}", "-i", str(video), "-frames:v", "1", "-q:v", "3", "-update", "1",
+        "-f", "image2", "-c:v", "mjpeg", str(out_thumbnail),
+    ])  # fmt: skip

@@ -1,0 +1,145 @@
+"""Whisper through the ASR resource on real human speech, with the models that ship as packages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from clipped.types import Transcript
+from clipped_resources.asr import FasterWhisperAsr
+from clipped_resources.asr_audio import WHISPER_SAMPLE_RATE, load_audio_for_asr
+from clipped_resources.model_store import ModelNotAvailableError, assemble_whisper_base
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SPEECH = DATA / "librivox_austen_5utt.wav"
+REFERENCE = DATA / "librivox_austen_5utt.txt"
+SPEECH_DURATION_S = 24.73
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "clipped_sample.mp4"
+# The sample's audio track has holes at the shot joins: 24.78-26.52 s and 48.93-50.56 s of the video.
+SAMPLE_HOLES_S = ((24.78, 26.52), (48.93, 50.56))
+# Spoken forms the reference uses for what Whisper writes as abbreviations.
+_SPOKEN = {"mr": "mister", "mrs": "missus", "dr": "doctor"}
+
+
+def normalise(text: str) -> list[str]:
+    """Lower-case words without punctuation; hyphenated words split, abbreviations spelled as spoken."""
+    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
+    return [_SPOKEN.get(word, word) for word in words]
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """(substitutions + deletions + insertions) / reference words, by word-level edit distance."""
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    previous = list(range(len(hyp) + 1))
+    for i, ref_word in enumerate(ref, start=1):
+        current = [i]
+        for j, hyp_word in enumerate(hyp, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word)))
+        previous = current
+    return previous[-1] / max(len(ref), 1)
+
+
+def test_word_error_rate_counts_edits() -> None:
+    assert word_error_rate("the cat sat", "The cat, sat.") == 0.0
+    assert word_error_rate("the cat sat", "the bat sat") == pytest.approx(1 / 3)
+    assert word_error_rate("the cat sat", "the cat") == pytest.approx(1 / 3)
+    assert word_error_rate("mister ill disposed", "Mr. ill-disposed") == 0.0
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def tiny_run() -> tuple[Transcript, list[float]]:
+    progress: list[float] = []
+    asr = FasterWhisperAsr(model="tiny.en", cpu_threads=2)
+    return asr.transcribe(SPEECH, on_progress=progress.append), progress
+
+
+@pytest.fixture(scope="module")
+def base_transcript(model_cache: Path) -> Transcript:
+    return FasterWhisperAsr(model="base", cpu_threads=2, model_cache_dir=str(model_cache)).transcribe(SPEECH)
+
+
+def assert_well_formed(transcript: Transcript) -> None:
+    words = transcript.words
+    assert len(words) > 50
+    assert transcript.language == "en"
+    assert transcript.duration_s == pytest.approx(SPEECH_DURATION_S, abs=0.05)
+    previous_end = 0.0
+    for word in words:
+        assert word.word and word.word == word.word.strip()
+        assert previous_end <= word.start_s <= word.end_s <= transcript.duration_s
+        previous_end = word.end_s
+    for segment in transcript.segments:
+        assert segment.words and segment.text
+        assert segment.start_s == segment.words[0].start_s and segment.end_s == segment.words[-1].end_s
+
+
+def test_tiny_en_transcribes_real_speech(tiny_run: tuple[Transcript, list[float]]) -> None:
+    transcript, _progress = tiny_run
+    assert_well_formed(transcript)
+    assert transcript.model == "tiny.en"
+    assert word_error_rate(REFERENCE.read_text(), " ".join(w.word for w in transcript.words)) < 0.10
+
+
+def test_progress_rises_to_one(tiny_run: tuple[Transcript, list[float]]) -> None:
+    _transcript, progress = tiny_run
+    assert progress[0] == 0.0 and progress[-1] == 1.0
+    assert progress == sorted(progress)
+    assert len(progress) > 3
+
+
+def test_base_transcribes_real_speech_and_detects_english(base_transcript: Transcript) -> None:
+    assert_well_formed(base_transcript)
+    assert base_transcript.model == "base"
+    assert word_error_rate(REFERENCE.read_text(), " ".join(w.word for w in base_transcript.words)) < 0.08
+
+
+def test_base_is_assembled_once_and_a_truncated_model_is_rebuilt(model_cache: Path) -> None:
+    folder = assemble_whisper_base(model_cache)
+    model_bin = folder / "model.bin"
+    full_size = model_bin.stat().st_size
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"]
+    assemble_whisper_base(model_cache)
+    assert model_bin.stat().st_size == full_size
+
+    with model_bin.open("r+b") as handle:  # as if a copy had been cut off half way
+        handle.truncate(full_size // 2)
+    assert assemble_whisper_base(model_cache) == folder
+    assert model_bin.stat().st_size == full_size
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_english_only_model_refuses_other_languages() -> None:
+    with pytest.raises(ValueError, match=r"'tiny\.en'.*'de'"):
+        FasterWhisperAsr(model="tiny.en", cpu_threads=2).transcribe(SPEECH, language="de")
+
+
+@pytest.mark.parametrize("name", ["no-such-whisper-model", "large-v3"])
+def test_model_not_available_offline_is_a_clear_error(name: str, tmp_path: Path) -> None:
+    asr = FasterWhisperAsr(model=name, cpu_threads=2, model_cache_dir=str(tmp_path))
+    with pytest.raises(ModelNotAvailableError, match=rf"'{re.escape(name)}'.*'tiny\.en', 'base'"):
+        asr.transcribe(SPEECH)
+
+
+def test_audio_holes_are_kept_as_silence() -> None:
+    audio = load_audio_for_asr(SAMPLE)
+    assert len(audio) / WHISPER_SAMPLE_RATE == pytest.approx(77.03, abs=0.05)  # the audio stream's end time
+    for start_s, end_s in SAMPLE_HOLES_S:
+        hole = audio[round((start_s + 0.05) * WHISPER_SAMPLE_RATE) : round((end_s - 0.05) * WHISPER_SAMPLE_RATE)]
+        assert hole.size and float(abs(hole).max()) == 0.0
+        after = audio[round(end_s * WHISPER_SAMPLE_RATE) : round((end_s + 1.0) * WHISPER_SAMPLE_RATE)]
+        assert float(abs(after).max()) > 0.1
+
+
+def test_word_times_follow_the_video_timeline_across_audio_holes() -> None:
+    transcript = FasterWhisperAsr(model="tiny.en", cpu_threads=2).transcribe(SAMPLE)
+    starts = [word.start_s for word in transcript.words]
+    for start_s, end_s in SAMPLE_HOLES_S:
+        assert not [t for t in starts if start_s + 0.05 < t < end_s - 0.05]
+        assert min(t for t in starts if t >= end_s - 0.05) < end_s + 1.0  # speech resumes right after the hole
