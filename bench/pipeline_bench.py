@@ -42,7 +42,9 @@ def run_once(minutes: float, max_clips: int, work: Path) -> dict[str, float]:
     os.environ["CLIPPED_ALLOWED_ROOTS"] = str(work)
     defs = build_definitions("local")
     instance = DagsterInstance.ephemeral()
-    source = register_source(defs.resources["storage"], instance, str(video), ClipSettings(max_clips=max_clips), "bench")
+    source = register_source(
+        defs.resources["storage"], instance, str(video), ClipSettings(max_clips=max_clips), "bench"
+    )
     started = time.monotonic()
     result = run_clip_job(defs, instance, source)
     total = time.monotonic() - started
@@ -92,7 +94,8 @@ def format_table(rows, max_clips: int) -> str:
         cells = [f"{timings.get(step, float('nan')):.0f} s" for step in STEPS]
         ratio = timings["end_to_end"] / (minutes * 60)
         lines.append(
-            f"| {minutes:g} min → {max_clips} clips | " + " | ".join(cells)
+            f"| {minutes:g} min → {max_clips} clips | "
+            + " | ".join(cells)
             + f" | {timings['end_to_end']:.0f} s | {ratio:.3f} | {own:.0f} MB / {children:.0f} MB |"
         )
     return "\n".join(lines)

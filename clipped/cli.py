@@ -64,11 +64,14 @@ def run(
     except ValueError as exc:
         _fail(str(exc))
     console.print(f"[bold]partition[/] {ref.partition_key}")
-    with _step_progress():
+    with _step_progress() as bars:
         try:
-            run_clip_job(defs, instance, ref)
+            run_clip_job(defs, instance, ref, log_level="CRITICAL")
         except PipelineFailedError as exc:
+            bars.stop()
             _fail(str(exc))
+        for step in STEPS:  # steps that reused complete outputs report nothing while running
+            bars.update(step, 1.0)
     manifest = export_clips(storage, ref, out)
     _print_clips(manifest, out)
 
@@ -98,19 +101,27 @@ def _allow_local_file(path: Path) -> None:
 class _step_progress:
     """One rich progress bar per pipeline step, fed by the steps' progress callbacks."""
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> _step_progress:
         self.progress = Progress(
-            TextColumn("{task.description:<16}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(), console=console, transient=False,
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
         )
         self.tasks: dict[str, TaskID] = {}
         self.progress.start()
         self.remove_listener = add_step_listener(self.update)
+        return self
 
     def update(self, step: str, fraction: float) -> None:
         if step not in self.tasks:
             self.tasks[step] = self.progress.add_task(step, total=1.0)
         self.progress.update(self.tasks[step], completed=fraction)
+
+    def stop(self) -> None:
+        self.progress.stop()
 
     def __exit__(self, *exc_info: object) -> None:
         self.remove_listener()

@@ -38,10 +38,20 @@ def register_source(
     return source
 
 
-def run_clip_job(defs: Definitions, instance: DagsterInstance, source: SourceRef) -> ExecuteInProcessResult:
-    """Materialize the whole graph for ``source`` in this process; raise with the first failure's reason."""
+def run_clip_job(
+    defs: Definitions, instance: DagsterInstance, source: SourceRef, *, log_level: str = "INFO"
+) -> ExecuteInProcessResult:
+    """Materialize the whole graph for ``source`` in this process; raise with the first failure's reason.
+
+    ``log_level`` only affects the console; the instance's event log (what the UI shows) keeps everything.
+    """
     job = defs.resolve_job_def("clip_job")
-    result = job.execute_in_process(instance=instance, partition_key=source.partition_key, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key=source.partition_key,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
     if not result.success:
         raise PipelineFailedError(first_failure(result))
     return result
@@ -77,17 +87,19 @@ def export_clips(storage: StorageResource, source: SourceRef, out_dir: Path) -> 
             shutil.copyfile(video, out_dir / name)
         with storage.local_path(clip.thumbnail_key) as thumbnail:
             shutil.copyfile(thumbnail, out_dir / f"clip_{clip.rank:02d}.jpg")
-        clips.append({
-            "rank": clip.rank,
-            "file": name,
-            "start_s": round(clip.start_s, 3),
-            "end_s": round(clip.end_s, 3),
-            "score": round(clip.score, 4),
-            "scores": {name: round(value, 4) for name, value in clip.scores.items()},
-            "reason": clip.reason,
-            "title": clip.title,
-            "words": [w.model_dump(include={"word", "start_s", "end_s"}) for w in clip.words],
-        })
+        clips.append(
+            {
+                "rank": clip.rank,
+                "file": name,
+                "start_s": round(clip.start_s, 3),
+                "end_s": round(clip.end_s, 3),
+                "score": round(clip.score, 4),
+                "scores": {name: round(value, 4) for name, value in clip.scores.items()},
+                "reason": clip.reason,
+                "title": clip.title,
+                "words": [w.model_dump(include={"word", "start_s", "end_s"}) for w in clip.words],
+            }
+        )
     manifest = {
         "source": {
             "partition": source.partition_key,

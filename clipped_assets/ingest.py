@@ -1,6 +1,5 @@
 """`source_video`: fetch, probe, validate and prepare the source once; everything downstream reads its outputs."""
 
-
 import tempfile
 from pathlib import Path
 
@@ -8,9 +7,9 @@ from dagster import AssetExecutionContext, Backoff, MaterializeResult, MetadataV
 
 from clipped.ingest.fetch import download_url, resolve_local_source
 from clipped.ingest.prepare import PreparedSource, prepare_source
+from clipped.layout import SourceRef
 from clipped.stage_record import StageRecord, fingerprint, load_complete_record, save_record
 from clipped_assets.partitions import source_video_partitions
-from clipped.layout import SourceRef
 from clipped_assets.step_context import failing_clearly, progress_for, request_of, source_of
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.storage import StorageResource, check_key

@@ -1,6 +1,5 @@
 """`rendered_clips`: the top candidates cut, reframed, captioned and loudness-normalised, checked before use."""
 
-
 import base64
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -50,7 +49,9 @@ DURATION_TOLERANCE_S = 0.25
     code_version="1",
     retry_policy=RetryPolicy(max_retries=1, delay=30),
     kinds={"ffmpeg"},
-    check_specs=[AssetCheckSpec(name, asset="rendered_clips", description=text, blocking=True) for name, text in CHECKS.items()],
+    check_specs=[
+        AssetCheckSpec(name, asset="rendered_clips", description=text, blocking=True) for name, text in CHECKS.items()
+    ],
     description="Top N clips: face-following crop, animated word captions, −14 LUFS, H.264 + AAC, thumbnails.",
 )
 def rendered_clips(
@@ -65,7 +66,9 @@ def rendered_clips(
     if load_complete_record(storage, source, "rendered_clips", expected) is None:
         manifest = render_all(context, storage, render, source, settings, expected)
         storage.write_model(manifest_key, manifest)
-        outputs = [manifest_key] + [key for c in manifest.clips for key in (c.video_key, c.thumbnail_key, c.captions_key)]
+        outputs = [manifest_key] + [
+            key for c in manifest.clips for key in (c.video_key, c.thumbnail_key, c.captions_key)
+        ]
         save_record(storage, source, StageRecord(stage="rendered_clips", fingerprint=expected, outputs=outputs))
     else:
         context.log.info(f"reusing complete rendered_clips for {source.partition_key}")
@@ -90,7 +93,9 @@ def render_all(
 ) -> RenderedClipsManifest:
     """Render the top ``max_clips`` candidates in parallel within the core budget."""
     chosen = load_candidates(storage, source.key(CANDIDATES_FILE))[: settings.max_clips]
-    faces_by_window = {w.candidate_id: w.frames for w in storage.read_model(source.key(FACES_FILE), FacesResult).windows}
+    faces_by_window = {
+        w.candidate_id: w.frames for w in storage.read_model(source.key(FACES_FILE), FacesResult).windows
+    }
     cuts = storage.read_model(source.key(SCENES_FILE), Scenes).cuts_s
     media = storage.read_model(source.key(INFO_FILE), PreparedSource).media
     language = storage.read_model(source.key(TRANSCRIPT_FILE), Transcript).language
@@ -123,7 +128,9 @@ def render_all(
                 aspect=settings.aspect,
                 caption_style=settings.caption_style,
             )
-            return render_and_inspect(storage, source, clip_id, index + 1, candidate, spec, render, clip_progress(index))
+            return render_and_inspect(
+                storage, source, clip_id, index + 1, candidate, spec, render, clip_progress(index)
+            )
 
         with ThreadPoolExecutor(max_workers=render.clip_workers()) as pool:
             clips = list(pool.map(render_one, range(len(chosen))))
@@ -149,8 +156,13 @@ def render_and_inspect(
         storage.writer(keys["captions.ass"]) as ass_out,
     ):
         render_clip(
-            spec, video_out, thumbnail_out, ass_out,
-            threads=render.threads_per_clip, preset=render.x264_preset, on_progress=on_progress,
+            spec,
+            video_out,
+            thumbnail_out,
+            ass_out,
+            threads=render.threads_per_clip,
+            preset=render.x264_preset,
+            on_progress=on_progress,
         )
         inspection = inspect_clip(video_out)
         captions = caption_check(video_out, ass_out) if candidate.words else None
@@ -182,17 +194,22 @@ def render_and_inspect(
 
 def clip_check_results(manifest: RenderedClipsManifest, settings: ClipSettings) -> list[AssetCheckResult]:
     """One result per check, each naming the clips that fail it."""
+
     def failing(predicate) -> list[int]:
-        return [clip.rank for clip in manifest.clips if not predicate(clip, ClipInspection.model_validate(clip.inspection))]
+        return [
+            clip.rank for clip in manifest.clips if not predicate(clip, ClipInspection.model_validate(clip.inspection))
+        ]
 
     failures = {
         "rendered_clips_have_target_resolution": failing(
             lambda clip, seen: (seen.width, seen.height) == (clip.width, clip.height)
         ),
         "rendered_clips_within_duration_bounds": failing(
-            lambda clip, seen: settings.min_duration_s - DURATION_TOLERANCE_S
-            <= seen.duration_s
-            <= settings.max_duration_s + DURATION_TOLERANCE_S
+            lambda clip, seen: (
+                settings.min_duration_s - DURATION_TOLERANCE_S
+                <= seen.duration_s
+                <= settings.max_duration_s + DURATION_TOLERANCE_S
+            )
         ),
         "rendered_clips_have_audio": failing(lambda clip, seen: seen.has_audio),
         "rendered_clips_free_of_black_or_frozen_stretches": failing(

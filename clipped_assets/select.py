@@ -1,6 +1,5 @@
 """Selecting moments: `candidates` (scored windows) and `faces` (tracks inside the windows to render)."""
 
-
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, RetryPolicy, asset
 
 from clipped.faces.windows import track_faces_in_windows
@@ -40,7 +39,9 @@ def candidates(context: AssetExecutionContext, storage: StorageResource) -> Mate
     with failing_clearly():
         source = source_of(context)
         settings = request_of(storage, source).settings
-        upstream = [require_record(storage, source, stage).fingerprint for stage in ("transcript", "scenes", "audio_features")]
+        upstream = [
+            require_record(storage, source, stage).fingerprint for stage in ("transcript", "scenes", "audio_features")
+        ]
         expected = fingerprint("candidates", "1", upstream, settings.model_dump())
         key = source.key(CANDIDATES_FILE)
         if load_complete_record(storage, source, "candidates", expected) is None:
@@ -92,7 +93,9 @@ def faces(
     result = storage.read_model(key, FacesResult)
     frames = [frame for window in result.windows for frame in window.frames]
     with_face = sum(1 for frame in frames if frame.faces)
-    tracks = {(window.candidate_id, face.track_id) for window in result.windows for f in window.frames for face in f.faces}
+    tracks = {
+        (window.candidate_id, face.track_id) for window in result.windows for f in window.frames for face in f.faces
+    }
     return MaterializeResult(
         metadata={
             "detector": result.detector,

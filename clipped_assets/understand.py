@@ -1,6 +1,6 @@
 """Understanding the source: `transcript`, `scenes`, `audio_features`. Thin wrappers over clipped.understand."""
 
-
+import itertools
 import time
 
 from dagster import (
@@ -60,9 +60,7 @@ def transcript(context: AssetExecutionContext, storage: StorageResource, asr: As
     if record is None:
         started = time.monotonic()
         with storage.local_path(source.key(AUDIO_FILE)) as wav:
-            result = asr.transcribe(
-                wav, language=settings.language, on_progress=progress_for(context, "transcript")
-            )
+            result = asr.transcribe(wav, language=settings.language, on_progress=progress_for(context, "transcript"))
         elapsed = time.monotonic() - started
         storage.write_model(key, result)
         rtf = elapsed / result.duration_s if result.duration_s else 0.0
@@ -92,7 +90,7 @@ def transcript_times_within_audio(context, storage: StorageResource) -> AssetChe
     result = storage.read_model(source.key(TRANSCRIPT_FILE), Transcript)
     words = result.words
     outside = [w for w in words if w.start_s < 0 or w.end_s > result.duration_s + 0.5 or w.end_s < w.start_s]
-    backwards = sum(1 for a, b in zip(words, words[1:], strict=False) if b.start_s < a.start_s)
+    backwards = sum(1 for a, b in itertools.pairwise(words) if b.start_s < a.start_s)
     return AssetCheckResult(
         passed=not outside and backwards == 0,
         metadata={"words_outside_audio": len(outside), "words_going_backwards": backwards},

@@ -37,7 +37,9 @@ def build_resources(profile: str | None = None) -> dict[str, object]:
         raise NotImplementedError("the prod profile (S3 storage, Postgres instance) is not available yet")
     return {
         "storage": LocalStorage(root=str(home / "storage")),
-        "asr": FasterWhisperAsr(model=os.environ.get("CLIPPED_ASR_MODEL", "tiny.en"), model_cache_dir=str(home / "models")),
+        "asr": FasterWhisperAsr(
+            model=os.environ.get("CLIPPED_ASR_MODEL", "tiny.en"), model_cache_dir=str(home / "models")
+        ),
         "vision": RetinaFaceVision(),
         "ingest": IngestPolicy(allowed_roots=default_allowed_roots()),
         "render": RenderOptions(),

@@ -12,7 +12,14 @@ import numpy as np
 import soundfile
 from pydantic import BaseModel
 
-from clipped.ingest.probe import DIRECT_VIDEO_CODECS, InvalidMediaError, MediaInfo, MediaLimits, probe_media, validate_media
+from clipped.ingest.probe import (
+    DIRECT_VIDEO_CODECS,
+    InvalidMediaError,
+    MediaInfo,
+    MediaLimits,
+    probe_media,
+    validate_media,
+)
 from clipped.media.ffmpeg import MediaToolError, run_ffmpeg
 
 ASR_SAMPLE_RATE = 16_000
@@ -83,20 +90,56 @@ def check_decodes_to_end(path: Path, media: MediaInfo) -> None:
 
 def normalise_video(source: Path, out: Path) -> None:
     """Transcode to H.264/AAC MP4 once, for codecs the later stages should not decode directly."""
-    run_ffmpeg([
-        "-i", str(source), "-map", "0:v:0", "-map", "0:a:0",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", "-f", "mp4", str(out),
-    ])
+    run_ffmpeg(
+        [
+            "-i",
+            str(source),
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "18",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            str(out),
+        ]
+    )
 
 
 def extract_audio(source: Path, out: Path) -> None:
     """The first audio track as 16 kHz mono 16-bit WAV (what ASR and audio analysis read)."""
     try:
-        run_ffmpeg([
-            "-i", str(source), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(ASR_SAMPLE_RATE),
-            "-c:a", "pcm_s16le", "-f", "wav", str(out),
-        ])
+        run_ffmpeg(
+            [
+                "-i",
+                str(source),
+                "-map",
+                "0:a:0",
+                "-vn",
+                "-ac",
+                "1",
+                "-ar",
+                str(ASR_SAMPLE_RATE),
+                "-c:a",
+                "pcm_s16le",
+                "-f",
+                "wav",
+                str(out),
+            ]
+        )
     except MediaToolError as exc:
         raise InvalidMediaError(f"audio track does not decode ({exc})") from exc
 

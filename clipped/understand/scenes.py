@@ -1,9 +1,11 @@
 """Shot boundaries (hard cuts) of a video, found with PySceneDetect's content detector.
 
 We decode with PyAV ourselves and feed the detector directly rather than going through PySceneDetect's PyAV
-backend: the backend converts every full-size frame to BGR and then shrinks it with OpenCV, where swscale can
-convert straight to a ~256 px frame. Decoding ourselves also gives each frame its real presentation time, so
-cut times match what ffmpeg seeks to even when the first frame does not start at 0 (the backend counts frames).
+backend, for timing rather than speed (both spend most of their time decoding): the backend dates frames by
+counting them, which drifts from the real timeline when the video stream starts late, has gaps or a variable
+rate. Here a cut is the presentation time of its first frame measured from the container start, the origin
+ffmpeg's ``-ss`` counts from (an MPEG-TS file often starts at 1.4 s, not 0). swscale shrinks each analysed
+frame straight to ~256 px BGR, skipping the backend's full-size conversion.
 
 Every frame is decoded (H.264 cannot skip references), but only every n-th frame is analysed, keeping at
 least 12.5 analysed frames per second: at 25-30 fps every second frame, so a cut is reported at most one
@@ -53,6 +55,7 @@ def _detect(container: av.container.InputContainer, on_progress: ProgressCallbac
     stride = max(1, int(float(rate) / MIN_ANALYSIS_FPS))
     width, height = _analysis_size(stream.codec_context.width, stream.codec_context.height)
     expected_frames = stream.frames or round(_container_duration(container) * float(rate))
+    origin = container.start_time / av.time_base if container.start_time else 0.0
 
     detector = ContentDetector(threshold=threshold, min_scene_len=MIN_SCENE_S)
     cut_times: list[float] = []
@@ -61,7 +64,7 @@ def _detect(container: av.container.InputContainer, on_progress: ProgressCallbac
     for frame_index, frame in enumerate(container.decode(stream)):
         if frame.pts is None or frame.time_base is None:
             continue
-        seconds = float(frame.pts * frame.time_base)
+        seconds = float(frame.pts * frame.time_base) - origin
         last_end = max(last_end, seconds + 1.0 / float(rate))
         if on_progress is not None and frame_index % PROGRESS_EVERY_FRAMES == 0 and expected_frames:
             on_progress(min(1.0, frame_index / expected_frames))

@@ -126,7 +126,7 @@ def test_upload_key_of_another_workspace(clipped_env: ClippedEnv) -> None:
 
 
 def test_a_bad_source_leaves_other_partitions_alone(clipped_env: ClippedEnv) -> None:
-    good, storage, good_source = ingest(clipped_env, file_request(copy_sample(clipped_env.media)), video_id="good-1")
+    good, storage, _ = ingest(clipped_env, file_request(copy_sample(clipped_env.media)), video_id="good-1")
     assert good.success
     before = {key: storage.size(key) for key in storage.list_keys("acme")}
     path = clipped_env.media / "empty.mp4"
@@ -135,3 +135,18 @@ def test_a_bad_source_leaves_other_partitions_alone(clipped_env: ClippedEnv) -> 
     assert not bad.success
     after = {key: storage.size(key) for key in storage.list_keys("acme") if "/bad-2/" not in key}
     assert after == before
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from clipped.cli import app
+
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    env = {"CLIPPED_HOME": str(tmp_path / "home"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    result = CliRunner().invoke(app, ["run", str(empty), "--out", str(tmp_path / "clips")], env=env)
+    assert result.exit_code == 1
+    assert "error: source_video: file is empty (0 bytes)" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "clips").exists()

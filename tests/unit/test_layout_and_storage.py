@@ -33,7 +33,9 @@ def test_same_file_same_partition_url_and_file_classified(tmp_path: Path) -> Non
     settings = ClipSettings()
     file_request = request_for(str(tmp_path / "talk.mp4"), settings)
     assert file_request.kind == "file"
-    assert source_ref_for(file_request, "local") == source_ref_for(request_for(str(tmp_path / "talk.mp4"), settings), "local")
+    assert source_ref_for(file_request, "local") == source_ref_for(
+        request_for(str(tmp_path / "talk.mp4"), settings), "local"
+    )
     assert request_for("https://youtu.be/abc", settings).kind == "url"
 
 
