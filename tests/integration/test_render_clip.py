@@ -16,7 +16,7 @@ from clipped.render.render_clip import RenderReport, RenderSpec, render_clip
 from clipped.types import FaceBox, FaceFrame, Word
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "clipped_sample.mp4"
-SCENE_CUTS_S = [24.7, 47.3]
+SCENE_CUTS_S = [24.96, 47.56]
 BACKGROUNDS_RGB = [(0x1D, 0x2B, 0x3A), (0x3A, 0x2B, 0x1D), (0x1D, 0x3A, 0x2B)]  # one per shot
 
 

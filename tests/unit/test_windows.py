@@ -226,3 +226,11 @@ def test_one_hour_transcript_completes() -> None:
         ClipSettings(),
     )
     assert len(candidates) == 15
+
+
+def test_no_speech_with_equal_bounds_off_the_hop_grid() -> None:
+    settings = ClipSettings(min_duration_s=15.3, max_duration_s=15.3)
+    candidates = select_candidates(
+        empty_transcript(100.0), flat_audio(100.0), Scenes(cuts_s=[], duration_s=100.0), settings
+    )
+    assert [(c.start_s, c.end_s) for c in candidates] == [(0.0, 15.3)]
