@@ -12,6 +12,7 @@ from clipped_assets.step_context import failing_clearly, progress_for, request_o
 from clipped_assets.understand import (
     AUDIO_FEATURES_FILE,
     GPU_OP_TAGS,
+    RUNTIME_ONLY_FIELDS,
     SCENES_FILE,
     TRANSCRIPT_FILE,
     audio_features,
@@ -79,7 +80,9 @@ def faces(
     source = source_of(context)
     settings = request_of(storage, source).settings
     upstream = require_record(storage, source, "candidates").fingerprint
-    expected = fingerprint("faces", "1", upstream, vision.model_dump(), render.sample_fps, settings.max_clips)
+    expected = fingerprint(
+        "faces", "1", upstream, vision.model_dump(exclude=RUNTIME_ONLY_FIELDS), render.sample_fps, settings.max_clips
+    )
     key = source.key(FACES_FILE)
     if load_complete_record(storage, source, "faces", expected) is None:
         chosen = load_candidates(storage, source.key(CANDIDATES_FILE))[: settings.max_clips]

@@ -26,6 +26,8 @@ from clipped_resources.asr import AsrResource
 from clipped_resources.storage import StorageResource
 
 TRANSCRIPT_FILE = "transcript.json"
+# Resource fields that change how fast or where, not what: left out of fingerprints so they don't force recomputes.
+RUNTIME_ONLY_FIELDS = {"cpu_threads", "model_cache_dir", "allow_download", "intra_op_threads", "batch_size"}
 SCENES_FILE = "scenes.json"
 AUDIO_FEATURES_FILE = "audio_features.json"
 GPU_OP_TAGS = {
@@ -54,7 +56,9 @@ def transcript(context: AssetExecutionContext, storage: StorageResource, asr: As
     source = source_of(context)
     settings = request_of(storage, source).settings
     upstream = require_record(storage, source, "source_video")
-    expected = fingerprint("transcript", "1", upstream.fingerprint, asr.model_dump(), settings.language)
+    expected = fingerprint(
+        "transcript", "1", upstream.fingerprint, asr.model_dump(exclude=RUNTIME_ONLY_FIELDS), settings.language
+    )
     record = load_complete_record(storage, source, "transcript", expected)
     key = source.key(TRANSCRIPT_FILE)
     if record is None:

@@ -92,7 +92,7 @@ class FasterWhisperAsr(AsrResource):
 
         duration_s = float(info.duration)
         segments: list[Segment] = []
-        previous_end = 0.0
+        previous_end = done = 0.0
         report(0.0)
         # faster-whisper decodes lazily: iterating the generator is where the work (and progress) happens.
         for raw in segments_iter:
@@ -102,7 +102,8 @@ class FasterWhisperAsr(AsrResource):
                     Segment(start_s=words[0].start_s, end_s=words[-1].end_s, text=raw.text.strip(), words=words)
                 )
             if duration_s > 0:
-                report(min(1.0, float(raw.end) / duration_s))
+                done = max(done, min(1.0, float(raw.end) / duration_s))
+                report(done)
         report(1.0)
         return Transcript(language=info.language, duration_s=duration_s, model=self.model, segments=segments)
 

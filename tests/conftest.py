@@ -31,13 +31,13 @@ def clipped_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli
     media.mkdir()
     monkeypatch.setenv("CLIPPED_HOME", str(home))
     monkeypatch.setenv("CLIPPED_ALLOWED_ROOTS", str(media))
-    monkeypatch.setenv("CLIPPED_MODEL_CACHE", str(Path.home() / ".cache" / "clipped" / "models"))
     with instance_for_test() as instance:
         yield ClippedEnv(home=home, media=media, instance=instance)
 
 
-def make_video(out: Path, *, seconds: float = 3, size: str = "320x240", audio: str | None = "sine=frequency=440",
-               rate: int = 25) -> Path:
+def make_video(
+    out: Path, *, seconds: float = 3, size: str = "320x240", audio: str | None = "sine=frequency=440", rate: int = 25
+) -> Path:
     """A small synthetic video (test pattern) with an optional lavfi audio source."""
     args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
     if audio:

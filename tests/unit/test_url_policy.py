@@ -48,8 +48,10 @@ def test_disallowed_urls_are_refused_with_a_reason(url: str, reason: str) -> Non
         validate_video_url(url, resolver=public)
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.5", "192.168.1.2", "169.254.169.254", "::1", "fd00::1",
-                                     "::ffff:127.0.0.1", "100.64.0.1"])
+@pytest.mark.parametrize(
+    "address",
+    ["127.0.0.1", "10.0.0.5", "192.168.1.2", "169.254.169.254", "::1", "fd00::1", "::ffff:127.0.0.1", "100.64.0.1"],
+)
 def test_allowlisted_host_resolving_to_private_address_is_refused(address: str) -> None:
     with pytest.raises(DisallowedUrlError, match="resolves to"):
         validate_video_url("https://www.youtube.com/watch?v=abc", resolver=resolves_to(address))
