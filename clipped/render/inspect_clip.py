@@ -139,8 +139,13 @@ def caption_check(video: Path, ass_path: Path, *, samples: int = 6, fonts_dir: P
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
         fps = float(stream.average_rate or 30)
+        duration_s = float(container.duration or 0) / 1_000_000
     picks = [events[round(i * (len(events) - 1) / max(1, samples - 1))] for i in range(min(samples, len(events)))]
+    # An event may end on the clip's last instant; its midpoint can still fall past the last encoded frame.
+    last_frame = max(0, int(duration_s * fps) - 2) if duration_s else None
     indices = sorted({int((start + end) / 2 * fps) for start, end in picks})
+    if last_frame is not None:
+        indices = [index for index in indices if index <= last_frame] or [last_frame]
     last_s = indices[-1] / fps + 1
     canvas = _gray_frames(
         ["-f", "lavfi", "-i", f"color=c=gray:s={width}x{height}:r={fps}:d={last_s:.3f}"],
