@@ -60,7 +60,7 @@ def rendered_clips(
     source = source_of(context)
     settings = request_of(storage, source).settings
     upstream = [require_record(storage, source, stage).fingerprint for stage in ("candidates", "faces", "scenes")]
-    render_config = render.model_dump(exclude={"parallel_clips"})
+    render_config = render.model_dump(exclude={"parallel_clips", "threads_per_clip"})
     expected = fingerprint("rendered_clips", "1", upstream, settings.model_dump(), render_config)
     manifest_key = source.key(RENDERED_CLIPS_FILE)
     if load_complete_record(storage, source, "rendered_clips", expected) is None:
