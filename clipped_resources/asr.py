@@ -15,7 +15,7 @@ from pydantic import Field
 
 from clipped.progress import ProgressCallback, no_progress
 from clipped.types import Segment, Transcript, Word
-from clipped_resources.asr_audio import load_audio_for_asr
+from clipped_resources.asr_audio import WHISPER_SAMPLE_RATE, chunk_bounds, load_audio_for_asr
 from clipped_resources.model_store import ModelNotAvailableError, packaged_whisper_dir, packaged_whisper_models
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ class FasterWhisperAsr(AsrResource):
     cpu_threads: int = Field(default=0, ge=0, description="0 = all cores")
     batch_size: int = Field(default=0, ge=0, description=">0 uses faster-whisper's batched pipeline (for GPUs)")
     model_cache_dir: str | None = Field(default=None, description="where packaged models are assembled")
+    chunk_s: float = Field(default=600.0, description="audio is transcribed in chunks of about this length (0 = whole)")
     allow_download: bool = Field(
         default=False, description="let faster-whisper fetch unknown model names from the Hugging Face Hub"
     )
@@ -81,31 +82,41 @@ class FasterWhisperAsr(AsrResource):
             "condition_on_previous_text": False,
         }
         audio = load_audio_for_asr(audio_path)
+        duration_s = len(audio) / WHISPER_SAMPLE_RATE
+        segments: list[Segment] = []
+        previous_end = 0.0
+        detected_language = language
+        report(0.0)
+        # Long audio goes in chunks cut at quiet moments: faster-whisper builds features for all the audio it
+        # is given at once, which for an hour of audio costs gigabytes.
+        for first, last in chunk_bounds(audio, WHISPER_SAMPLE_RATE, self.chunk_s):
+            offset_s = first / WHISPER_SAMPLE_RATE
+            segments_iter, info = self._transcribe_chunk(whisper, audio[first:last], options)
+            if detected_language is None:
+                detected_language = info.language
+                options["language"] = detected_language  # later chunks keep the first chunk's language
+            # faster-whisper decodes lazily: iterating the generator is where the work (and progress) happens.
+            for raw in segments_iter:
+                words, previous_end = _clean_words(raw.words or [], previous_end, duration_s, offset_s)
+                if words:
+                    segments.append(
+                        Segment(start_s=words[0].start_s, end_s=words[-1].end_s, text=raw.text.strip(), words=words)
+                    )
+                if duration_s > 0:
+                    report(min(1.0, (offset_s + float(raw.end)) / duration_s))
+            if duration_s > 0:
+                report(last / WHISPER_SAMPLE_RATE / duration_s)
+        report(1.0)
+        return Transcript(
+            language=detected_language or "en", duration_s=duration_s, model=self.model, segments=segments
+        )
+
+    def _transcribe_chunk(self, whisper: WhisperModel, audio: Any, options: dict[str, Any]) -> tuple[Any, Any]:
         if self.batch_size > 0:
             from faster_whisper import BatchedInferencePipeline
 
-            segments_iter, info = BatchedInferencePipeline(model=whisper).transcribe(
-                audio, batch_size=self.batch_size, **options
-            )
-        else:
-            segments_iter, info = whisper.transcribe(audio, **options)
-
-        duration_s = float(info.duration)
-        segments: list[Segment] = []
-        previous_end = done = 0.0
-        report(0.0)
-        # faster-whisper decodes lazily: iterating the generator is where the work (and progress) happens.
-        for raw in segments_iter:
-            words, previous_end = _clean_words(raw.words or [], previous_end, duration_s)
-            if words:
-                segments.append(
-                    Segment(start_s=words[0].start_s, end_s=words[-1].end_s, text=raw.text.strip(), words=words)
-                )
-            if duration_s > 0:
-                done = max(done, min(1.0, float(raw.end) / duration_s))
-                report(done)
-        report(1.0)
-        return Transcript(language=info.language, duration_s=duration_s, model=self.model, segments=segments)
+            return BatchedInferencePipeline(model=whisper).transcribe(audio, batch_size=self.batch_size, **options)
+        return whisper.transcribe(audio, **options)
 
     def _load_model(self) -> WhisperModel:
         device = _resolve_device(self.device)
@@ -174,16 +185,19 @@ def _resolve_compute_type(compute_type: str, device: str) -> str:
     return "float16" if device == "cuda" else "int8"
 
 
-def _clean_words(raw_words: list[Any], previous_end: float, duration_s: float) -> tuple[list[Word], float]:
-    """Strip and drop empty words; clamp times so they never go backwards, overlap, or pass the audio's end."""
+def _clean_words(
+    raw_words: list[Any], previous_end: float, duration_s: float, offset_s: float = 0.0
+) -> tuple[list[Word], float]:
+    """Strip and drop empty words; shift chunk times by ``offset_s``; clamp times so they never go backwards,
+    overlap, or pass the audio's end."""
     words: list[Word] = []
     limit = duration_s if duration_s > 0 else float("inf")
     for raw in raw_words:
         text = raw.word.strip()
         if not text:
             continue
-        start = min(max(float(raw.start), previous_end), limit)
-        end = min(max(float(raw.end), start), limit)
+        start = min(max(float(raw.start) + offset_s, previous_end), limit)
+        end = min(max(float(raw.end) + offset_s, start), limit)
         words.append(Word(word=text, start_s=start, end_s=end, probability=float(raw.probability)))
         previous_end = end
     return words, previous_end

@@ -49,3 +49,27 @@ def _mono_16k_resampler() -> av.AudioResampler:
 
 def _samples(resampler: av.AudioResampler, frame: av.AudioFrame | None) -> list[np.ndarray]:
     return [out.to_ndarray().reshape(-1).astype(np.float32, copy=False) for out in resampler.resample(frame)]
+
+
+def chunk_bounds(
+    audio: np.ndarray, rate: int, chunk_s: float, *, search_s: float = 20.0, window_s: float = 0.2
+) -> list[tuple[int, int]]:
+    """Sample ranges of about ``chunk_s`` that cover ``audio``, each cut at the quietest moment in the last
+    ``search_s`` before its nominal end, so a cut rarely splits a word. ``chunk_s <= 0`` gives one range."""
+    total = len(audio)
+    if chunk_s <= 0 or total <= chunk_s * rate * 1.5:
+        return [(0, total)]
+    window = max(1, int(window_s * rate))
+    bounds: list[tuple[int, int]] = []
+    first = 0
+    while total - first > chunk_s * rate * 1.5:
+        nominal = first + int(chunk_s * rate)
+        search_from = max(first + window, nominal - int(search_s * rate))
+        region = audio[search_from:nominal]
+        usable = len(region) // window * window
+        energy = np.square(region[:usable], dtype=np.float32).reshape(-1, window).mean(axis=1)
+        cut = search_from + int(np.argmin(energy)) * window + window // 2 if len(energy) else nominal
+        bounds.append((first, cut))
+        first = cut
+    bounds.append((first, total))
+    return bounds

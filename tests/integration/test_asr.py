@@ -165,3 +165,21 @@ def test_word_times_follow_the_video_timeline_across_audio_holes(video_with_audi
     assert not [t for t in starts if 7.3 < t < 8.95]
     resumed = min(t for t in starts if t >= 8.95)
     assert resumed < 9.8  # "He was not an ill-disposed young man" begins right after the hole
+
+
+BUNDLED_SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "clipped_sample.mp4"
+
+
+def test_chunked_transcription_keeps_the_timeline() -> None:
+    """Small chunks (as an hour-long source gets) give the same words at the same times as one pass."""
+    whole = FasterWhisperAsr(model="tiny.en", cpu_threads=2, chunk_s=0).transcribe(BUNDLED_SAMPLE)
+    chunked = FasterWhisperAsr(model="tiny.en", cpu_threads=2, chunk_s=20).transcribe(BUNDLED_SAMPLE)
+    assert chunked.duration_s == pytest.approx(whole.duration_s)
+    starts = [word.start_s for word in chunked.words]
+    assert starts == sorted(starts)
+    assert abs(len(chunked.words) - len(whole.words)) <= 0.1 * len(whole.words)
+    assert word_error_rate(" ".join(w.word for w in whole.words), " ".join(w.word for w in chunked.words)) < 0.15
+    for word in ("chicken", "steady"):
+        whole_t = next(w.start_s for w in whole.words if word in w.word.lower())
+        chunked_t = next(w.start_s for w in chunked.words if word in w.word.lower())
+        assert chunked_t == pytest.approx(whole_t, abs=0.5)
