@@ -12,6 +12,9 @@ from dagster import DagsterInstance, instance_for_test
 
 from clipped.media.ffmpeg import run_ffmpeg
 
+# Real servers the tests start: a PostgreSQL cluster and a moto S3 endpoint (see tests/support/).
+pytest_plugins = ["tests.support.postgres", "tests.support.s3_server"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "clipped_sample.mp4"
 DATA = ROOT / "tests" / "data"
