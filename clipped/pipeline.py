@@ -10,6 +10,7 @@ from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
 from clipped.layout import SourceRef
 from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
+from clipped.run_tags import run_tags_for
 from clipped.sources import REQUEST_FILE, SourceRequest, request_for, source_ref_for
 from clipped.types import ClipSettings
 from clipped_assets.partitions import source_video_partitions
@@ -39,7 +40,7 @@ def register_source(
 
 
 def run_clip_job(
-    defs: Definitions, instance: DagsterInstance, source: SourceRef, *, log_level: str = "INFO"
+    defs: Definitions, instance: DagsterInstance, source: SourceRef, *, log_level: str = "INFO", trigger: str = "cli"
 ) -> ExecuteInProcessResult:
     """Materialize the whole graph for ``source`` in this process; raise with the first failure's reason.
 
@@ -49,6 +50,7 @@ def run_clip_job(
     result = job.execute_in_process(
         instance=instance,
         partition_key=source.partition_key,
+        tags=run_tags_for(source, trigger=trigger),
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
