@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 export CLIPPED_HOME ?= $(CURDIR)/.clipped
 export DAGSTER_HOME ?= $(CLIPPED_HOME)/dagster_home
 
+# Browser tests drive Debian's Chromium (the machine image does not have it; Playwright cannot download browsers here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 .PHONY: install demo test lint ui validate bench clean
 
 $(STAMP): pyproject.toml
@@ -17,10 +21,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+		|| ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
 demo: install
 	$(BIN)/clipped run samples/clipped_sample.mp4 --max-clips 3 --out clips/
 
-test: install
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: install
