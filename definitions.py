@@ -6,24 +6,29 @@ profile (``CLIPPED_PROFILE``), chosen when Dagster loads the code location, not 
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from clipped_assets import ingest, render, select, understand
 from clipped_assets.partitions import source_video_partitions
+from clipped_assets.placement import step_executor
 from clipped_resources.profiles import build_resources
 
 STAGE_MODULES = (ingest, understand, select, render)
 
-clip_job = dg.define_asset_job(
-    name="clip_job",
-    selection=dg.AssetSelection.groups("ingest", "understand", "select", "render"),
-    partitions_def=source_video_partitions,
-    description="Source video to rendered clips, for one partition.",
-)
-
 
 def build_definitions(profile: str | None = None) -> dg.Definitions:
     """Definitions for ``profile`` (default: ``$CLIPPED_PROFILE`` or ``local``)."""
+    profile = profile or os.environ.get("CLIPPED_PROFILE", "local")
+    clip_job = dg.define_asset_job(
+        name="clip_job",
+        selection=dg.AssetSelection.groups("ingest", "understand", "select", "render"),
+        partitions_def=source_video_partitions,
+        # prod: each step in its own Kubernetes pod, GPU steps on GPU nodes; local: Dagster's default executor.
+        executor_def=step_executor(profile),
+        description="Source video to rendered clips, for one partition.",
+    )
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGE_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(STAGE_MODULES),

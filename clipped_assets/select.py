@@ -8,10 +8,10 @@ from clipped.stage_record import StageRecord, fingerprint, load_complete_record,
 from clipped.types import AudioFeatures, Candidate, FacesResult, Scenes, Transcript
 from clipped_assets.ingest import SOURCE_FILE
 from clipped_assets.partitions import source_video_partitions
+from clipped_assets.placement import GPU_OP_TAGS
 from clipped_assets.step_context import failing_clearly, progress_for, request_of, source_of
 from clipped_assets.understand import (
     AUDIO_FEATURES_FILE,
-    GPU_OP_TAGS,
     RUNTIME_ONLY_FIELDS,
     SCENES_FILE,
     TRANSCRIPT_FILE,

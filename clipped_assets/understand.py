@@ -21,6 +21,7 @@ from clipped.understand.audio_features import compute_audio_features
 from clipped.understand.scenes import detect_scenes
 from clipped_assets.ingest import AUDIO_FILE, INFO_FILE, SOURCE_FILE, source_video
 from clipped_assets.partitions import source_video_partitions
+from clipped_assets.placement import GPU_OP_TAGS
 from clipped_assets.step_context import failing_clearly, progress_for, request_of, source_of
 from clipped_resources.asr import AsrResource
 from clipped_resources.storage import StorageResource
@@ -30,16 +31,6 @@ TRANSCRIPT_FILE = "transcript.json"
 RUNTIME_ONLY_FIELDS = {"cpu_threads", "model_cache_dir", "allow_download", "intra_op_threads", "batch_size"}
 SCENES_FILE = "scenes.json"
 AUDIO_FEATURES_FILE = "audio_features.json"
-GPU_OP_TAGS = {
-    "dagster-k8s/config": {
-        "container_config": {"resources": {"limits": {"nvidia.com/gpu": "1"}}},
-        "pod_spec_config": {
-            "node_selector": {"clipped.dev/accelerator": "nvidia"},
-            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-        },
-    },
-    "clipped/resource": "gpu",
-}
 
 
 @asset(

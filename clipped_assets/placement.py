@@ -1,0 +1,61 @@
+"""Where steps run: GPU op tags for the step pods of GPU assets, and the executor each profile uses.
+
+In production every step of clip_job is its own Kubernetes Job (``k8s_job_executor``). Step pods take their
+Kubernetes config from their op's ``dagster-k8s/config`` tag (job-level tags do not reach them), deep-merged over
+the executor's ``step_k8s_config``; so CPU steps get the defaults below and GPU steps add a GPU on top.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dagster import ExecutorDefinition
+from dagster_k8s import k8s_job_executor
+
+K8S_CONFIG_TAG = "dagster-k8s/config"
+GPU_RESOURCE = "nvidia.com/gpu"
+# Label the GPU node pool with this (GKE/EKS add their own accelerator labels; one of ours keeps the chart portable).
+GPU_NODE_SELECTOR = {"clipped.dev/accelerator": "nvidia"}
+# GPU node pools are tainted so CPU pods stay off them; GPU steps tolerate the taint the NVIDIA operator uses.
+GPU_TOLERATIONS = [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}]
+GPU_STEPS = ("transcript", "faces")
+
+GPU_OP_TAGS: dict[str, Any] = {
+    K8S_CONFIG_TAG: {
+        "container_config": {
+            "resources": {
+                # Decoding audio/frames for the GPU still needs CPU and memory of its own.
+                "requests": {"cpu": "2", "memory": "6Gi"},
+                "limits": {GPU_RESOURCE: "1", "memory": "16Gi"},
+            }
+        },
+        "pod_spec_config": {"node_selector": GPU_NODE_SELECTOR, "tolerations": GPU_TOLERATIONS},
+    },
+    "clipped/resource": "gpu",
+}
+
+# Every step pod not overridden below: ingest, scenes, audio_features, candidates are light single-core work.
+CPU_STEP_K8S_CONFIG: dict[str, Any] = {
+    "container_config": {"resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "6Gi"}}}
+}
+# Rendering encodes several clips in parallel with x264: the one CPU-heavy step.
+RENDER_STEP_K8S_CONFIG: dict[str, Any] = {
+    "container_config": {"resources": {"requests": {"cpu": "4", "memory": "4Gi"}, "limits": {"memory": "12Gi"}}}
+}
+GPU_IMAGE_ENV = "CLIPPED_GPU_IMAGE"
+
+
+def step_executor(profile: str) -> ExecutorDefinition | None:
+    """The executor for clip_job under ``profile``; None keeps Dagster's default (local multiprocess)."""
+    if profile != "prod":
+        return None
+    per_step: dict[str, Any] = {"rendered_clips": RENDER_STEP_K8S_CONFIG}
+    gpu_image = os.environ.get(GPU_IMAGE_ENV)
+    if gpu_image:
+        # GPU steps run the CUDA image (deploy/Dockerfile.gpu); every other step the run's CPU image.
+        per_step |= {step: {"container_config": {"image": gpu_image}} for step in GPU_STEPS}
+    return k8s_job_executor.configured(
+        {"step_k8s_config": CPU_STEP_K8S_CONFIG, "per_step_k8s_config": per_step, "max_concurrent": 4},
+        name="clipped_k8s_job_executor",
+    )
