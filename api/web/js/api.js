@@ -1,0 +1,233 @@
+// API client: bearer auth with transparent refresh, workspace header, the contract's error schema.
+// Tokens live in sessionStorage: they survive a reload of this tab but not the browser session.
+
+const ACCESS = "clipped.access_token";
+const REFRESH = "clipped.refresh_token";
+const WORKSPACE = "clipped.workspace_id";
+
+/** An error answered by the API: {"error": {code, message, trace_id}} plus the HTTP status. */
+export class ApiError extends Error {
+  constructor(status, code, message, traceId) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.traceId = traceId;
+  }
+}
+
+const listeners = new Set();
+/** Called with no arguments when the session ends (logout, or a refresh that failed). */
+export function onSignedOut(listener) {
+  listeners.add(listener);
+}
+
+export const session = {
+  get accessToken() {
+    return sessionStorage.getItem(ACCESS);
+  },
+  get refreshToken() {
+    return sessionStorage.getItem(REFRESH);
+  },
+  get workspaceId() {
+    return sessionStorage.getItem(WORKSPACE);
+  },
+  set workspaceId(id) {
+    if (id) sessionStorage.setItem(WORKSPACE, id);
+    else sessionStorage.removeItem(WORKSPACE);
+  },
+  get signedIn() {
+    return Boolean(this.accessToken || this.refreshToken);
+  },
+  store(tokens) {
+    sessionStorage.setItem(ACCESS, tokens.access_token);
+    sessionStorage.setItem(REFRESH, tokens.refresh_token);
+  },
+  clear() {
+    sessionStorage.removeItem(ACCESS);
+    sessionStorage.removeItem(REFRESH);
+    sessionStorage.removeItem(WORKSPACE);
+  },
+};
+
+async function errorFrom(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON (a proxy's HTML page, say): fall through to the status text
+  }
+  const error = body && body.error;
+  if (error && error.message) return new ApiError(response.status, error.code, error.message, error.trace_id);
+  const detail = body && typeof body.detail === "string" ? body.detail : response.statusText || "Request failed";
+  return new ApiError(response.status, "http_" + response.status, detail, null);
+}
+
+// One refresh in flight at a time: parallel 401s all wait for the same rotation, because a second use of
+// the same refresh token would look like token theft to the server and revoke the whole family.
+let refreshing = null;
+
+async function refreshTokens() {
+  if (!session.refreshToken) return false;
+  if (!refreshing) {
+    refreshing = (async () => {
+      const response = await fetch("/api/auth/refresh", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: session.refreshToken }),
+      });
+      if (!response.ok) return false;
+      session.store(await response.json());
+      return true;
+    })().finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+function signedOut() {
+  session.clear();
+  for (const listener of listeners) listener();
+}
+
+/**
+ * fetch() against the API. `body` objects are sent as JSON; the answer is parsed as JSON (null for 204).
+ * options.raw returns the Response itself (for images). A 401 triggers one refresh and one retry.
+ */
+export async function request(path, { method = "GET", body, headers = {}, raw = false, auth = true } = {}) {
+  const send = () => {
+    const all = { Accept: "application/json", ...headers };
+    if (auth && session.accessToken) all.Authorization = `Bearer ${session.accessToken}`;
+    if (auth && session.workspaceId) all["X-Workspace-Id"] = session.workspaceId;
+    let payload = body;
+    if (body !== undefined && !(body instanceof Blob) && !(body instanceof FormData)) {
+      all["Content-Type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
+    return fetch(path, { method, headers: all, body: payload });
+  };
+  let response = await send();
+  if (response.status === 401 && auth) {
+    if (await refreshTokens()) response = await send();
+    else if (session.signedIn) signedOut();
+  }
+  if (!response.ok) throw await errorFrom(response);
+  if (raw) return response;
+  if (response.status === 204) return null;
+  const type = response.headers.get("Content-Type") || "";
+  return type.includes("json") ? response.json() : response.text();
+}
+
+/** `url` with the current access token as ?access_token= (for <video>, <img> and EventSource). */
+export function withToken(url) {
+  const target = new URL(url, location.origin);
+  if (session.accessToken) target.searchParams.set("access_token", session.accessToken);
+  return target.origin === location.origin ? target.pathname + target.search : target.href;
+}
+
+/** Make sure the access token is fresh enough for a URL that cannot refresh itself (video, SSE). */
+export async function ensureFreshToken() {
+  const token = session.accessToken;
+  if (!token) return refreshTokens();
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    if (claims.exp && claims.exp * 1000 - Date.now() > 60_000) return true;
+  } catch {
+    return true; // not a JWT we can read (an API token): let the server decide
+  }
+  return refreshTokens();
+}
+
+export async function login(email, password) {
+  const tokens = await request("/api/auth/login", { method: "POST", body: { email, password }, auth: false });
+  session.store(tokens);
+  return tokens;
+}
+
+export async function register(email, password, displayName) {
+  const body = { email, password };
+  if (displayName) body.display_name = displayName;
+  return request("/api/auth/register", { method: "POST", body, auth: false });
+}
+
+export async function logout() {
+  const refreshToken = session.refreshToken;
+  try {
+    if (refreshToken) await request("/api/auth/logout", { method: "POST", body: { refresh_token: refreshToken } });
+  } finally {
+    signedOut();
+  }
+}
+
+/** A random Idempotency-Key; crypto.randomUUID is missing outside secure contexts, so fall back to bytes. */
+export function idempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * PUT a file to the upload target with progress: fetch() has no upload progress, XMLHttpRequest does.
+ * Our own /api URLs get the bearer token; a presigned S3 URL must not (it carries its own signature).
+ */
+export function putWithProgress(target, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(target.method || "PUT", target.url);
+    for (const [name, value] of Object.entries(target.headers || {})) xhr.setRequestHeader(name, value);
+    const url = new URL(target.url, location.origin);
+    if (url.origin === location.origin && url.pathname.startsWith("/api/") && session.accessToken) {
+      xhr.setRequestHeader("Authorization", `Bearer ${session.accessToken}`);
+      if (session.workspaceId) xhr.setRequestHeader("X-Workspace-Id", session.workspaceId);
+    }
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1);
+        resolve();
+        return;
+      }
+      let message = `Upload failed (HTTP ${xhr.status})`;
+      let code = "upload_failed";
+      let traceId = null;
+      try {
+        const error = JSON.parse(xhr.responseText).error;
+        if (error) ({ message, code, trace_id: traceId } = error);
+      } catch {
+        // S3 answers XML; keep the generic message
+      }
+      reject(new ApiError(xhr.status, code, message, traceId));
+    };
+    xhr.onerror = () => reject(new ApiError(0, "network", "Upload failed: network error", null));
+    xhr.send(file);
+  });
+}
+
+// Thin wrappers so views read as what they do.
+export const api = {
+  me: () => request("/api/me"),
+  captionStyles: () => request("/api/caption-styles"),
+  jobs: (params) => request(`/api/jobs?${new URLSearchParams(params)}`),
+  job: (id) => request(`/api/jobs/${encodeURIComponent(id)}`),
+  createJob: (body, key) => request("/api/jobs", { method: "POST", body, headers: { "Idempotency-Key": key } }),
+  cancelJob: (id) => request(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
+  retryJob: (id) => request(`/api/jobs/${encodeURIComponent(id)}/retry`, { method: "POST" }),
+  createUpload: (body) => request("/api/uploads", { method: "POST", body }),
+  confirmUpload: (id) => request(`/api/uploads/${encodeURIComponent(id)}/confirm`, { method: "POST" }),
+  clips: (params) => request(`/api/clips?${new URLSearchParams(params)}`),
+  clip: (id) => request(`/api/clips/${encodeURIComponent(id)}`),
+  approveClip: (id) => request(`/api/clips/${encodeURIComponent(id)}/approve`, { method: "POST" }),
+  rejectClip: (id) => request(`/api/clips/${encodeURIComponent(id)}/reject`, { method: "POST" }),
+  updateClip: (id, body) => request(`/api/clips/${encodeURIComponent(id)}`, { method: "PATCH", body }),
+  rerenderClip: (id, body) => request(`/api/clips/${encodeURIComponent(id)}/rerender`, { method: "POST", body }),
+  clipVersions: (id) => request(`/api/clips/${encodeURIComponent(id)}/versions`),
+  batchClips: (action, ids) => request("/api/clips/batch", { method: "POST", body: { action, ids } }),
+  comments: (id) => request(`/api/clips/${encodeURIComponent(id)}/comments`),
+  addComment: (id, body) => request(`/api/clips/${encodeURIComponent(id)}/comments`, { method: "POST", body }),
+  preview: (id, style) =>
+    request(`/api/clips/${encodeURIComponent(id)}/preview?${new URLSearchParams({ caption_style: style })}`, {
+      raw: true,
+      headers: { Accept: "image/jpeg" },
+    }),
+};

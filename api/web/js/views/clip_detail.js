@@ -1,0 +1,355 @@
+// One clip: player, review, metadata editing, caption style with preview and re-render, versions, comments.
+
+import { api, ensureFreshToken, withToken } from "../api.js";
+import { field, h, mount, uid } from "../dom.js";
+import { clock, duration, parseHashtags, score, when } from "../format.js";
+import { announce, busy, showError } from "../status.js";
+import { clipTitle, clipVideoUrl, clipThumbnailUrl, reviewButtons } from "./clips.js";
+import { loadCaptionStyles } from "./new_job.js";
+import { statusBadge } from "./progress.js";
+
+const UNFINISHED_VERSION_STATUSES = new Set(["queued", "pending", "running", "rendering"]);
+
+function authorName(author) {
+  if (!author) return "Someone";
+  if (typeof author === "string") return author;
+  return author.display_name || author.email || "Someone";
+}
+
+export async function clipView({ id }, outlet) {
+  let clip;
+  try {
+    await ensureFreshToken();
+    clip = await api.clip(id);
+  } catch (error) {
+    mount(outlet, h("h1", { tabindex: "-1" }, "Clip not found"), h("p", {}, h("a", { href: "#/jobs" }, "All jobs")));
+    showError(error);
+    return undefined;
+  }
+  const timers = [];
+  const heading = h("h1", { tabindex: "-1" }, clipTitle(clip));
+  const video = h("video", {
+    controls: true,
+    preload: "metadata",
+    playsinline: true,
+    src: clipVideoUrl(clip),
+    poster: clipThumbnailUrl(clip),
+    "aria-label": `Video: ${clipTitle(clip)}`,
+  });
+  const statusSlot = h("span", {}, statusBadge(clip.status));
+
+  const review = h(
+    "section",
+    { class: "card", "aria-labelledby": "review-title" },
+    h("h2", { id: "review-title" }, "Review"),
+    h(
+      "p",
+      { class: "clip-facts" },
+      h("span", { class: "score" }, `Score ${score(clip.score)}`),
+      ` · #${clip.rank ?? "–"} · ${clock(clip.start_s)}–${clock(clip.end_s)} in the source · ${duration(clip.duration_s)} · `,
+      statusSlot,
+    ),
+    clip.reason ? h("p", { class: "reason" }, h("strong", {}, "Why: "), clip.reason) : null,
+    h("div", { class: "actions" }, reviewButtons(clip, (next) => mount(statusSlot, statusBadge(next.status)))),
+  );
+
+  const crumbs = h(
+    "p",
+    { class: "crumbs" },
+    clip.job_id ? h("a", { href: `#/jobs/${encodeURIComponent(clip.job_id)}` }, "← Back to the job") : h("a", { href: "#/clips" }, "← All clips"),
+  );
+
+  mount(
+    outlet,
+    crumbs,
+    heading,
+    h(
+      "div",
+      { class: "clip-layout" },
+      h("div", { class: "clip-main" }, h("div", { class: "player" }, video), review, commentsSection(clip, video)),
+      h(
+        "div",
+        { class: "clip-side" },
+        metadataForm(clip, (next) => {
+          clip = next;
+          heading.textContent = clipTitle(next);
+          document.title = `${clipTitle(next)} · Clipped`;
+        }),
+        await captionSection(clip, video, timers),
+      ),
+    ),
+  );
+  return () => timers.forEach((stop) => stop());
+}
+
+function metadataForm(clip, onSaved) {
+  const title = h("input", { name: "title", type: "text", value: clip.title || "", maxlength: 200 });
+  const description = h("textarea", { name: "description", rows: 4 }, clip.description || "");
+  const hashtags = h("input", {
+    name: "hashtags",
+    type: "text",
+    value: (clip.hashtags || []).map((tag) => `#${tag}`).join(" "),
+  });
+  const save = h("button", { type: "submit", class: "primary" }, "Save details");
+  return h(
+    "form",
+    {
+      class: "card",
+      "aria-labelledby": "details-title",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        await busy(save, async () => {
+          const next = await api.updateClip(clip.id, {
+            title: title.value.trim(),
+            description: description.value.trim(),
+            hashtags: parseHashtags(hashtags.value),
+          });
+          hashtags.value = (next.hashtags || []).map((tag) => `#${tag}`).join(" ");
+          onSaved(next);
+          announce("Details saved");
+        });
+      },
+    },
+    h("h2", { id: "details-title" }, "Details"),
+    field("Title", title),
+    field("Description", description),
+    field("Hashtags", hashtags, "Separated by spaces or commas; the # is optional."),
+    h("div", { class: "actions" }, save),
+  );
+}
+
+async function captionSection(clip, video, timers) {
+  const styles = await loadCaptionStyles();
+  const groupName = uid("style");
+  const current = clip.caption_style || styles[0].id;
+  const preview = h("img", { class: "preview", alt: "", hidden: true });
+  const previewNote = h("p", { class: "muted", "aria-live": "polite" });
+  const versionsBody = h("tbody");
+  const rerender = h("button", { type: "button", class: "primary" }, "Re-render with this style");
+  let objectUrl = null;
+
+  const chosen = () => {
+    const input = document.querySelector(`input[name="${groupName}"]:checked`);
+    return input ? input.value : current;
+  };
+
+  async function showPreview(styleId) {
+    const style = styles.find((s) => s.id === styleId) || { name: styleId };
+    previewNote.textContent = `Loading a preview of ${style.name}…`;
+    try {
+      // fetch (not <img src>) so the request carries the bearer token and a refresh when it expired.
+      const response = await api.preview(clip.id, styleId);
+      const blob = await response.blob();
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+      objectUrl = URL.createObjectURL(blob);
+      preview.src = objectUrl;
+      preview.alt = `A frame of this clip with the ${style.name} caption style`;
+      preview.hidden = false;
+      previewNote.textContent = `Preview: ${style.name}`;
+    } catch {
+      preview.hidden = true;
+      previewNote.textContent = `No preview available for ${style.name}.`;
+    }
+  }
+
+  const radios = styles.map((style) => {
+    const input = h("input", { type: "radio", name: groupName, value: style.id, checked: style.id === current });
+    input.id = uid();
+    input.addEventListener("change", () => showPreview(style.id));
+    const hintId = uid("hint");
+    if (style.description) input.setAttribute("aria-describedby", hintId);
+    return h(
+      "div",
+      { class: "radio-option" },
+      input,
+      h("label", { for: input.id }, style.name),
+      style.description ? h("p", { class: "hint", id: hintId }, style.description) : null,
+    );
+  });
+
+  async function loadVersions() {
+    try {
+      const versions = await api.clipVersions(clip.id);
+      mount(
+        versionsBody,
+        versions.map((version) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, `v${version.version}`),
+            h("td", {}, version.caption_style || ""),
+            h("td", {}, statusBadge(version.status || "ready")),
+            h("td", {}, when(version.created_at)),
+            h(
+              "td",
+              {},
+              version.video_url
+                ? h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "link",
+                      onclick: async () => {
+                        await ensureFreshToken();
+                        video.src = withToken(version.video_url);
+                        video.focus();
+                        announce(`Playing version ${version.version}`);
+                      },
+                    },
+                    `Watch v${version.version}`,
+                  )
+                : "",
+            ),
+          ),
+        ),
+      );
+      return versions;
+    } catch (error) {
+      mount(versionsBody, h("tr", {}, h("td", { colspan: 5 }, `Versions unavailable: ${error.message}`)));
+      return [];
+    }
+  }
+
+  // While a re-render runs, poll the versions; stop when none is unfinished or the view goes away.
+  let pollTimer = null;
+  let stopped = false;
+  const pollVersions = async () => {
+    const versions = await loadVersions();
+    if (stopped) return;
+    if (versions.some((v) => UNFINISHED_VERSION_STATUSES.has(v.status))) {
+      pollTimer = window.setTimeout(pollVersions, 4000);
+    } else if (pollTimer !== null) {
+      announce("Re-render finished");
+      pollTimer = null;
+    }
+  };
+  timers.push(() => {
+    stopped = true;
+    window.clearTimeout(pollTimer);
+  });
+  timers.push(() => objectUrl && URL.revokeObjectURL(objectUrl));
+
+  rerender.addEventListener("click", () =>
+    busy(rerender, async () => {
+      const result = await api.rerenderClip(clip.id, { caption_style: chosen() });
+      announce(`Re-render queued${result && result.version ? ` as version ${result.version}` : ""}`);
+      pollTimer = 0;
+      await pollVersions();
+    }),
+  );
+
+  const section = h(
+    "div",
+    {},
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "caption-title" },
+      h("h2", { id: "caption-title" }, "Caption style"),
+      h("fieldset", {}, h("legend", { class: "visually-hidden" }, "Caption style"), radios),
+      previewNote,
+      preview,
+      h("div", { class: "actions" }, rerender),
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "versions-title" },
+      h("h2", { id: "versions-title" }, "Versions"),
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          {},
+          h("caption", { class: "visually-hidden" }, "Rendered versions of this clip"),
+          h(
+            "thead",
+            {},
+            h("tr", {}, ["Version", "Style", "Status", "Created", "Video"].map((name) => h("th", { scope: "col" }, name))),
+          ),
+          versionsBody,
+        ),
+      ),
+    ),
+  );
+  showPreview(current);
+  pollVersions();
+  return section;
+}
+
+function commentsSection(clip, video) {
+  const list = h("ol", { class: "comments", "aria-label": "Comments, by time in the clip" });
+  const body = h("textarea", { name: "comment", rows: 3, required: true, maxlength: 2000 });
+  const at = h("output", { class: "at-time" }, clock(0));
+  video.addEventListener("timeupdate", () => {
+    at.textContent = clock(video.currentTime);
+  });
+  const post = h("button", { type: "submit", class: "primary" }, "Add comment");
+
+  const seek = (seconds) => {
+    video.currentTime = Number(seconds) || 0;
+    video.focus();
+    announce(`Jumped to ${clock(seconds)}`);
+  };
+
+  const render = (comments) =>
+    mount(
+      list,
+      comments.length
+        ? [...comments]
+            .sort((a, b) => a.at_s - b.at_s)
+            .map((comment) =>
+              h(
+                "li",
+                {},
+                h(
+                  "button",
+                  { type: "button", class: "comment", onclick: () => seek(comment.at_s) },
+                  h("span", { class: "at" }, clock(comment.at_s)),
+                  h("span", { class: "author" }, authorName(comment.author)),
+                  h("span", { class: "body" }, comment.body),
+                ),
+                h("time", { datetime: comment.created_at || "", class: "muted" }, when(comment.created_at)),
+              ),
+            )
+        : h("li", { class: "empty" }, "No comments yet."),
+    );
+
+  let comments = [];
+  const load = async () => {
+    try {
+      comments = await api.comments(clip.id);
+      render(comments);
+    } catch (error) {
+      showError(error);
+    }
+  };
+
+  const form = h(
+    "form",
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        await busy(post, async () => {
+          const atSeconds = Math.round(video.currentTime * 100) / 100;
+          const comment = await api.addComment(clip.id, { body: body.value.trim(), at_s: atSeconds });
+          comments = [...comments, comment];
+          render(comments);
+          body.value = "";
+          announce(`Comment added at ${clock(atSeconds)}`);
+        });
+      },
+    },
+    field("Comment", body),
+    h("p", { class: "hint" }, "Anchored to the current playback time: ", at),
+    h("div", { class: "actions" }, post),
+  );
+  load();
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "comments-title" },
+    h("h2", { id: "comments-title" }, "Comments"),
+    h("p", { class: "hint" }, "Select a comment to jump to its moment."),
+    list,
+    form,
+  );
+}
