@@ -14,14 +14,17 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from dagster import ConfigurableResource
 from pydantic import BaseModel
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# What a presigned upload may carry: the containers ingest accepts, nothing a browser could render as a page.
+VIDEO_CONTENT_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm", "video/x-matroska"})
 
 
 class StorageKeyError(ValueError):
@@ -38,8 +41,37 @@ def check_key(key: str, workspace_id: str | None = None) -> str:
     return key
 
 
+class ObjectInfo(BaseModel):
+    """One stored object as a listing sees it; ``version`` changes whenever the content may have changed."""
+
+    key: str
+    size: int
+    version: str  # S3 ETag, or the local file's mtime in ns
+
+
+class PresignedUpload(BaseModel):
+    """A time-limited upload a client sends straight to storage (the app never receives the body).
+
+    For ``method == "POST"`` the client sends a multipart form: every ``fields`` item, then the file as ``file``
+    (last). The storage refuses a body over ``max_bytes`` or with another content type than ``content_type``.
+    """
+
+    url: str
+    method: Literal["POST", "PUT"]
+    key: str
+    fields: dict[str, str]
+    headers: dict[str, str]
+    content_type: str
+    max_bytes: int
+    expires_at: datetime
+
+
 class StorageResource(ConfigurableResource):
-    """Interface of the storage role; implementations differ only in where bytes live."""
+    """Interface of the storage role; implementations differ only in where bytes live.
+
+    Keys are checked for shape on every call; :meth:`for_workspace` gives a view that also refuses any key
+    outside one workspace, which is what code acting for a user or an inbox should hold.
+    """
 
     def exists(self, key: str) -> bool:
         raise NotImplementedError
@@ -63,9 +95,37 @@ class StorageResource(ConfigurableResource):
     def delete(self, key: str) -> None:
         raise NotImplementedError
 
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        """Like :meth:`list_keys`, with each object's size and version (one listing call where the store allows)."""
+        raise NotImplementedError
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        """Publish a copy of ``source_key`` under ``target_key`` atomically (server-side where possible)."""
+        with self.local_path(source_key) as path:
+            self.put_file(path, target_key)
+
+    def move(self, source_key: str, target_key: str) -> None:
+        """Copy, then delete the source: the target is complete before the source goes away."""
+        self.copy(source_key, target_key)
+        self.delete(source_key)
+
     def uri(self, key: str) -> str:
         """A link a person can open (shown in Dagster metadata)."""
         raise NotImplementedError
+
+    def presigned_get(self, key: str, expires_s: int | None = None) -> str | None:
+        """A time-limited download URL, or None where the store has none (serve the bytes through the app)."""
+        return None
+
+    def presigned_put(
+        self, key: str, content_type: str, max_bytes: int | None = None, expires_s: int | None = None
+    ) -> PresignedUpload | None:
+        """A time-limited direct upload of one video, or None where the store has none (upload through the app)."""
+        return None
+
+    def for_workspace(self, workspace_id: str) -> WorkspaceStorage:
+        """A view of this storage that refuses every key outside ``workspace_id``."""
+        return WorkspaceStorage(self, workspace_id)
 
     @contextlib.contextmanager
     def local_path(self, key: str) -> Iterator[Path]:
@@ -131,16 +191,44 @@ class LocalStorage(StorageResource):
         return self._path(key).stat().st_size
 
     def list_keys(self, prefix: str) -> list[str]:
+        return [path_key for path_key, _ in self._files_under(prefix)]
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        objects = []
+        for key, path in self._files_under(prefix):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # removed between listing and stat
+                continue
+            objects.append(ObjectInfo(key=key, size=stat.st_size, version=str(stat.st_mtime_ns)))
+        return objects
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        source = self._path(source_key)
+        if not source.is_file():
+            raise FileNotFoundError(f"storage key {source_key!r} does not exist")
+        self.put_file(source, target_key)
+
+    def move(self, source_key: str, target_key: str) -> None:
+        source, target = self._path(source_key), self._path(target_key)
+        if not source.is_file():
+            raise FileNotFoundError(f"storage key {source_key!r} does not exist")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)  # one rename: never two copies, never none
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def _files_under(self, prefix: str) -> list[tuple[str, Path]]:
         base = Path(self.root).resolve()
         folder = base / prefix.rstrip("/")
         if not folder.is_dir():
             return []
         return sorted(
-            str(path.relative_to(base)) for path in folder.rglob("*") if path.is_file() and ".tmp-" not in path.name
+            (str(path.relative_to(base)), path)
+            for path in folder.rglob("*")
+            if path.is_file() and ".tmp-" not in path.name
         )
-
-    def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
 
     def uri(self, key: str) -> str:
         return self._path(key).as_uri()
@@ -169,3 +257,81 @@ class LocalStorage(StorageResource):
             os.replace(temp, target)
         finally:
             temp.unlink(missing_ok=True)
+
+
+class WorkspaceStorage:
+    """One workspace's view of a storage: every key must lie under ``{workspace_id}/``, or the call is refused.
+
+    Not a resource: code acting for one workspace (an inbox, an API request) builds it with
+    ``storage.for_workspace(workspace_id)`` and never touches keys of another workspace by mistake.
+    """
+
+    def __init__(self, storage: StorageResource, workspace_id: str) -> None:
+        check_key(workspace_id)
+        self.storage = storage
+        self.workspace_id = workspace_id
+
+    def check(self, key: str) -> str:
+        return check_key(key, self.workspace_id)
+
+    def exists(self, key: str) -> bool:
+        return self.storage.exists(self.check(key))
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.storage.read_bytes(self.check(key))
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        self.storage.write_bytes(self.check(key), data)
+
+    def read_json(self, key: str) -> object:
+        return self.storage.read_json(self.check(key))
+
+    def write_json(self, key: str, value: object) -> None:
+        self.storage.write_json(self.check(key), value)
+
+    def read_model(self, key: str, model: type[ModelT]) -> ModelT:
+        return self.storage.read_model(self.check(key), model)
+
+    def write_model(self, key: str, value: BaseModel) -> None:
+        self.storage.write_model(self.check(key), value)
+
+    def put_file(self, source: Path, key: str) -> None:
+        self.storage.put_file(source, self.check(key))
+
+    def size(self, key: str) -> int:
+        return self.storage.size(self.check(key))
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return self.storage.list_keys(self.check(prefix.rstrip("/")))
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        return self.storage.list_objects(self.check(prefix.rstrip("/")))
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        self.storage.copy(self.check(source_key), self.check(target_key))
+
+    def move(self, source_key: str, target_key: str) -> None:
+        self.storage.move(self.check(source_key), self.check(target_key))
+
+    def delete(self, key: str) -> None:
+        self.storage.delete(self.check(key))
+
+    def uri(self, key: str) -> str:
+        return self.storage.uri(self.check(key))
+
+    def local_path(self, key: str) -> contextlib.AbstractContextManager[Path]:
+        return self.storage.local_path(self.check(key))
+
+    def download(self, key: str, destination: Path) -> None:
+        self.storage.download(self.check(key), destination)
+
+    def writer(self, key: str) -> contextlib.AbstractContextManager[Path]:
+        return self.storage.writer(self.check(key))
+
+    def presigned_get(self, key: str, expires_s: int | None = None) -> str | None:
+        return self.storage.presigned_get(self.check(key), expires_s)
+
+    def presigned_put(
+        self, key: str, content_type: str, max_bytes: int | None = None, expires_s: int | None = None
+    ) -> PresignedUpload | None:
+        return self.storage.presigned_put(self.check(key), content_type, max_bytes, expires_s)
