@@ -5,8 +5,10 @@ Assets type-hint :class:`AsrResource`; the profile decides which implementation 
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +18,16 @@ from pydantic import Field
 from clipped.progress import ProgressCallback, no_progress
 from clipped.types import Segment, Transcript, Word
 from clipped_resources.asr_audio import WHISPER_SAMPLE_RATE, chunk_bounds, load_audio_for_asr
+from clipped_resources.asr_device import resolve_batch_size, resolve_compute_type, resolve_device
+from clipped_resources.baked_models import baked_whisper_dir
 from clipped_resources.model_store import ModelNotAvailableError, packaged_whisper_dir, packaged_whisper_models
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
 _MODEL_CACHE: dict[tuple[str, str, str, int], WhisperModel] = {}
+# Whisper's window: the batched pipeline decodes audio in pieces of at most this length.
+_WINDOW_S = 30
 _MODEL_CACHE_LOCK = threading.Lock()
 
 
@@ -51,7 +57,12 @@ class FasterWhisperAsr(AsrResource):
     beam_size: int = Field(default=1, ge=1)
     vad_filter: bool = True
     cpu_threads: int = Field(default=0, ge=0, description="0 = all cores")
-    batch_size: int = Field(default=0, ge=0, description=">0 uses faster-whisper's batched pipeline (for GPUs)")
+    batch_size: int | None = Field(
+        default=None,
+        ge=0,
+        description="windows decoded at once by faster-whisper's batched pipeline; 0 = sequential; "
+        "None = 16 on CUDA, sequential on CPU",
+    )
     model_cache_dir: str | None = Field(default=None, description="where packaged models are assembled")
     chunk_s: float = Field(default=600.0, description="audio is transcribed in chunks of about this length (0 = whole)")
     allow_download: bool = Field(
@@ -67,7 +78,9 @@ class FasterWhisperAsr(AsrResource):
     ) -> Transcript:
         """Transcribe with word timestamps; progress follows segment end times over the audio duration."""
         report = on_progress or no_progress
-        whisper = self._load_model()
+        device = resolve_device(self.device)
+        whisper = self._load_model(device)
+        batch_size = resolve_batch_size(self.batch_size, device)
         if language is not None and language not in whisper.supported_languages:
             raise ValueError(
                 f"Whisper model '{self.model}' cannot transcribe language '{language}'; "
@@ -91,13 +104,13 @@ class FasterWhisperAsr(AsrResource):
         # is given at once, which for an hour of audio costs gigabytes.
         for first, last in chunk_bounds(audio, WHISPER_SAMPLE_RATE, self.chunk_s):
             offset_s = first / WHISPER_SAMPLE_RATE
-            segments_iter, info = self._transcribe_chunk(whisper, audio[first:last], options)
+            segments_iter, info = _transcribe_chunk(whisper, audio[first:last], options, batch_size)
             if detected_language is None:
                 detected_language = info.language
                 options["language"] = detected_language  # later chunks keep the first chunk's language
             # faster-whisper decodes lazily: iterating the generator is where the work (and progress) happens.
             for raw in segments_iter:
-                words, previous_end = _clean_words(raw.words or [], previous_end, duration_s, offset_s)
+                words, previous_end = clean_words(raw.words or [], previous_end, duration_s, offset_s)
                 if words:
                     segments.append(
                         Segment(start_s=words[0].start_s, end_s=words[-1].end_s, text=raw.text.strip(), words=words)
@@ -111,17 +124,9 @@ class FasterWhisperAsr(AsrResource):
             language=detected_language or "en", duration_s=duration_s, model=self.model, segments=segments
         )
 
-    def _transcribe_chunk(self, whisper: WhisperModel, audio: Any, options: dict[str, Any]) -> tuple[Any, Any]:
-        if self.batch_size > 0:
-            from faster_whisper import BatchedInferencePipeline
-
-            return BatchedInferencePipeline(model=whisper).transcribe(audio, batch_size=self.batch_size, **options)
-        return whisper.transcribe(audio, **options)
-
-    def _load_model(self) -> WhisperModel:
-        device = _resolve_device(self.device)
-        compute_type = _resolve_compute_type(self.compute_type, device)
-        threads = self.cpu_threads or _available_cores()
+    def _load_model(self, device: str) -> WhisperModel:
+        compute_type = resolve_compute_type(self.compute_type, device)
+        threads = self.cpu_threads or available_cores()
         model_ref = self._resolve_model_ref()
         key = (model_ref, device, compute_type, threads)
         with _MODEL_CACHE_LOCK:
@@ -132,14 +137,7 @@ class FasterWhisperAsr(AsrResource):
         return cached
 
     def _resolve_model_ref(self) -> str:
-        cache_dir = Path(self.model_cache_dir) if self.model_cache_dir else None
-        packaged = packaged_whisper_dir(self.model, cache_dir)
-        if packaged is not None:
-            return str(packaged)
-        local = Path(self.model).expanduser()
-        if local.is_dir():
-            return str(local.resolve())
-        return self.model
+        return whisper_model_ref(self.model, self.model_cache_dir)
 
     def _build_model(self, model_ref: str, device: str, compute_type: str, threads: int) -> WhisperModel:
         from faster_whisper import WhisperModel
@@ -164,29 +162,48 @@ class FasterWhisperAsr(AsrResource):
             ) from exc
 
 
-def _available_cores() -> int:
+def whisper_model_ref(model: str, model_cache_dir: str | None) -> str:
+    """What to hand faster-whisper for ``model``: a packaged model's folder, a folder baked into the model cache
+    at image build time (scripts/bake_models.py), a local folder, or else the name itself (a hub download)."""
+    cache_dir = Path(model_cache_dir) if model_cache_dir else None
+    packaged = packaged_whisper_dir(model, cache_dir)
+    if packaged is not None:
+        return str(packaged)
+    baked = baked_whisper_dir(model, cache_dir)
+    if baked is not None:
+        return str(baked)
+    local = Path(model).expanduser()
+    if local.is_dir():
+        return str(local.resolve())
+    return model
+
+
+def available_cores() -> int:
     # The cores this process may run on (a container's CPU set), not the host's count.
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
 
 
-def _resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import ctranslate2
+def _transcribe_chunk(whisper: WhisperModel, audio: Any, options: dict[str, Any], batch_size: int) -> tuple[Any, Any]:
+    if batch_size <= 0:
+        return whisper.transcribe(audio, **options)
+    from faster_whisper import BatchedInferencePipeline
 
-    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    batched_options = dict(options)
+    if not options["vad_filter"]:
+        # The batched pipeline needs speech regions to cut windows from; without VAD, fixed 30 s windows.
+        duration_s = len(audio) / WHISPER_SAMPLE_RATE
+        windows = max(1, math.ceil(duration_s / _WINDOW_S))
+        batched_options["clip_timestamps"] = [
+            {"start": index * _WINDOW_S, "end": min((index + 1) * _WINDOW_S, duration_s)} for index in range(windows)
+        ]
+    # The pipeline only wraps the loaded model, so building one per chunk costs nothing.
+    return BatchedInferencePipeline(model=whisper).transcribe(audio, batch_size=batch_size, **batched_options)
 
 
-def _resolve_compute_type(compute_type: str, device: str) -> str:
-    if compute_type != "auto":
-        return compute_type
-    return "float16" if device == "cuda" else "int8"
-
-
-def _clean_words(
-    raw_words: list[Any], previous_end: float, duration_s: float, offset_s: float = 0.0
+def clean_words(
+    raw_words: Sequence[Any], previous_end: float, duration_s: float, offset_s: float = 0.0
 ) -> tuple[list[Word], float]:
     """Strip and drop empty words; shift chunk times by ``offset_s``; clamp times so they never go backwards,
     overlap, or pass the audio's end."""
