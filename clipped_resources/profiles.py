@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from clipped_resources.asr import FasterWhisperAsr
+from clipped_resources.asr_backends import asr_from_env
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import LocalStorage
@@ -37,10 +37,7 @@ def build_resources(profile: str | None = None) -> dict[str, object]:
         raise NotImplementedError("the prod profile (S3 storage, Postgres instance) is not available yet")
     return {
         "storage": LocalStorage(root=str(home / "storage")),
-        # tiny.en is the CPU default: ~0.03-0.05 real-time factor on 2 cores (base is ~0.06-0.12).
-        "asr": FasterWhisperAsr(
-            model=os.environ.get("CLIPPED_ASR_MODEL", "tiny.en"), model_cache_dir=os.environ.get("CLIPPED_MODEL_CACHE")
-        ),
+        "asr": asr_from_env(),  # CLIPPED_ASR_BACKEND/_DEVICE/_MODEL/_BATCH_SIZE, CLIPPED_MODEL_CACHE
         "vision": RetinaFaceVision(),
         "ingest": IngestPolicy(allowed_roots=default_allowed_roots()),
         "render": RenderOptions(),
