@@ -135,5 +135,12 @@ async function boot() {
   });
 }
 
+// The skip link must not change the hash (the router owns it): move focus to <main> by hand.
+document.querySelector(".skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  outlet.focus();
+  outlet.scrollIntoView();
+});
+
 window.addEventListener("unhandledrejection", (event) => showError(event.reason));
 boot();

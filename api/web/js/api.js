@@ -166,10 +166,11 @@ export function idempotencyKey() {
 }
 
 /**
- * PUT a file to the upload target with progress: fetch() has no upload progress, XMLHttpRequest does.
+ * Send a file to the upload target ({method, url, headers, fields?}) with progress:
+ * fetch() has no upload progress, XMLHttpRequest does.
  * Our own /api URLs get the bearer token; a presigned S3 URL must not (it carries its own signature).
  */
-export function putWithProgress(target, file, onProgress) {
+export function sendWithProgress(target, file, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(target.method || "PUT", target.url);
@@ -200,7 +201,15 @@ export function putWithProgress(target, file, onProgress) {
       reject(new ApiError(xhr.status, code, message, traceId));
     };
     xhr.onerror = () => reject(new ApiError(0, "network", "Upload failed: network error", null));
-    xhr.send(file);
+    if (target.fields) {
+      // A presigned POST (S3 policy upload): the signed fields first, the file last, as multipart form data.
+      const form = new FormData();
+      for (const [name, value] of Object.entries(target.fields)) form.append(name, value);
+      form.append("file", file);
+      xhr.send(form);
+    } else {
+      xhr.send(file);
+    }
   });
 }
 

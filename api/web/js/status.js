@@ -4,13 +4,20 @@
 import { ApiError } from "./api.js";
 import { h, mount } from "./dom.js";
 
-/** Say `message` through the polite live region (and show it in the status bar). */
+const VISIBLE_MS = 10_000;
+let hideTimer = null;
+
+/** Say `message` through the polite live region (and show it in the status bar for a while). */
 export function announce(message) {
   const region = document.getElementById("status");
   // Clearing first makes a repeated identical message be spoken again.
   region.textContent = "";
+  window.clearTimeout(hideTimer);
   window.setTimeout(() => {
     region.textContent = message;
+    hideTimer = window.setTimeout(() => {
+      region.textContent = "";
+    }, VISIBLE_MS);
   }, 50);
 }
 

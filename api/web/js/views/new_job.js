@@ -1,6 +1,6 @@
 // New job: a source (URL or file upload with a progress bar) and the clip settings.
 
-import { api, idempotencyKey, putWithProgress } from "../api.js";
+import { api, idempotencyKey, sendWithProgress } from "../api.js";
 import { field, h, mount, uid } from "../dom.js";
 import { navigate } from "../router.js";
 import { announce, clearError, showError } from "../status.js";
@@ -94,7 +94,7 @@ export async function newJobView(_params, outlet) {
       size: chosen.size,
     });
     announce("Uploading…");
-    await putWithProgress(target, chosen, setProgress);
+    await sendWithProgress(target, chosen, setProgress);
     announce("Upload complete; checking the file");
     await api.confirmUpload(target.upload_id);
     uploaded = { file: chosen, uploadId: target.upload_id };
