@@ -14,6 +14,7 @@ from clipped_assets import ingest, render, select, understand
 from clipped_assets.partitions import source_video_partitions
 from clipped_assets.placement import step_executor
 from clipped_resources.profiles import build_resources
+from clipped_sensors.upload import source_video_upload_sensor
 
 STAGE_MODULES = (ingest, understand, select, render)
 
@@ -33,6 +34,7 @@ def build_definitions(profile: str | None = None) -> dg.Definitions:
         assets=dg.load_assets_from_modules(STAGE_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(STAGE_MODULES),
         jobs=[clip_job],
+        sensors=[source_video_upload_sensor],
         resources=build_resources(profile),
     )
 

@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 from clipped_resources.asr_backends import asr_from_env
+from clipped_resources.inbox import UploadInbox, inbox_workspaces_from_env
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.render_options import RenderOptions
-from clipped_resources.storage import LocalStorage
+from clipped_resources.s3_storage import S3Storage
+from clipped_resources.storage import LocalStorage, StorageResource
 from clipped_resources.vision import RetinaFaceVision
 
 PROFILES = ("local", "prod")
@@ -33,12 +35,25 @@ def build_resources(profile: str | None = None) -> dict[str, object]:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
     home = clipped_home()
-    if profile == "prod":
-        raise NotImplementedError("the prod profile (S3 storage, Postgres instance) is not available yet")
+    storage = s3_storage_from_env() if profile == "prod" else LocalStorage(root=str(home / "storage"))
     return {
-        "storage": LocalStorage(root=str(home / "storage")),
+        "storage": storage,
         "asr": asr_from_env(),  # CLIPPED_ASR_BACKEND/_DEVICE/_MODEL/_BATCH_SIZE, CLIPPED_MODEL_CACHE
         "vision": RetinaFaceVision(),
         "ingest": IngestPolicy(allowed_roots=default_allowed_roots()),
         "render": RenderOptions(),
+        "inbox": UploadInbox(workspaces=inbox_workspaces_from_env()),
     }
+
+
+def s3_storage_from_env() -> StorageResource:
+    """The prod storage: ``CLIPPED_S3_BUCKET`` (required), ``CLIPPED_S3_ENDPOINT_URL`` for MinIO/R2, AWS region."""
+    bucket = os.environ.get("CLIPPED_S3_BUCKET", "").strip()
+    if not bucket:
+        raise ValueError("the prod profile needs CLIPPED_S3_BUCKET (the bucket that holds media and stage outputs)")
+    return S3Storage(
+        bucket=bucket,
+        endpoint_url=os.environ.get("CLIPPED_S3_ENDPOINT_URL") or None,
+        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
+        work_dir=os.environ.get("CLIPPED_WORK_DIR") or None,
+    )
