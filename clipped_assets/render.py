@@ -162,6 +162,7 @@ def render_and_inspect(
             ass_out,
             threads=render.threads_per_clip,
             preset=render.x264_preset,
+            encoder=render.video_encoder(),
             on_progress=on_progress,
         )
         inspection = inspect_clip(video_out)

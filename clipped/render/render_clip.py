@@ -20,6 +20,7 @@ from clipped.media.ffmpeg import MediaToolError, ffmpeg_exe, last_error_line, ru
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.captions_ass import build_ass
 from clipped.render.crop_path import CROP_FILTER_NAME, CropPath, plan_crop_path
+from clipped.render.encoder import X264, video_encoder_args
 from clipped.render.filtergraph import ass_filter, sendcmd_filter
 from clipped.render.loudness import STEREO, integrated_loudness, loudnorm_apply_filter, measure_loudnorm
 from clipped.types import Aspect, FaceFrame, Word
@@ -73,10 +74,12 @@ def render_clip(
     *,
     threads: int = 1,
     preset: str = "veryfast",
+    encoder: str = X264,
     on_progress: ProgressCallback | None = None,
 ) -> RenderReport:
     """Render ``spec`` to an MP4 (H.264 + AAC, 30 fps), a JPEG thumbnail and the ASS captions it burned in.
 
+    ``encoder`` is ``libx264`` (``preset`` applies) or ``h264_nvenc`` (see :mod:`clipped.render.encoder`).
     Writes exactly the three given paths; raises :class:`MediaToolError` with a one-line reason on failure.
     """
     if spec.duration_s <= 0:
@@ -94,7 +97,8 @@ def render_clip(
     with tempfile.TemporaryDirectory(prefix="clipped-render-") as work:
         script = Path(work) / "crop.cmd"
         script.write_text(path.to_sendcmd())
-        args = _render_args(spec, path, script, out_ass, out_video, width, height, audio_filter, threads, preset)
+        video_args = video_encoder_args(encoder, x264_preset=preset, crf=CRF, threads=threads)
+        args = _render_args(spec, path, script, out_ass, out_video, width, height, audio_filter, threads, video_args)
         started = time.monotonic()
         _run_with_progress(args, spec.duration_s, progress, Path(work) / "ffmpeg.log")
         encode_s = time.monotonic() - started
@@ -149,7 +153,7 @@ def _render_args(
     height: int,
     audio_filter: str | None,
     threads: int,
-    preset: str,
+    video_args: list[str],
 ) -> list[str]:
     args = [
         "-nostats", "-progress", "pipe:1", "-threads", str(threads),
@@ -157,8 +161,7 @@ def _render_args(
         "-ss", f"{spec.start_s:.3f}", "-t", f"{spec.duration_s:.3f}", "-i", str(spec.source_path),
         "-filter_threads", str(threads),
         "-map", "0:v:0", "-vf", video_filter(path, script, ass_path, width, height),
-        "-c:v", "libx264", "-preset", preset, "-crf", str(CRF), "-pix_fmt", "yuv420p",
-        "-threads", str(threads), "-r", str(OUTPUT_FPS),
+        *video_args, "-r", str(OUTPUT_FPS),
     ]  # fmt: skip
     if audio_filter:
         args += [
