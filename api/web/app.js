@@ -60,6 +60,8 @@ function drawHeader() {
         type: "button",
         onclick: async () => {
           await logout();
+          // Whoever signs in next starts at the job list, not at the page the last user was on.
+          afterSignIn = "/jobs";
           announce("Signed out");
         },
       },
@@ -79,7 +81,7 @@ onSignedOut(() => {
 
 const afterSignedIn = () => loadAccount();
 
-route("/login", (p, o) => signInView(p, o, { after: afterSignIn, onSignedIn: afterSignedIn }), {
+route("/login", (p, o) => signInView(p, o, { after: () => afterSignIn, onSignedIn: afterSignedIn }), {
   title: "Sign in",
   public: true,
 });

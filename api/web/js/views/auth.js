@@ -9,8 +9,8 @@ function input(name, type, autocomplete, extra = {}) {
   return h("input", { name, type, autocomplete, required: true, ...extra });
 }
 
-/** Sign-in page; `after` is where to go once signed in. */
-export function signInView(_params, outlet, { after = "/jobs", onSignedIn }) {
+/** Sign-in page; `after()` says where to go once signed in (read then, not when the page was drawn). */
+export function signInView(_params, outlet, { after = () => "/jobs", onSignedIn }) {
   const email = input("email", "email", "username");
   const password = input("password", "password", "current-password");
   const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
@@ -25,7 +25,7 @@ export function signInView(_params, outlet, { after = "/jobs", onSignedIn }) {
           await login(email.value.trim(), password.value);
           announce("Signed in");
           await onSignedIn();
-          navigate(after);
+          navigate(after());
         });
       },
     },

@@ -5,7 +5,12 @@ import { field, h, mount, uid } from "../dom.js";
 import { navigate } from "../router.js";
 import { announce, clearError, showError } from "../status.js";
 
-export const FALLBACK_CAPTION_STYLES = [{ id: "default", name: "Default", description: "" }];
+// The renderer's styles (clipped/render/captions_ass.py), used only when /api/caption-styles cannot be read.
+export const FALLBACK_CAPTION_STYLES = [
+  { id: "highlight_word", name: "Highlight word", description: "" },
+  { id: "karaoke", name: "Karaoke", description: "" },
+  { id: "pop_in", name: "Pop in", description: "" },
+];
 
 /** Caption styles from the API, or the fallback when the route is unavailable. */
 export async function loadCaptionStyles() {
@@ -104,8 +109,8 @@ export async function newJobView(_params, outlet) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearError();
-    if (Number(minDuration.value) > Number(maxDuration.value)) {
-      showError(new Error("The shortest clip length must not exceed the longest."));
+    if (Number(minDuration.value) >= Number(maxDuration.value)) {
+      showError(new Error("The shortest clip length must be below the longest."));
       minDuration.focus();
       return;
     }

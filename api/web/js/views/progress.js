@@ -42,8 +42,10 @@ export function jobProgress(job, { detailed = false } = {}) {
           { class: detailed ? "steps detailed" : "steps", "aria-label": "Pipeline steps" },
           steps.map((step) => {
             const bar = h("progress", { max: 1, "aria-label": `${stepLabel(step.name)}: ${step.status}` });
-            // A <progress> without a value attribute is indeterminate; set one for every other state.
+            // A <progress> without a value attribute is indeterminate: a running step without a reported
+            // fraction gets that; every other state gets a value.
             if (step.status !== "running") bar.value = ["succeeded", "failed"].includes(step.status) ? 1 : 0;
+            else if (Number(step.progress) > 0) bar.value = Math.min(1, Number(step.progress));
             return h(
               "li",
               { class: `step step-${step.status}`, dataset: { step: step.name, status: step.status } },
