@@ -1,0 +1,86 @@
+"""The review service app: `create_app(settings)` wires the database, storage, launcher and routes."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from api.db import make_engine, migrate, session_factory
+from api.errors import install_error_handlers
+from api.rate_limit import RateLimiter
+from api.routes import auth, clips, health, jobs, uploads, workspaces
+from api.services.background import BackgroundWorker
+from api.services.launcher import EmbeddedLauncher, GraphQLLauncher, RunLauncher
+from api.settings import ApiSettings
+from api.state import AppState
+from clipped_resources.profiles import build_resources
+
+API_VERSION = "1.0.0"
+IP_BUCKET_FACTOR = 10
+
+
+def build_state(settings: ApiSettings, launcher: RunLauncher | None = None) -> AppState:
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    resources = build_resources()
+    state_ref: dict[str, AppState] = {}
+    if launcher is None:
+        if settings.launcher == "graphql":
+            launcher = GraphQLLauncher(settings.dagster_graphql_url)
+        else:
+            launcher = EmbeddedLauncher(lambda: state_ref["state"].instance)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        storage=resources["storage"],
+        ingest_policy=resources["ingest"],
+        rate_limiter=RateLimiter(settings.auth_rate_per_minute, settings.auth_rate_burst),
+        ip_rate_limiter=RateLimiter(
+            settings.auth_rate_per_minute * IP_BUCKET_FACTOR, settings.auth_rate_burst * IP_BUCKET_FACTOR
+        ),
+        launcher=launcher,
+        worker=BackgroundWorker("clipped-renders"),
+    )
+    state_ref["state"] = state
+    return state
+
+
+def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | None = None) -> FastAPI:
+    """The app for ``settings`` (default: from the environment); migrations run here, before the first request."""
+    settings = settings or ApiSettings.from_env()
+    state = build_state(settings, launcher)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        state.worker.stop()
+        state.engine.dispose()
+
+    app = FastAPI(
+        title="Clipped review API",
+        version=API_VERSION,
+        description="Jobs, clips and reviews over the Clipped pipeline. Errors: {error: {code, message, trace_id}}.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.clipped = state
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Workspace-Id", "Range"],
+            expose_headers=["X-Trace-Id", "Content-Range", "Accept-Ranges", "Retry-After"],
+        )
+    for module in (health, auth, workspaces, jobs, uploads, clips):
+        app.include_router(module.router)
+    if settings.web_dir.is_dir():
+        app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
+    return app

@@ -1,0 +1,37 @@
+"""Roles and what they allow (seed plan §4): viewer reads; editor creates and reviews; admin deletes and manages
+members and tokens; owner also manages owners."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    READ = "read"  # see jobs, clips, comments, members
+    EDIT = "edit"  # create jobs and uploads, approve/reject/edit/re-render clips, comment
+    DELETE = "delete"  # delete clips (the publish-queue level)
+    MANAGE = "manage"  # members and API tokens
+    OWN = "own"  # grant or take the owner role
+
+
+ROLES = ("viewer", "editor", "admin", "owner")
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "viewer": frozenset({Permission.READ}),
+    "editor": frozenset({Permission.READ, Permission.EDIT}),
+    "admin": frozenset({Permission.READ, Permission.EDIT, Permission.DELETE, Permission.MANAGE}),
+    "owner": frozenset(Permission),
+}
+
+# API tokens act for machines: never more than their creator's role, and never membership or token management.
+API_TOKEN_SCOPES: dict[str, Permission] = {
+    "read": Permission.READ,
+    "write": Permission.EDIT,
+    "delete": Permission.DELETE,
+}
+
+
+def permissions_for(role: str, scopes: list[str] | None = None) -> frozenset[Permission]:
+    allowed = ROLE_PERMISSIONS.get(role, frozenset())
+    if scopes is None:
+        return allowed
+    return allowed & frozenset(API_TOKEN_SCOPES[scope] for scope in scopes if scope in API_TOKEN_SCOPES)

@@ -1,0 +1,5 @@
+"""Clips (placeholder)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,148 @@
+"""Jobs: create (URL or confirmed upload), list, read, cancel, retry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+from sqlalchemy import func, select
+
+from api.deps import PrincipalDep, SessionDep, StateDep, WorkspaceDep, access_to
+from api.errors import ApiError, not_found
+from api.models import Job, Upload
+from api.roles import Permission
+from api.schemas import JobIn, JobOut, JobPage
+from api.services.jobs import is_terminal, job_out, job_run_view, launch, register_request
+from clipped.ingest.url_policy import DisallowedUrlError, validate_video_url
+from clipped.sources import SourceRequest, request_for
+from clipped.types import ClipSettings
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+
+
+def _source_request(state, session, workspace_id: str, body: JobIn) -> SourceRequest:
+    settings = ClipSettings.model_validate(body.settings.model_dump())
+    if body.source_url is not None:
+        if "://" not in body.source_url:
+            raise ApiError(422, "source_url must be an https URL")
+        try:
+            url = validate_video_url(body.source_url, allowed_domains=state.ingest_policy.allowed_domains)
+        except DisallowedUrlError as exc:
+            raise ApiError(422, str(exc), code="url_not_allowed") from exc
+        return request_for(url, settings)
+    upload = session.get(Upload, body.upload_id)
+    if upload is None or upload.workspace_id != workspace_id:
+        raise not_found("upload")
+    if upload.status != "confirmed":
+        raise ApiError(409, "upload is not confirmed yet")
+    return SourceRequest(
+        kind="upload", location=upload.storage_key, display_name=upload.display_name, settings=settings
+    )
+
+
+@router.post("", status_code=201, response_model=JobOut, responses={200: {"model": JobOut}})
+def create_job(
+    body: JobIn,
+    access: WorkspaceDep,
+    session: SessionDep,
+    state: StateDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JobOut:
+    access.require(Permission.EDIT)
+    request_hash = hashlib.sha256(json.dumps(body.model_dump(), sort_keys=True).encode()).hexdigest()
+    if idempotency_key:
+        existing = session.scalar(
+            select(Job).where(Job.workspace_id == access.workspace_id, Job.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise ApiError(409, "this Idempotency-Key was used with another request", code="idempotency_conflict")
+            response.status_code = 200
+            return job_out(state, session, existing)
+    request = _source_request(state, session, access.workspace_id, body)
+    source = register_request(state, request, access.workspace_id)
+    job = Job(
+        workspace_id=access.workspace_id,
+        user_id=access.user_id,
+        partition_key=source.partition_key,
+        source_kind=request.kind,
+        source_location=request.location,
+        display_name=request.display_name,
+        settings=body.settings.model_dump(),
+        run_ids=[],
+        idempotency_key=idempotency_key or None,
+        request_hash=request_hash,
+    )
+    session.add(job)
+    session.commit()
+    launch(state, session, job)
+    return job_out(state, session, job)
+
+
+@router.get("", response_model=JobPage)
+def list_jobs(
+    access: WorkspaceDep,
+    session: SessionDep,
+    state: StateDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    status: JobStatus | None = None,
+) -> JobPage:
+    access.require(Permission.READ)
+    query = select(Job).where(Job.workspace_id == access.workspace_id).order_by(Job.created_at.desc(), Job.id)
+    if status is None:
+        total = session.scalar(select(func.count()).where(Job.workspace_id == access.workspace_id)) or 0
+        jobs = session.scalars(query.offset((page - 1) * limit).limit(limit)).all()
+        items = [job_out(state, session, job) for job in jobs]
+    else:
+        # Status lives in Dagster, so filtering reads each job's run (fine for a review queue's size).
+        matching = [out for job in session.scalars(query) if (out := job_out(state, session, job)).status == status]
+        total, items = len(matching), matching[(page - 1) * limit : page * limit]
+    return JobPage(items=items, page=page, limit=limit, total=total)
+
+
+def load_job(session, principal, job_id: str, permission: Permission) -> Job:
+    """The job if the caller's workspace holds it (else 404), and their role allows ``permission`` (else 403)."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise not_found("job")
+    try:
+        access = access_to(session, principal, job.workspace_id)
+    except ApiError as exc:
+        raise not_found("job") from exc
+    access.require(permission)
+    return job
+
+
+@router.get("/{job_id}", response_model=JobOut)
+def get_job(job_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> JobOut:
+    return job_out(state, session, load_job(session, principal, job_id, Permission.READ))
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut)
+def cancel_job(job_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> JobOut:
+    job = load_job(session, principal, job_id, Permission.EDIT)
+    view = job_run_view(state, job)
+    if is_terminal(view):
+        raise ApiError(409, f"job already {view.status}")
+    job.canceled_at = datetime.now(UTC)
+    session.commit()
+    if job.run_ids:
+        state.launcher.cancel(job.run_ids[-1])
+    return job_out(state, session, job)
+
+
+@router.post("/{job_id}/retry", response_model=JobOut)
+def retry_job(job_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> JobOut:
+    job = load_job(session, principal, job_id, Permission.EDIT)
+    view = job_run_view(state, job)
+    if view.status not in ("failed", "canceled"):
+        raise ApiError(409, f"only failed or canceled jobs can be retried (this one is {view.status})")
+    # A new run of the same partition: stages with a complete record are reused, so it resumes at the failure.
+    launch(state, session, job)
+    return job_out(state, session, job)

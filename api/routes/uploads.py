@@ -1,0 +1,5 @@
+"""Uploads (placeholder)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,185 @@
+"""Request and response bodies (the OpenAPI schema is generated from these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api.roles import API_TOKEN_SCOPES
+from clipped.render.captions_ass import CAPTION_STYLES
+
+Role = Literal["viewer", "editor", "admin", "owner"]
+Scope = Literal[tuple(API_TOKEN_SCOPES)]  # type: ignore[valid-type]
+CaptionStyle = Literal[CAPTION_STYLES]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or " " in value or len(value) > 320:
+        raise ValueError("not a valid email address")
+    return value
+
+
+class RegisterIn(Strict):
+    email: str = Field(max_length=320)
+    password: str = Field(min_length=8, max_length=256)
+    display_name: str | None = Field(default=None, max_length=120)
+
+    _check_email = field_validator("email")(_email)
+
+
+class LoginIn(Strict):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=256)
+
+    _check_email = field_validator("email")(_email)
+
+
+class RefreshIn(Strict):
+    refresh_token: str = Field(max_length=200)
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    display_name: str
+
+
+class WorkspaceOut(BaseModel):
+    id: str
+    name: str
+    role: Role
+
+
+class RegisterOut(BaseModel):
+    user: UserOut
+    workspace: WorkspaceOut
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class MeOut(BaseModel):
+    user: UserOut
+    workspaces: list[WorkspaceOut]
+
+
+class WorkspaceIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class MemberIn(Strict):
+    email: str = Field(max_length=320)
+    role: Role = "editor"
+
+    _check_email = field_validator("email")(_email)
+
+
+class MemberPatch(Strict):
+    role: Role
+
+
+class MemberOut(BaseModel):
+    user: UserOut
+    role: Role
+    created_at: datetime
+
+
+class ApiTokenIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    scopes: list[Scope] = Field(min_length=1)  # type: ignore[valid-type]
+    expires_in_days: int = Field(default=30, ge=1, le=365)
+
+
+class ApiTokenOut(BaseModel):
+    id: str
+    name: str
+    scopes: list[str]
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_at: datetime
+
+
+class ApiTokenCreated(ApiTokenOut):
+    token: str = Field(description="Shown once; only its hash is stored")
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class JobSettings(Strict):
+    max_clips: int = Field(default=5, ge=1, le=50)
+    min_duration_s: float = Field(default=15.0, gt=0, le=600)
+    max_duration_s: float = Field(default=90.0, gt=0, le=600)
+    aspect: Literal["9:16", "1:1", "16:9"] = "9:16"
+    caption_style: CaptionStyle = "highlight_word"
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> JobSettings:
+        if self.min_duration_s >= self.max_duration_s:
+            raise ValueError("min_duration_s must be below max_duration_s")
+        return self
+
+
+class JobIn(Strict):
+    source_url: str | None = Field(default=None, max_length=2000)
+    upload_id: str | None = Field(default=None, max_length=40)
+    settings: JobSettings = Field(default_factory=JobSettings)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> JobIn:
+        if (self.source_url is None) == (self.upload_id is None):
+            raise ValueError("give exactly one of source_url or upload_id")
+        return self
+
+
+class JobSource(BaseModel):
+    kind: Literal["url", "upload", "file"]
+    display_name: str
+
+
+class JobStep(BaseModel):
+    name: str
+    status: Literal["pending", "running", "succeeded", "failed", "skipped"]
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_s: float | None
+
+
+class JobOut(BaseModel):
+    id: str
+    workspace_id: str
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    source: JobSource
+    settings: dict
+    created_at: datetime
+    updated_at: datetime
+    run_id: str | None
+    error: str | None = None
+    progress: float
+    steps: list[JobStep]
+    clip_count: int
+
+
+class Page(BaseModel):
+    page: int
+    limit: int
+    total: int
+
+
+class JobPage(Page):
+    items: list[JobOut]

@@ -1,0 +1,1 @@
+"""Service layer: launching runs, reading status from Dagster, clips, uploads, rendering."""

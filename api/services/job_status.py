@@ -1,0 +1,112 @@
+"""A job's status, steps and timings, read from its latest Dagster run and that run's step events."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, EventLogEntry
+
+STEPS = ("source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips")
+RUN_STATUS = {
+    DagsterRunStatus.QUEUED: "queued",
+    DagsterRunStatus.NOT_STARTED: "queued",
+    DagsterRunStatus.STARTING: "queued",
+    DagsterRunStatus.MANAGED: "queued",
+    DagsterRunStatus.STARTED: "running",
+    DagsterRunStatus.CANCELING: "running",
+    DagsterRunStatus.SUCCESS: "succeeded",
+    DagsterRunStatus.FAILURE: "failed",
+    DagsterRunStatus.CANCELED: "canceled",
+}
+TERMINAL = {"succeeded", "failed", "canceled"}
+# Steps log "<step>: 40%" as they go (clipped_assets.step_context.progress_for).
+_PROGRESS = re.compile(r"^(?P<step>[a-z_]+): (?P<pct>\d{1,3})%$")
+
+
+@dataclass
+class StepView:
+    name: str
+    status: str = "pending"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    fraction: float = 0.0
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return round((self.ended_at - self.started_at).total_seconds(), 3)
+
+
+@dataclass
+class RunView:
+    status: str
+    steps: list[StepView] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def progress(self) -> float:
+        if self.status == "succeeded":
+            return 1.0
+        done = sum(1.0 if s.status in ("succeeded",) else s.fraction for s in self.steps)
+        return round(min(1.0, done / len(STEPS)), 3)
+
+
+def _at(entry: EventLogEntry) -> datetime:
+    return datetime.fromtimestamp(entry.timestamp, UTC)
+
+
+def run_view(instance: DagsterInstance, run_id: str | None) -> RunView:
+    """Status and steps of ``run_id``; a run the instance does not know yet is queued."""
+    steps = {name: StepView(name) for name in STEPS}
+    run = instance.get_run_by_id(run_id) if run_id else None
+    if run is None:
+        return RunView(status="queued", steps=list(steps.values()))
+    status = RUN_STATUS.get(run.status, "running")
+    error = None
+    for entry in instance.all_logs(run_id):
+        step = steps.get(entry.step_key or "")
+        event = entry.dagster_event
+        if step is None:
+            continue
+        if event is None:
+            match = _PROGRESS.match(entry.user_message or "")
+            if match and match["step"] == step.name:
+                step.fraction = min(1.0, int(match["pct"]) / 100)
+            continue
+        kind = event.event_type
+        if kind == DagsterEventType.STEP_START and step.started_at is None:
+            step.status, step.started_at = "running", _at(entry)
+        elif kind in (DagsterEventType.STEP_UP_FOR_RETRY, DagsterEventType.STEP_RESTARTED):
+            step.status = "running"
+        elif kind == DagsterEventType.STEP_SUCCESS:
+            step.status, step.ended_at, step.fraction = "succeeded", _at(entry), 1.0
+        elif kind == DagsterEventType.STEP_FAILURE:
+            step.status, step.ended_at = "failed", _at(entry)
+            error = error or f"{step.name}: {_failure_reason(event)}"
+        elif kind == DagsterEventType.STEP_SKIPPED:
+            step.status = "skipped"
+    if status in TERMINAL:
+        for step in steps.values():
+            if step.status == "pending":
+                step.status = "skipped"
+            elif step.status == "running":  # the run ended (canceled, crashed) while this step ran
+                step.status = "failed"
+    if status == "failed" and error is None:
+        error = "the run failed before any step reported an error"
+    return RunView(status=status, steps=list(steps.values()), error=error if status == "failed" else None)
+
+
+def _failure_reason(event) -> str:
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description
+    error = data.error
+    if error is None:
+        return "failed"
+    while error.cause is not None:
+        error = error.cause
+    lines = error.message.strip().splitlines()
+    return lines[-1] if lines else "failed"

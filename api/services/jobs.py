@@ -1,0 +1,90 @@
+"""Creating jobs (source request + partition + run) and describing them from Dagster."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.models import Clip, Job
+from api.schemas import JobOut, JobSource, JobStep
+from api.services.clips import sync_clips
+from api.services.job_status import TERMINAL, RunView, run_view
+from api.state import AppState
+from clipped.layout import SourceRef
+from clipped.sources import REQUEST_FILE, SourceRequest, source_ref_for
+from clipped.types import ClipSettings
+from clipped_assets.partitions import source_video_partitions
+
+log = logging.getLogger("clipped.api")
+
+
+def register_request(state: AppState, request: SourceRequest, workspace_id: str) -> SourceRef:
+    """Store the source request and add its partition (clipped.pipeline.register_source, for any request kind)."""
+    source = source_ref_for(request, workspace_id)
+    state.storage.write_model(source.key(REQUEST_FILE), request)
+    instance = state.instance
+    if not instance.has_dynamic_partition(source_video_partitions.name, source.partition_key):
+        instance.add_dynamic_partitions(source_video_partitions.name, [source.partition_key])
+    return source
+
+
+def clip_settings(settings: dict) -> ClipSettings:
+    return ClipSettings.model_validate(settings)
+
+
+def latest_run_id(job: Job) -> str | None:
+    return job.run_ids[-1] if job.run_ids else None
+
+
+def job_run_view(state: AppState, job: Job) -> RunView:
+    view = run_view(state.instance, latest_run_id(job))
+    if job.canceled_at is not None and view.status == "queued":
+        # Canceled before the launcher started it: Dagster never saw a run.
+        view.status = "canceled"
+        for step in view.steps:
+            step.status = "skipped"
+    return view
+
+
+def job_out(state: AppState, session: Session, job: Job, view: RunView | None = None) -> JobOut:
+    view = view or job_run_view(state, job)
+    run_id = latest_run_id(job)
+    if view.status == "succeeded" and run_id and job.clips_synced_run != run_id:
+        try:
+            sync_clips(state, session, job, run_id)
+        except Exception:  # the job stays readable; clips appear on the next read
+            session.rollback()
+            log.exception("could not read the clips of job %s", job.id)
+    clip_count = session.scalar(select(func.count()).select_from(Clip).where(Clip.job_id == job.id)) or 0
+    return JobOut(
+        id=job.id,
+        workspace_id=job.workspace_id,
+        status=view.status,
+        source=JobSource(kind=job.source_kind, display_name=job.display_name),
+        settings=job.settings,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        run_id=run_id,
+        error=view.error,
+        progress=view.progress,
+        steps=[
+            JobStep(name=s.name, status=s.status, started_at=s.started_at, ended_at=s.ended_at, duration_s=s.duration_s)
+            for s in view.steps
+        ],
+        clip_count=clip_count,
+    )
+
+
+def launch(state: AppState, session: Session, job: Job) -> None:
+    run_id = state.launcher.launch(SourceRef.from_partition_key(job.partition_key))
+    job.run_ids = [*job.run_ids, run_id]
+    job.canceled_at = None
+    job.updated_at = datetime.now(UTC)
+    session.commit()
+
+
+def is_terminal(view: RunView) -> bool:
+    return view.status in TERMINAL

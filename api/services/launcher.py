@@ -1,0 +1,133 @@
+"""Launching clip_job runs: in this machine's instance (embedded) or through the Dagster webserver (GraphQL).
+
+Both return the run id at once, so a job always knows its run; status is then read from the instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from dagster import DagsterInstance, DagsterRunStatus
+
+from api.services.background import BackgroundWorker
+from clipped.layout import SourceRef
+from clipped.run_tags import run_tags_for
+
+log = logging.getLogger("clipped.api")
+PARTITION_TAG = "dagster/partition"
+CLIP_JOB = "clip_job"
+FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+
+
+class RunLauncher:
+    """Interface: start a clip_job run for a partition, and cancel one."""
+
+    def launch(self, source: SourceRef) -> str:
+        raise NotImplementedError
+
+    def cancel(self, run_id: str) -> None:
+        raise NotImplementedError
+
+
+class EmbeddedLauncher(RunLauncher):
+    """Runs one job at a time in a child process on a background thread, against the DAGSTER_HOME instance."""
+
+    def __init__(self, instance: Callable[[], DagsterInstance], worker: BackgroundWorker | None = None):
+        self._instance = instance
+        self._worker = worker or BackgroundWorker("clipped-runs")
+        self._lock = threading.Lock()
+        self._canceled: set[str] = set()
+        self._processes: dict[str, subprocess.Popen] = {}
+
+    def launch(self, source: SourceRef) -> str:
+        run_id = str(uuid.uuid4())
+        self._worker.submit(lambda: self._execute(source, run_id))
+        return run_id
+
+    def _execute(self, source: SourceRef, run_id: str) -> None:
+        with self._lock:
+            if run_id in self._canceled:
+                return
+            env = dict(os.environ)
+            project = str(Path(__file__).resolve().parents[2])
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
+            process = subprocess.Popen(
+                [sys.executable, "-m", "api.run_worker", source.partition_key, run_id],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            self._processes[run_id] = process
+        _, stderr = process.communicate()
+        with self._lock:
+            self._processes.pop(run_id, None)
+        run = self._instance().get_run_by_id(run_id)
+        if run is not None and run.status not in FINISHED:
+            # The process ended without finishing the run (killed, crashed): say so in the instance.
+            if run_id in self._canceled:
+                self._instance().report_run_canceled(run, message="canceled from the review API")
+            else:
+                self._instance().report_run_failed(run, message=f"run process exited with {process.returncode}")
+        if process.returncode not in (0, 1) and run_id not in self._canceled:
+            log.error("run %s process exited with %s: %s", run_id, process.returncode, (stderr or "")[-2000:])
+
+    def cancel(self, run_id: str) -> None:
+        with self._lock:
+            self._canceled.add(run_id)
+            process = self._processes.get(run_id)
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return self._worker.wait_idle(timeout)
+
+
+class GraphQLLauncher(RunLauncher):
+    """Submits through the webserver so the run queue (and the K8sRunLauncher in production) takes the run."""
+
+    def __init__(self, url: str, location_name: str | None = None, client_factory=None):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        self.hostname = parts.hostname or "127.0.0.1"
+        self.port = parts.port
+        self.use_https = parts.scheme == "https"
+        self.path_prefix = parts.path.rstrip("/")
+        self.location_name = location_name
+        self._client_factory = client_factory
+
+    def client(self):
+        if self._client_factory is not None:
+            return self._client_factory()
+        from dagster_graphql import DagsterGraphQLClient
+
+        return DagsterGraphQLClient(
+            self.hostname, port_number=self.port, use_https=self.use_https, path_prefix=self.path_prefix, timeout=30
+        )
+
+    def submission(self, source: SourceRef) -> dict[str, object]:
+        """The arguments of submit_job_execution for ``source`` (the partition goes in as a tag)."""
+        return {
+            "job_name": CLIP_JOB,
+            "repository_location_name": self.location_name,
+            "tags": {**run_tags_for(source, trigger="api"), PARTITION_TAG: source.partition_key},
+        }
+
+    def launch(self, source: SourceRef) -> str:
+        return self.client().submit_job_execution(**self.submission(source))
+
+    def cancel(self, run_id: str) -> None:
+        self.client().terminate_run(run_id)

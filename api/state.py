@@ -1,0 +1,46 @@
+"""What the app holds for its lifetime: settings, database, storage, Dagster instance, launcher, rate limiter."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.rate_limit import RateLimiter
+from api.settings import ApiSettings
+from clipped_resources.ingest_policy import IngestPolicy
+from clipped_resources.storage import StorageResource
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
+    from api.services.background import BackgroundWorker
+    from api.services.launcher import RunLauncher
+
+
+@dataclass
+class AppState:
+    settings: ApiSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    storage: StorageResource
+    ingest_policy: IngestPolicy
+    rate_limiter: RateLimiter
+    ip_rate_limiter: RateLimiter
+    launcher: RunLauncher
+    worker: BackgroundWorker
+    _instance: DagsterInstance | None = None
+    _instance_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def instance(self) -> DagsterInstance:
+        """The Dagster instance of DAGSTER_HOME (the one the UI and the launcher use), opened on first use."""
+        with self._instance_lock:
+            if self._instance is None:
+                from clipped.instance import local_instance
+
+                self._instance = local_instance()
+            return self._instance
