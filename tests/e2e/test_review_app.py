@@ -29,7 +29,8 @@ CLIP_PAGE = re.compile(r"#/clips/[^/?]+$")
 
 def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
+    # The sticky status bar would be drawn mid-page in a full-page capture: show it where it sits in the flow.
+    page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True, style=".status-bar{position:static}")
 
 
 def api_get(page: Page, server: ApiServer, path: str) -> dict:

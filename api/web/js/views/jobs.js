@@ -104,12 +104,14 @@ export async function jobListView(_params, outlet) {
   }
   const pages = Math.max(1, Math.ceil(result.total / result.limit));
   const goto = (p) => navigate(`/jobs?${new URLSearchParams({ status, page: String(p) })}`);
-  mount(
-    pager,
-    h("button", { type: "button", disabled: page <= 1, onclick: () => goto(page - 1) }, "Previous"),
-    h("span", {}, `Page ${page} of ${pages}`),
-    h("button", { type: "button", disabled: page >= pages, onclick: () => goto(page + 1) }, "Next"),
-  );
+  if (pages > 1) {
+    mount(
+      pager,
+      h("button", { type: "button", disabled: page <= 1, onclick: () => goto(page - 1) }, "Previous"),
+      h("span", {}, `Page ${page} of ${pages}`),
+      h("button", { type: "button", disabled: page >= pages, onclick: () => goto(page + 1) }, "Next"),
+    );
+  }
   return () => stops.forEach((stop) => stop());
 }
 
