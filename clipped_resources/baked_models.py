@@ -103,9 +103,9 @@ def _download_whisper(name: str, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def bake_whisperx(languages: list[str], out: Path, *, vad_warmup_model: str | None = None) -> list[BakedModel]:
+def bake_whisperx(languages: list[str], out: Path, *, vad_method: str = "pyannote") -> list[BakedModel]:
     """Fetch WhisperX's alignment model for each language, its sentence splitter and (by loading the pipeline
-    once on the CPU) its VAD weights, into ``out``. Needs the ``gpu`` extra and network at build time."""
+    once on the CPU, with the packaged tiny.en) its VAD weights. Needs the ``gpu`` extra and network."""
     whisperx = _import_whisperx()
     baked: list[BakedModel] = []
     alignment = out / ALIGNMENT_DIR
@@ -121,9 +121,8 @@ def bake_whisperx(languages: list[str], out: Path, *, vad_warmup_model: str | No
     else:
         nltk.download("punkt_tab", download_dir=str(out / NLTK_DIR), quiet=True, raise_on_error=True)
         baked.append(_record("punkt_tab", "nltk", "nltk:punkt_tab", out / NLTK_DIR, out))
-    if vad_warmup_model:
-        # Loading the pipeline pulls the VAD weights into TORCH_HOME / HF_HOME, which the image points into /models.
-        whisperx.load_model(vad_warmup_model, "cpu", compute_type="int8")
+    # Loading the pipeline pulls the VAD weights into TORCH_HOME / HF_HOME, which the image points into /models.
+    whisperx.load_model(str(packaged_whisper_dir("tiny.en")), "cpu", compute_type="int8", vad_method=vad_method)
     return baked
 
 
