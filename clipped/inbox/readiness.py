@@ -38,7 +38,13 @@ class InboxCursor(BaseModel):
 
     @classmethod
     def parse(cls, text: str | None) -> InboxCursor:
-        return cls.model_validate_json(text) if text else cls()
+        """The cursor a tick left; an unreadable one starts afresh (files settle again, nothing is lost)."""
+        if not text:
+            return cls()
+        try:
+            return cls.model_validate_json(text)
+        except ValueError:
+            return cls()
 
     def dump(self) -> str:
         return self.model_dump_json()
