@@ -44,6 +44,7 @@ def test_prod_profile_reads_bucket_endpoint_and_region(prod_env: Path, s3_bucket
     )
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("full_pipeline")
 def test_clip_job_on_s3_storage_renders_clips_into_the_bucket(
     prod_env: Path, s3_bucket: S3Bucket, clipped_env: ClippedEnv, tmp_path: Path

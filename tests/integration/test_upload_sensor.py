@@ -178,6 +178,7 @@ def test_names_outside_the_key_rules_stay_put_and_stable_time_is_respected(tmp_p
         assert (root / WS / "inbox" / "my talk.mp4").read_bytes() == small_video
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("full_pipeline")
 def test_sensor_run_request_launched_in_process_renders_clips(clipped_env: ClippedEnv) -> None:
     from definitions import build_definitions
