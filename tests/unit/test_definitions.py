@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from dagster import AssetCheckKey, AssetKey, DynamicPartitionsDefinition
 
 from definitions import build_definitions
+from tests.support.s3_server import S3Bucket
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ASSETS = {
@@ -100,3 +102,38 @@ def test_dagster_definitions_validate(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def prod_env(s3_bucket: S3Bucket) -> dict[str, str]:
+    """What the prod profile needs to load: its media bucket (here on the moto server)."""
+    return {
+        "CLIPPED_PROFILE": "prod",
+        "CLIPPED_S3_BUCKET": s3_bucket.name,
+        "CLIPPED_S3_ENDPOINT_URL": s3_bucket.endpoint_url,
+    }
+
+
+def test_dagster_definitions_validate_prod(tmp_path: Path, s3_bucket: S3Bucket) -> None:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "CLIPPED_HOME": str(tmp_path / "home"), **prod_env(s3_bucket)}
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_prod_clip_job_runs_each_step_in_its_own_kubernetes_pod(
+    s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster_k8s import k8s_job_executor
+
+    for name, value in prod_env(s3_bucket).items():
+        monkeypatch.setenv(name, value)
+    executor = build_definitions().resolve_job_def("clip_job").executor_def
+    assert executor.executor_creation_fn is k8s_job_executor.executor_creation_fn
+    local = build_definitions("local").resolve_job_def("clip_job").executor_def
+    assert local.executor_creation_fn is not k8s_job_executor.executor_creation_fn
