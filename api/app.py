@@ -38,6 +38,7 @@ def build_state(settings: ApiSettings, launcher: RunLauncher | None = None) -> A
         sessions=session_factory(engine),
         storage=resources["storage"],
         ingest_policy=resources["ingest"],
+        render_options=resources["render"],
         rate_limiter=RateLimiter(settings.auth_rate_per_minute, settings.auth_rate_burst),
         ip_rate_limiter=RateLimiter(
             settings.auth_rate_per_minute * IP_BUCKET_FACTOR, settings.auth_rate_burst * IP_BUCKET_FACTOR

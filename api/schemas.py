@@ -183,3 +183,121 @@ class Page(BaseModel):
 
 class JobPage(Page):
     items: list[JobOut]
+
+
+class UploadIn(Strict):
+    filename: str = Field(min_length=1, max_length=500)
+    content_type: str = Field(max_length=100)
+    size: int = Field(ge=1)
+
+
+class UploadTicket(BaseModel):
+    upload_id: str
+    method: Literal["PUT", "POST"]
+    url: str
+    headers: dict[str, str]
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="For method POST: multipart form fields to send before the file ('file')"
+    )
+    expires_at: datetime
+
+
+class UploadOut(BaseModel):
+    upload_id: str
+    size: int
+    content_type: str
+
+
+ClipStatus = Literal["proposed", "approved", "rejected"]
+
+
+class ClipOut(BaseModel):
+    id: str
+    job_id: str
+    workspace_id: str
+    rank: int
+    score: float
+    title: str
+    description: str
+    hashtags: list[str]
+    reason: str
+    start_s: float
+    end_s: float
+    duration_s: float
+    status: ClipStatus
+    version: int
+    caption_style: str
+    video_url: str
+    thumbnail_url: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClipPage(Page):
+    items: list[ClipOut]
+
+
+class ClipPatch(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=5000)
+    hashtags: list[str] | None = Field(default=None, max_length=30)
+
+    @field_validator("hashtags")
+    @classmethod
+    def _tags(cls, tags: list[str] | None) -> list[str] | None:
+        if tags is None:
+            return None
+        cleaned = []
+        for tag in tags:
+            tag = tag.strip().lstrip("#")
+            if not tag or len(tag) > 60 or not all(ch.isalnum() or ch == "_" for ch in tag):
+                raise ValueError("hashtags are letters, digits and '_' (up to 60), with or without a leading '#'")
+            if tag not in cleaned:
+                cleaned.append(tag)
+        return cleaned
+
+
+class RerenderIn(Strict):
+    caption_style: CaptionStyle | None = None
+
+
+class ClipVersionOut(BaseModel):
+    version: int
+    caption_style: str
+    status: Literal["rendering", "ready", "failed"]
+    created_at: datetime
+    video_url: str
+    error: str | None = None
+
+
+class BatchIn(Strict):
+    action: Literal["approve", "reject", "delete"]
+    ids: list[str] = Field(min_length=1, max_length=200)
+
+
+class BatchOut(BaseModel):
+    updated: list[str]
+
+
+class CommentIn(Strict):
+    body: str = Field(min_length=1, max_length=5000)
+    at_s: float = Field(ge=0, le=24 * 3600)
+
+
+class CommentAuthor(BaseModel):
+    id: str
+    display_name: str
+
+
+class CommentOut(BaseModel):
+    id: str
+    author: CommentAuthor
+    body: str
+    at_s: float
+    created_at: datetime
+
+
+class CaptionStyleOut(BaseModel):
+    id: str
+    name: str
+    description: str

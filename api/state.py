@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.rate_limit import RateLimiter
 from api.settings import ApiSettings
 from clipped_resources.ingest_policy import IngestPolicy
+from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import StorageResource
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class AppState:
     sessions: sessionmaker[Session]
     storage: StorageResource
     ingest_policy: IngestPolicy
+    render_options: RenderOptions
     rate_limiter: RateLimiter
     ip_rate_limiter: RateLimiter
     launcher: RunLauncher

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
-from api.deps import PrincipalDep, SessionDep, StateDep, WorkspaceDep, access_to
+from api.deps import MediaPrincipalDep, PrincipalDep, SessionDep, StateDep, WorkspaceDep, access_to
 from api.errors import ApiError, not_found
 from api.models import Job, Upload
 from api.roles import Permission
 from api.schemas import JobIn, JobOut, JobPage
+from api.services.job_status import TERMINAL
 from api.services.jobs import is_terminal, job_out, job_run_view, launch, register_request
 from clipped.ingest.url_policy import DisallowedUrlError, validate_video_url
 from clipped.sources import SourceRequest, request_for
 from clipped.types import ClipSettings
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+HEARTBEAT_S = 15.0
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 
@@ -146,3 +151,48 @@ def retry_job(job_id: str, principal: PrincipalDep, session: SessionDep, state: 
     # A new run of the same partition: stages with a complete record are reused, so it resumes at the failure.
     launch(state, session, job)
     return job_out(state, session, job)
+
+
+def _job_json(state, job_id: str) -> tuple[str, bool]:
+    with state.sessions() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return "", True
+        out = job_out(state, session, job)
+        return out.model_dump_json(), out.status in TERMINAL
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "`event: job` with the job JSON"}},
+)
+async def job_events(
+    job_id: str,
+    request: Request,
+    principal: MediaPrincipalDep,
+    session: SessionDep,
+    state: StateDep,
+    interval_s: Annotated[float, Query(ge=0.2, le=30)] = 1.0,
+) -> StreamingResponse:
+    """Server-Sent Events: the job whenever it changes, until it finishes (then the stream ends)."""
+    load_job(session, principal, job_id, Permission.READ)
+
+    async def stream():
+        last, quiet_s = None, 0.0
+        while True:
+            data, finished = await run_in_threadpool(_job_json, state, job_id)
+            if data and data != last:
+                last, quiet_s = data, 0.0
+                yield f"event: job\ndata: {data}\n\n"
+            elif quiet_s >= HEARTBEAT_S:
+                quiet_s = 0.0
+                yield ": keep-alive\n\n"
+            if finished or await request.is_disconnected():
+                return
+            await asyncio.sleep(interval_s)
+            quiet_s += interval_s
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )

@@ -5,8 +5,10 @@ Both return the run id at once, so a job always knows its run; status is then re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -65,6 +67,7 @@ class EmbeddedLauncher(RunLauncher):
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
+                start_new_session=True,  # its own process group, so cancel also ends ffmpeg children
             )
             self._processes[run_id] = process
         _, stderr = process.communicate()
@@ -85,11 +88,11 @@ class EmbeddedLauncher(RunLauncher):
             self._canceled.add(run_id)
             process = self._processes.get(run_id)
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            # SIGKILL, not SIGTERM: Dagster turns SIGTERM into a step failure and a FAILURE run, and a canceled
+            # run must read as canceled; the launcher thread then records the cancellation in the instance.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         return self._worker.wait_idle(timeout)
