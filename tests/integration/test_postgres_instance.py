@@ -7,6 +7,7 @@ run coordinator's daemon once to check the GPU and per-workspace limits of the y
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -159,11 +160,11 @@ def test_every_asset_materialization_is_a_row_in_postgres(postgres_run: Postgres
     )
     assert {AssetKey.from_db_string(row.asset_key).path[-1] for row in rows} == ASSETS
     assert {row.partition for row in rows} == {postgres_run.source.partition_key}
-    (partition,) = query(
+    partitions = query(
         postgres_run.database,
         "SELECT partition FROM dynamic_partitions WHERE partitions_def_name = 'source_video'",
     )
-    assert partition.partition == postgres_run.source.partition_key
+    assert postgres_run.source.partition_key in {row.partition for row in partitions}
 
 
 def test_instance_api_reads_the_same_run_back(postgres_run: PostgresRun) -> None:
@@ -226,6 +227,51 @@ def test_cli_rematerializes_only_rendered_clips(postgres_run: PostgresRun) -> No
         id=run_id,
     )
     assert checks[0].n == 5
+
+
+BACKFILL_MUTATION = """
+mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def test_cli_backfill_of_rendered_clips_targets_only_it_for_every_partition(postgres_run: PostgresRun) -> None:
+    """The all-partitions backfill documented in docs/production.md: recorded in Postgres for the daemon to run."""
+    other = "local.other-talk-0123456789"
+    postgres_run.instance.add_dynamic_partitions("source_video", [other])
+    variables = {
+        "params": {
+            "assetSelection": [{"path": ["rendered_clips"]}],
+            "allPartitions": True,
+            "tags": [{"key": GPU_TAG, "value": "true"}, {"key": TRIGGER_TAG, "value": "backfill"}],
+            "title": "re-render with the new caption style",
+        }
+    }
+    command = [str(Path(sys.executable).parent / "dagster-graphql"), "-w", "workspace.yaml"]
+    command += ["-t", BACKFILL_MUTATION, "-v", json.dumps(variables)]
+    result = subprocess.run(
+        command, cwd=ROOT, env={**os.environ, **postgres_run.env}, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    response = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+    launched = response["data"]["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    (row,) = query(postgres_run.database, "SELECT key, status FROM bulk_actions")
+    assert (row.key, row.status) == (launched["backfillId"], "REQUESTED")
+    backfill = postgres_run.instance.get_backfill(launched["backfillId"])
+    assert backfill.asset_selection == [AssetKey("rendered_clips")]
+    target = backfill.asset_backfill_data.target_subset
+    assert target.asset_keys == {AssetKey("rendered_clips")}
+    assert set(target.get_partitions_subset(AssetKey("rendered_clips")).get_partition_keys()) == {
+        postgres_run.source.partition_key,
+        other,
+    }
+    assert backfill.tags[GPU_TAG] == "true"
 
 
 @pytest.fixture
