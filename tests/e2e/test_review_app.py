@@ -231,7 +231,7 @@ def _edit_title_and_comment(page: Page, server: ApiServer, clip_id: str) -> None
     page.wait_for_function("v => v.readyState >= 1", arg=video.element_handle(), timeout=30_000)
     video.evaluate("v => { v.currentTime = 2.5; }")
     expect(page.locator("output.at-time")).to_have_text("0:02")
-    page.get_by_label("Comment").fill("Cut the pause here")
+    page.get_by_role("textbox", name="Comment").fill("Cut the pause here")
     page.get_by_role("button", name="Add comment").click()
     comment = page.locator("ol.comments button.comment").filter(has_text="Cut the pause here")
     expect(comment).to_contain_text("0:02")

@@ -201,10 +201,11 @@ export function sendWithProgress(target, file, onProgress) {
       reject(new ApiError(xhr.status, code, message, traceId));
     };
     xhr.onerror = () => reject(new ApiError(0, "network", "Upload failed: network error", null));
-    if (target.fields) {
+    const fields = Object.entries(target.fields || {});
+    if ((target.method || "PUT").toUpperCase() === "POST" && fields.length) {
       // A presigned POST (S3 policy upload): the signed fields first, the file last, as multipart form data.
       const form = new FormData();
-      for (const [name, value] of Object.entries(target.fields)) form.append(name, value);
+      for (const [name, value] of fields) form.append(name, value);
       form.append("file", file);
       xhr.send(form);
     } else {
