@@ -1,0 +1,114 @@
+"""Every id-bearing and workspace-scoped API route with the permission it needs and a request that exercises it.
+
+test_access checks that this table covers every route the app has, so a new route must be classified here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi.routing import APIRoute
+
+from api.roles import Permission
+from tests.api.world import FAKE_MP4, World
+
+R, E, D, M = Permission.READ, Permission.EDIT, Permission.DELETE, Permission.MANAGE
+
+
+@dataclass
+class Case:
+    method: str
+    path: str
+    permission: Permission
+    json: Callable[[World], object] | None = None
+    content: bytes | None = None
+    ids: dict[str, str] = field(default_factory=dict)  # path params that differ from the defaults
+
+    def url(self, world: World) -> str:
+        values = {
+            "workspace_id": world.workspace_id,
+            "job_id": world.job_id,
+            "clip_id": world.clip_id,
+            "upload_id": world.upload_id,
+            "user_id": world.member_id,
+            "token_id": world.token_id,
+        }
+        values.update({name: getattr(world, attr) for name, attr in self.ids.items()})
+        return self.path.format(**values)
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}" + (f" {self.json(_Names())}" if self.path.endswith("batch") else "")
+
+
+class _Names:
+    clip_id = "<clip>"
+
+
+# Routes any signed-in caller may use (they act on the caller, or on nothing scoped).
+UNSCOPED = {
+    ("GET", "/api/health"),
+    ("POST", "/api/auth/register"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/refresh"),
+    ("POST", "/api/auth/logout"),
+    ("GET", "/api/me"),
+    ("GET", "/api/workspaces"),
+    ("POST", "/api/workspaces"),
+    ("GET", "/api/caption-styles"),
+}
+
+# Reads first, then changes, destructive ones last (they remove what later cases use).
+CASES = [
+    Case("GET", "/api/jobs", R),
+    Case("GET", "/api/jobs/{job_id}", R),
+    Case("GET", "/api/jobs/{job_id}/events", R),
+    Case("GET", "/api/clips", R),
+    Case("GET", "/api/clips/{clip_id}", R),
+    Case("GET", "/api/clips/{clip_id}/video", R),
+    Case("GET", "/api/clips/{clip_id}/thumbnail", R),
+    Case("GET", "/api/clips/{clip_id}/versions", R),
+    Case("GET", "/api/clips/{clip_id}/preview", R),
+    Case("GET", "/api/clips/{clip_id}/comments", R),
+    Case("GET", "/api/workspaces/{workspace_id}/members", R),
+    Case("POST", "/api/jobs", E, json=lambda w: {"source_url": "https://10.0.0.1/video.mp4"}),
+    Case("POST", "/api/jobs/{job_id}/cancel", E),
+    Case("POST", "/api/jobs/{job_id}/retry", E),
+    Case("POST", "/api/uploads", E, json=lambda w: {"filename": "a.mp4", "content_type": "video/mp4", "size": 10}),
+    Case("PUT", "/api/uploads/{upload_id}/content", E, content=FAKE_MP4, ids={"upload_id": "pending_upload_id"}),
+    Case("POST", "/api/uploads/{upload_id}/confirm", E),
+    Case("PATCH", "/api/clips/{clip_id}", E, json=lambda w: {"title": "changed"}),
+    Case("POST", "/api/clips/{clip_id}/approve", E),
+    Case("POST", "/api/clips/{clip_id}/reject", E),
+    Case("POST", "/api/clips/{clip_id}/comments", E, json=lambda w: {"body": "hi", "at_s": 1.0}),
+    Case("POST", "/api/clips/{clip_id}/rerender", E, json=lambda w: {"caption_style": "karaoke"}),
+    Case("POST", "/api/clips/batch", E, json=lambda w: {"action": "approve", "ids": [w.clip_id]}),
+    Case("GET", "/api/workspaces/{workspace_id}/tokens", M),
+    Case("POST", "/api/workspaces/{workspace_id}/tokens", M, json=lambda w: {"name": "n", "scopes": ["read"]}),
+    Case("POST", "/api/workspaces/{workspace_id}/members", M, json=lambda w: {"email": "nobody@example.com"}),
+    Case("PATCH", "/api/workspaces/{workspace_id}/members/{user_id}", M, json=lambda w: {"role": "editor"}),
+    Case("DELETE", "/api/workspaces/{workspace_id}/tokens/{token_id}", M),
+    Case("DELETE", "/api/workspaces/{workspace_id}/members/{user_id}", M),
+    Case("POST", "/api/clips/batch", D, json=lambda w: {"action": "delete", "ids": [w.clip_id]}),
+]
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.path.startswith("/api/")
+        for method in route.methods
+    }
+
+
+def call(client, case: Case, world: World, headers: dict[str, str]):
+    # List and create routes act in the workspace the header names; id routes ignore it.
+    kwargs: dict[str, object] = {"headers": {**headers, "X-Workspace-Id": world.workspace_id}}
+    if case.json is not None:
+        kwargs["json"] = case.json(world)
+    if case.content is not None:
+        kwargs["content"] = case.content
+        kwargs["headers"]["Content-Type"] = "video/mp4"
+    return client.request(case.method, case.url(world), **kwargs)

@@ -1,0 +1,111 @@
+"""A workspace with one of everything (job, clip with media, version, comment, upload, token, extra member),
+written straight into the app's database and storage, for the security suites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from api.models import Clip, ClipVersion, Comment, Job, Upload, new_id
+from tests.api.conftest import Account, ApiHarness
+
+# Enough of an MP4 for the sniffing and Range code paths (the security suites never decode it).
+FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 8
+FAKE_JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+@dataclass
+class World:
+    owner: Account
+    workspace_id: str
+    job_id: str
+    clip_id: str
+    upload_id: str
+    pending_upload_id: str
+    member_id: str
+    token_id: str
+
+
+def seed_world(api: ApiHarness, owner: Account | None = None) -> World:
+    owner = owner or api.register()
+    ws = owner.workspace_id
+    extra = api.register()
+    added = api.client.post(
+        f"/api/workspaces/{ws}/members", headers=owner.headers, json={"email": extra.email, "role": "viewer"}
+    )
+    assert added.status_code == 201, added.text
+    tokens = f"/api/workspaces/{ws}/tokens"
+    token = api.client.post(tokens, headers=owner.headers, json={"name": "t", "scopes": ["read"]})
+    storage = api.state.storage
+    video_id = new_id("v").replace("_", "-")
+    clip_folder = f"{ws}/clips/{video_id}-01"
+    storage.write_bytes(f"{clip_folder}/clip.mp4", FAKE_MP4)
+    storage.write_bytes(f"{clip_folder}/thumbnail.jpg", FAKE_JPEG)
+    upload_key = f"{ws}/uploads/{new_id('up')}.mp4"
+    storage.write_bytes(upload_key, FAKE_MP4)
+    now = datetime.now(UTC)
+    with api.state.sessions() as session:
+        job = Job(
+            workspace_id=ws,
+            user_id=owner.user_id,
+            partition_key=f"{ws}.{video_id}",
+            source_kind="upload",
+            source_location=upload_key,
+            display_name="seeded",
+            settings={"max_clips": 1, "caption_style": "highlight_word", "aspect": "9:16"},
+            run_ids=[],
+            canceled_at=now,  # a finished job: its event stream ends at once
+        )
+        session.add(job)
+        session.flush()
+        clip = Clip(
+            job_id=job.id,
+            workspace_id=ws,
+            manifest_clip_id=f"{video_id}-01",
+            rank=1,
+            score=0.5,
+            title="seeded clip",
+            reason="seeded",
+            start_s=0.0,
+            end_s=20.0,
+            caption_style="highlight_word",
+        )
+        session.add(clip)
+        session.flush()
+        session.add(
+            ClipVersion(
+                clip_id=clip.id,
+                version=1,
+                caption_style="highlight_word",
+                status="ready",
+                video_key=f"{clip_folder}/clip.mp4",
+                thumbnail_key=f"{clip_folder}/thumbnail.jpg",
+            )
+        )
+        session.add(Comment(clip_id=clip.id, workspace_id=ws, user_id=owner.user_id, body="seeded", at_s=1.0))
+        uploads = []
+        for status in ("confirmed", "pending"):
+            upload = Upload(
+                workspace_id=ws,
+                user_id=owner.user_id,
+                display_name="seeded",
+                content_type="video/mp4",
+                declared_size=len(FAKE_MP4),
+                size=len(FAKE_MP4) if status == "confirmed" else None,
+                storage_key=upload_key if status == "confirmed" else f"{ws}/uploads/{new_id('up')}.mp4",
+                status=status,
+                expires_at=now + timedelta(hours=1),
+            )
+            session.add(upload)
+            uploads.append(upload)
+        session.commit()
+        return World(
+            owner=owner,
+            workspace_id=ws,
+            job_id=job.id,
+            clip_id=clip.id,
+            upload_id=uploads[0].id,
+            pending_upload_id=uploads[1].id,
+            member_id=extra.user_id,
+            token_id=token.json()["id"],
+        )
