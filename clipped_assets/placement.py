@@ -20,6 +20,9 @@ GPU_NODE_SELECTOR = {"clipped.dev/accelerator": "nvidia"}
 # GPU node pools are tainted so CPU pods stay off them; GPU steps tolerate the taint the NVIDIA operator uses.
 GPU_TOLERATIONS = [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}]
 GPU_STEPS = ("transcript", "faces")
+# Concurrency pool of the GPU steps: caps GPU steps across all runs however they were launched (job, asset
+# backfill, UI), which run tags cannot do for backfills. The limit is set on the instance (deploy/dagster.yaml).
+GPU_POOL = "gpu"
 
 GPU_OP_TAGS: dict[str, Any] = {
     K8S_CONFIG_TAG: {

@@ -8,7 +8,7 @@ from clipped.stage_record import StageRecord, fingerprint, load_complete_record,
 from clipped.types import AudioFeatures, Candidate, FacesResult, Scenes, Transcript
 from clipped_assets.ingest import SOURCE_FILE
 from clipped_assets.partitions import source_video_partitions
-from clipped_assets.placement import GPU_OP_TAGS
+from clipped_assets.placement import GPU_OP_TAGS, GPU_POOL
 from clipped_assets.step_context import failing_clearly, progress_for, request_of, source_of
 from clipped_assets.understand import (
     AUDIO_FEATURES_FILE,
@@ -71,6 +71,7 @@ def candidates(context: AssetExecutionContext, storage: StorageResource) -> Mate
     code_version="1",
     retry_policy=RetryPolicy(max_retries=1, delay=30),
     op_tags=GPU_OP_TAGS,
+    pool=GPU_POOL,
     kinds={"onnx"},
     description="Face boxes and track ids, sampled only inside the candidate windows that will be rendered.",
 )

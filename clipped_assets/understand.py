@@ -21,7 +21,7 @@ from clipped.understand.audio_features import compute_audio_features
 from clipped.understand.scenes import detect_scenes
 from clipped_assets.ingest import AUDIO_FILE, INFO_FILE, SOURCE_FILE, source_video
 from clipped_assets.partitions import source_video_partitions
-from clipped_assets.placement import GPU_OP_TAGS
+from clipped_assets.placement import GPU_OP_TAGS, GPU_POOL
 from clipped_assets.step_context import failing_clearly, progress_for, request_of, source_of
 from clipped_resources.asr import AsrResource
 from clipped_resources.storage import StorageResource
@@ -40,6 +40,7 @@ AUDIO_FEATURES_FILE = "audio_features.json"
     code_version="1",
     retry_policy=RetryPolicy(max_retries=1, delay=60),
     op_tags=GPU_OP_TAGS,
+    pool=GPU_POOL,
     kinds={"whisper"},
     description="Words with timestamps from faster-whisper (VAD on), language detected or given.",
 )

@@ -288,7 +288,7 @@ def queue_instance(postgres_database: PostgresDatabase, s3_endpoint: str, tmp_pa
 
 
 def coordinator_limits() -> dict[str, int]:
-    limits = yaml.safe_load(INSTANCE_YAML.read_text())["run_coordinator"]["config"]["tag_concurrency_limits"]
+    limits = yaml.safe_load(INSTANCE_YAML.read_text())["concurrency"]["runs"]["tag_concurrency_limits"]
     return {limit["key"]: limit["limit"] for limit in limits}
 
 
@@ -297,11 +297,17 @@ def test_queue_limits_load_from_the_yaml(queue_instance: DagsterInstance) -> Non
 
     coordinator = queue_instance.run_coordinator
     assert isinstance(coordinator, QueuedRunCoordinator)
-    config = coordinator.get_run_queue_config()
+    # The queue limits live under concurrency.runs (they may not sit in run_coordinator once pools are set).
+    config = queue_instance.get_concurrency_config().run_queue_config
     assert config.max_concurrent_runs == 20
     limits = {limit["key"]: limit for limit in config.tag_concurrency_limits}
     assert limits[GPU_TAG] == {"key": GPU_TAG, "value": "true", "limit": 4}
     assert limits[WORKSPACE_TAG] == {"key": WORKSPACE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 3}
+
+
+def test_gpu_pool_limit_loads_from_the_yaml(queue_instance: DagsterInstance) -> None:
+    # Pools cap GPU steps across every run, asset backfills included (their runs carry no clipped/gpu tag).
+    assert queue_instance.get_concurrency_config().pool_config.default_pool_limit == 4
 
 
 def test_daemon_dequeues_within_the_gpu_cap_and_fairly_across_workspaces(queue_instance: DagsterInstance) -> None:

@@ -26,8 +26,11 @@ CHART_TOP_LEVEL = {
     "global", "generatePostgresqlPasswordSecret", "generateCeleryConfigSecret", "postgresql", "dagsterWebserver",
     "dagsterDaemon", "dagster-user-deployments", "runLauncher", "computeLogManager", "telemetry", "pythonLogs",
     "scheduler", "ingress", "imagePullSecrets", "serviceAccount", "retention", "additionalInstanceConfig",
-    "rabbitmq", "redis", "flower", "busybox", "migrate",
+    "rabbitmq", "redis", "flower", "busybox", "migrate", "concurrency",
 }  # fmt: skip
+# The chart's dagsterYaml.concurrency helper reads these.
+CHART_CONCURRENCY_POOLS = {"defaultLimit", "granularity", "opGranularityRunBuffer"}
+CHART_CONCURRENCY_RUNS = {"maxConcurrentRuns", "tagConcurrencyLimits"}
 CHART_GLOBAL = {"postgresqlSecretName", "dagsterHome", "serviceAccountName", "celeryConfigSecretName"}
 CHART_POSTGRESQL = {
     "image", "enabled", "postgresqlHost", "postgresqlUsername", "postgresqlPassword", "postgresqlDatabase",
@@ -127,6 +130,9 @@ def test_helm_values_use_only_chart_keys(values: dict) -> None:
     assert set(values["global"]) <= CHART_GLOBAL
     assert set(values["postgresql"]) <= CHART_POSTGRESQL
     assert set(values["dagsterDaemon"]) <= CHART_DAEMON
+    assert set(values["concurrency"]) <= {"pools", "runs"}
+    assert set(values["concurrency"]["pools"]) <= CHART_CONCURRENCY_POOLS
+    assert set(values["concurrency"]["runs"]) <= CHART_CONCURRENCY_RUNS
     queued = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
     assert set(queued) <= CHART_QUEUED_COORDINATOR
     launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
@@ -167,11 +173,14 @@ def test_helm_user_deployment_loads_definitions_in_the_prod_profile(values: dict
 def test_helm_queue_limits_match_the_instance_yaml(values: dict) -> None:
     helm = values["dagsterDaemon"]["runCoordinator"]
     assert helm["enabled"] is True and helm["type"] == "QueuedRunCoordinator"
-    queued = helm["config"]["queuedRunCoordinator"]
-    instance = yaml.safe_load(INSTANCE_YAML.read_text())["run_coordinator"]["config"]
-    assert queued["maxConcurrentRuns"] == instance["max_concurrent_runs"]
-    assert queued["tagConcurrencyLimits"] == instance["tag_concurrency_limits"]
-    assert {limit["key"] for limit in queued["tagConcurrencyLimits"]} == {GPU_TAG, WORKSPACE_TAG}
+    # With pools set, the chart (like Dagster) refuses run limits in the coordinator: they sit under concurrency.
+    assert "maxConcurrentRuns" not in helm["config"]["queuedRunCoordinator"]
+    runs = values["concurrency"]["runs"]
+    instance = yaml.safe_load(INSTANCE_YAML.read_text())["concurrency"]
+    assert runs["maxConcurrentRuns"] == instance["runs"]["max_concurrent_runs"]
+    assert runs["tagConcurrencyLimits"] == instance["runs"]["tag_concurrency_limits"]
+    assert {limit["key"] for limit in runs["tagConcurrencyLimits"]} == {GPU_TAG, WORKSPACE_TAG}
+    assert values["concurrency"]["pools"]["defaultLimit"] == instance["pools"]["default_limit"]
 
 
 def test_helm_run_retries_leave_asset_failures_to_step_retries(values: dict) -> None:

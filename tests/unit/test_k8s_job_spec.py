@@ -14,7 +14,7 @@ from dagster_k8s import DagsterK8sJobConfig, construct_dagster_k8s_job
 from dagster_k8s.container_context import K8sContainerContext
 from dagster_k8s.job import UserDefinedDagsterK8sConfig, get_user_defined_k8s_config
 
-from clipped_assets.placement import GPU_IMAGE_ENV, GPU_NODE_SELECTOR, GPU_RESOURCE, step_executor
+from clipped_assets.placement import GPU_IMAGE_ENV, GPU_NODE_SELECTOR, GPU_POOL, GPU_RESOURCE, step_executor
 from definitions import build_definitions
 
 RUN_IMAGE = "registry.example.com/clipped:1.0.0"
@@ -95,3 +95,9 @@ def test_local_profile_keeps_the_default_executor() -> None:
     assert step_executor("local") is None
     job = build_definitions("local").resolve_job_def("clip_job")
     assert job.executor_def.name == "multi_or_in_process_executor"
+
+
+@pytest.mark.parametrize("step", ALL_STEPS)
+def test_only_gpu_steps_are_in_the_gpu_pool(step: str) -> None:
+    op = build_definitions("local").resolve_asset_graph().get(AssetKey(step)).assets_def.op
+    assert op.pool == (GPU_POOL if step in GPU_STEPS else None)
