@@ -33,10 +33,14 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True, style=".status-bar{position:static}")
 
 
-def api_get(page: Page, server: ApiServer, path: str) -> dict:
-    """GET an API route with the page's own access token (what the app stored after sign-in)."""
+def bearer(page: Page) -> dict[str, str]:
+    """The page's own access token (what the app stored after sign-in) as a request header."""
     token = page.evaluate("() => sessionStorage.getItem('clipped.access_token')")
-    response = page.request.get(f"{server.base_url}{path}", headers={"Authorization": f"Bearer {token}"})
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_get(page: Page, server: ApiServer, path: str) -> dict:
+    response = page.request.get(f"{server.base_url}{path}", headers=bearer(page))
     assert response.ok, f"GET {path}: {response.status} {response.text()}"
     return response.json()
 
@@ -63,6 +67,8 @@ def test_accessibility_check_finds_unlabelled_controls(browser: Browser) -> None
 
 
 def test_review_flow(api_server: ApiServer, browser: Browser) -> None:
+    for stale in ARTIFACTS.glob("web-*"):
+        stale.unlink()
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     event_streams: list[str] = []
@@ -77,7 +83,9 @@ def test_review_flow(api_server: ApiServer, browser: Browser) -> None:
         assert any("access_token=" in url for url in event_streams), "the job page never opened the SSE stream"
         clip_id = _approve_first_clip(page, api_server, job_id)
         _edit_title_and_comment(page, api_server, clip_id)
-        _phone_width(context, page, api_server, job_id, clip_id)
+        _caption_style_and_versions(page, api_server, clip_id)
+        _workspace_switcher(page, api_server)
+        _phone_width(page, api_server, job_id, clip_id)
         assert not console_errors, f"uncaught errors in the page: {console_errors}"
     except Exception:
         screenshot(page, "failure")
@@ -251,7 +259,43 @@ def _edit_title_and_comment(page: Page, server: ApiServer, clip_id: str) -> None
     expect(page.locator("ol.comments button.comment")).to_have_count(1)
 
 
-def _phone_width(context, page: Page, server: ApiServer, job_id: str, clip_id: str) -> None:
+def _caption_style_and_versions(page: Page, server: ApiServer, clip_id: str) -> None:
+    """Preview another caption style, re-render with it: a second version appears, renders, and plays."""
+    preview = page.locator("img.preview")
+    expect(preview).to_be_visible(timeout=30_000)
+    page.get_by_label("Karaoke").check()
+    expect(preview).to_have_attribute("alt", re.compile("Karaoke"), timeout=30_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
+    page.get_by_role("button", name="Re-render with this style").click()
+    rows = page.locator("section[aria-labelledby=versions-title] tbody tr")
+    expect(rows).to_have_count(2)
+    second = rows.filter(has_text="v2")
+    expect(second).to_contain_text("karaoke")
+    expect(second.locator(".badge")).to_have_text("ready", timeout=240_000)
+    versions = {v["version"]: v for v in api_get(page, server, f"/api/clips/{clip_id}/versions")}
+    assert versions[2]["status"] == "ready" and versions[2]["caption_style"] == "karaoke"
+    # The finished version replaces the one in the player.
+    expect(page.locator(".player video")).to_have_attribute("src", re.compile(re.escape(versions[2]["video_url"])))
+    screenshot(page, "desktop-clip-versions")
+
+
+def _workspace_switcher(page: Page, server: ApiServer) -> None:
+    """With a second workspace the header offers a switcher; each workspace shows only its own jobs."""
+    created = page.request.post(f"{server.base_url}/api/workspaces", data={"name": "Agency B"}, headers=bearer(page))
+    assert created.ok, created.text()
+    page.goto(f"{server.base_url}/#/jobs")
+    page.reload()
+    switcher = page.get_by_label("Workspace")
+    switcher.select_option(label="Agency B (owner)")
+    expect(page.get_by_role("status")).to_contain_text("Agency B")
+    expect(page.locator(".job-list .empty")).to_be_visible()
+    expect(page.locator(".job-card")).to_have_count(0)
+    assert_accessible(page, "job list of an empty workspace")
+    switcher.select_option(label="Eddie Editor's workspace (owner)")
+    expect(page.locator(".job-card")).to_have_count(1)
+
+
+def _phone_width(page: Page, server: ApiServer, job_id: str, clip_id: str) -> None:
     page.set_viewport_size(PHONE)
     for name, path, heading in [
         ("jobs", "#/jobs", "Jobs"),

@@ -178,12 +178,17 @@ async function captionSection(clip, video, timers) {
             {},
             h("td", {}, `v${version.version}`),
             h("td", {}, version.caption_style || ""),
-            h("td", {}, statusBadge(version.status || "ready")),
+            h(
+              "td",
+              {},
+              statusBadge(version.status || "ready"),
+              version.error ? h("span", { class: "job-error" }, ` ${version.error}`) : null,
+            ),
             h("td", {}, when(version.created_at)),
             h(
               "td",
               {},
-              version.video_url
+              version.video_url && (version.status || "ready") === "ready"
                 ? h(
                     "button",
                     {
@@ -219,8 +224,16 @@ async function captionSection(clip, video, timers) {
     if (versions.some((v) => UNFINISHED_VERSION_STATUSES.has(v.status))) {
       pollTimer = window.setTimeout(pollVersions, 4000);
     } else if (pollTimer !== null) {
-      announce("Re-render finished");
       pollTimer = null;
+      // Show the newest finished version in the player: that is what a reviewer wants to check.
+      const newest = versions.filter((v) => v.status === "ready").sort((a, b) => b.version - a.version)[0];
+      if (newest && newest.video_url) {
+        await ensureFreshToken();
+        video.src = withToken(newest.video_url);
+        announce(`Re-render finished: version ${newest.version} is in the player`);
+      } else {
+        announce("Re-render failed");
+      }
     }
   };
   timers.push(() => {
