@@ -10,7 +10,7 @@ export DAGSTER_HOME ?= $(CLIPPED_HOME)/dagster_home
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test lint ui validate bench clean
+.PHONY: install demo test lint ui api validate bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ validate: install
 
 ui: install
 	$(BIN)/clipped ui
+
+api: install
+	$(BIN)/clipped api
 
 bench: install
 	$(BIN)/python bench/pipeline_bench.py --minutes 10 60

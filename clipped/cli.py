@@ -87,6 +87,21 @@ def ui(port: Annotated[int, typer.Option()] = 3000) -> None:
     raise typer.Exit(subprocess.call(command, env=env, cwd=root))
 
 
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Start the review API and web app (migrations run first) on the same instance and storage."""
+    import uvicorn
+
+    from api.app import create_app
+    from clipped.instance import dagster_home
+
+    os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
+    uvicorn.run(create_app(), host=host, port=port)
+
+
 def _allow_local_file(path: Path) -> None:
     """A person running the CLI may name any file they can read: add its folder to the allowed roots."""
     folder = str(path.expanduser().resolve().parent)

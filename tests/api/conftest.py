@@ -93,11 +93,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_database").url
 
 
-def make_harness(api_env: tuple[Path, Path], database_url: str, launcher: RunLauncher | None, **settings) -> ApiHarness:
+def make_harness(
+    api_env: tuple[Path, Path], database_url: str, run_launcher: RunLauncher | None, **settings
+) -> ApiHarness:
+    """An app over ``database_url``; ``run_launcher`` None means the one the settings choose (embedded, GraphQL)."""
     home, media = api_env
     values = {"database_url": database_url, "auth_rate_per_minute": 1000.0, "auth_rate_burst": 1000, **settings}
-    app = create_app(ApiSettings.from_env(**values), launcher=launcher)
-    return ApiHarness(client=TestClient(app), home=home, media=media, launcher=launcher)
+    app = create_app(ApiSettings.from_env(**values), launcher=run_launcher)
+    return ApiHarness(client=TestClient(app), home=home, media=media, launcher=run_launcher)
 
 
 @pytest.fixture

@@ -1,0 +1,90 @@
+"""`clipped api` as a real server, and the GraphQL launcher against a real dagster-webserver."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import ApiHarness, make_harness
+from tests.api.test_uploads import ticket
+from tests.api.world import FAKE_MP4
+from tests.support.ports import free_port, port_open, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _serve(args: list[str], env: dict[str, str], port: int, what: str, timeout_s: float) -> subprocess.Popen:
+    process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: port_open(port) or process.poll() is not None, timeout_s=timeout_s, what=what)
+    except TimeoutError:
+        process.kill()
+        raise
+    assert process.poll() is None, f"{what} exited with {process.returncode}"
+    return process
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def test_clipped_api_serves_health_openapi_and_web(api_env) -> None:
+    port = free_port()
+    clipped = Path(sys.executable).with_name("clipped")
+    process = _serve([str(clipped), "api", "--port", str(port)], dict(os.environ), port, "clipped api", 90)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(f"{base}/api/health").status_code == 200, timeout_s=30, what="health")
+        assert httpx.get(f"{base}/api/health").json() == {"status": "ok"}
+        assert "/api/jobs" in httpx.get(f"{base}/api/openapi.json").json()["paths"]
+        assert httpx.get(f"{base}/api/jobs").json()["error"]["code"] == "unauthorized"
+        home = Path(os.environ["CLIPPED_HOME"])
+        assert (home / "app.db").exists() and (home / "api_jwt_secret").stat().st_mode & 0o077 == 0
+    finally:
+        _stop(process)
+
+
+@pytest.fixture
+def webserver(api_env) -> Iterator[str]:
+    from clipped.instance import dagster_home
+
+    dagster_home()  # the webserver needs the instance folder to exist; the app shares it
+    port = free_port()
+    args = [sys.executable, "-m", "dagster_webserver", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1"]
+    process = _serve([*args, "-p", str(port)], dict(os.environ), port, "dagster-webserver", 180)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(process)
+
+
+def test_graphql_launcher_submits_to_the_webserver_queue(api_env, tmp_path: Path, webserver: str) -> None:
+    harness: ApiHarness = make_harness(
+        api_env, f"sqlite:///{tmp_path / 'app.db'}", None, launcher="graphql", dagster_graphql_url=webserver
+    )
+    with harness.client:
+        account = harness.register()
+        upload = ticket(harness, account).json()
+        assert harness.client.put(upload["url"], content=FAKE_MP4, headers=upload["headers"]).status_code == 200
+        assert harness.client.post(f"/api/uploads/{upload['upload_id']}/confirm", headers=account.headers).is_success
+        created = harness.client.post("/api/jobs", headers=account.headers, json={"upload_id": upload["upload_id"]})
+        assert created.status_code == 201, created.text
+        job = created.json()
+        run = harness.state.instance.get_run_by_id(job["run_id"])
+        # The webserver queued it (no daemon here dequeues it): the run queue and its launcher own it now.
+        assert run is not None and run.job_name == "clip_job" and job["status"] == "queued"
+        assert run.tags["dagster/partition"].startswith(account.workspace_id + ".")
+        assert run.tags["clipped/trigger"] == "api" and run.tags["clipped/workspace"] == account.workspace_id
+        canceled = harness.client.post(f"/api/jobs/{job['id']}/cancel", headers=account.headers)
+        assert canceled.status_code == 200
+        assert harness.client.get(f"/api/jobs/{job['id']}", headers=account.headers).json()["status"] == "canceled"
