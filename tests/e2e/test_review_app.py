@@ -85,6 +85,7 @@ def test_review_flow(api_server: ApiServer, browser: Browser) -> None:
         _edit_title_and_comment(page, api_server, clip_id)
         _caption_style_and_versions(page, api_server, clip_id)
         _workspace_switcher(page, api_server)
+        _refreshes_a_rejected_access_token(page)
         _phone_width(page, api_server, job_id, clip_id)
         assert not console_errors, f"uncaught errors in the page: {console_errors}"
     except Exception:
@@ -293,6 +294,19 @@ def _workspace_switcher(page: Page, server: ApiServer) -> None:
     assert_accessible(page, "job list of an empty workspace")
     switcher.select_option(label="Eddie Editor's workspace (owner)")
     expect(page.locator(".job-card")).to_have_count(1)
+
+
+def _refreshes_a_rejected_access_token(page: Page) -> None:
+    """A 401 (expired or tampered access token) is answered by one rotation of the refresh token and a retry."""
+    old_refresh = page.evaluate("() => sessionStorage.getItem('clipped.refresh_token')")
+    page.evaluate("() => sessionStorage.setItem('clipped.access_token', 'not.a.valid-token')")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Clips").click()
+    expect(page.locator(".clip-card")).to_have_count(1)
+    expect(page.get_by_role("alert")).to_be_hidden()
+    tokens = page.evaluate(
+        "() => [sessionStorage.getItem('clipped.access_token'), sessionStorage.getItem('clipped.refresh_token')]"
+    )
+    assert tokens[0] != "not.a.valid-token" and tokens[1] not in (None, old_refresh)
 
 
 def _phone_width(page: Page, server: ApiServer, job_id: str, clip_id: str) -> None:
