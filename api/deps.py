@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
@@ -16,6 +16,8 @@ from api.models import ApiToken, Membership, User
 from api.roles import Permission, permissions_for
 from api.state import AppState
 from api.tokens import InvalidTokenError, decode_token, is_api_token, token_hash
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def get_state(request: Request) -> AppState:
@@ -71,6 +73,9 @@ def principal_from_token(session: Session, state: AppState, token: str) -> Princ
         user = session.get(User, api_token.user_id)
         if user is None:
             raise _unauthorized()
+        if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
+            api_token.last_used_at = now  # coarse, so busy machines do not write on every request
+            session.commit()
         return Principal(user=user, api_token=api_token)
     try:
         user_id = decode_token(token, state.settings.jwt_secret)

@@ -142,6 +142,7 @@ def test_api_tokens_are_scoped_hashed_and_expire(sqlite_api: ApiHarness, scopes:
     assert_error(sqlite_api.client.get(f"/api/workspaces/{ws}/tokens", headers=machine), 403)
     listed = sqlite_api.client.get(f"/api/workspaces/{ws}/tokens", headers=owner.headers).json()
     assert [t["name"] for t in listed] == ["ci"] and "token" not in listed[0]
+    assert listed[0]["last_used_at"] is not None
     with sqlite_api.state.sessions() as session:
         assert secret not in session.scalars(select(ApiToken.token_hash)).all()
         session.scalars(select(ApiToken)).one().expires_at = datetime.now(UTC) - timedelta(seconds=1)
