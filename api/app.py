@@ -13,6 +13,7 @@ from api.errors import install_error_handlers
 from api.rate_limit import RateLimiter
 from api.routes import auth, clips, health, jobs, uploads, workspaces
 from api.services.background import BackgroundWorker
+from api.services.jobs import relaunch_unstarted
 from api.services.launcher import EmbeddedLauncher, GraphQLLauncher, RunLauncher
 from api.settings import ApiSettings
 from api.state import AppState
@@ -57,6 +58,8 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if isinstance(state.launcher, EmbeddedLauncher):
+            relaunch_unstarted(state)  # runs queued in memory by a previous process
         yield
         state.worker.stop()
         state.engine.dispose()

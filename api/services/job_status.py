@@ -21,6 +21,7 @@ RUN_STATUS = {
     DagsterRunStatus.CANCELED: "canceled",
 }
 TERMINAL = {"succeeded", "failed", "canceled"}
+UNFINISHED_MAX = 0.99
 # Steps log "<step>: 40%" as they go (clipped_assets.step_context.progress_for).
 _PROGRESS = re.compile(r"^(?P<step>[a-z_]+): (?P<pct>\d{1,3})%$")
 
@@ -51,7 +52,8 @@ class RunView:
         if self.status == "succeeded":
             return 1.0
         done = sum(1.0 if s.status in ("succeeded",) else s.fraction for s in self.steps)
-        return round(min(1.0, done / len(STEPS)), 3)
+        # A step logs 100% before its checks and STEP_SUCCESS: full only once the run has succeeded.
+        return round(min(UNFINISHED_MAX, done / len(STEPS)), 3)
 
 
 def _at(entry: EventLogEntry) -> datetime:

@@ -86,5 +86,21 @@ def launch(state: AppState, session: Session, job: Job) -> None:
     session.commit()
 
 
+def relaunch_unstarted(state: AppState) -> list[str]:
+    """Launch again every job whose latest run never reached the instance; returns their ids.
+
+    The embedded launcher queues runs in memory: a job accepted just before the service stopped would otherwise
+    stay "queued" forever. A run the instance knows (running, finished) is left alone; canceled jobs too.
+    """
+    relaunched: list[str] = []
+    with state.sessions() as session:
+        for job in session.scalars(select(Job).where(Job.canceled_at.is_(None))):
+            if job.run_ids and state.instance.get_run_by_id(job.run_ids[-1]) is None:
+                log.info("relaunching job %s: its run %s never started", job.id, job.run_ids[-1])
+                launch(state, session, job)
+                relaunched.append(job.id)
+    return relaunched
+
+
 def is_terminal(view: RunView) -> bool:
     return view.status in TERMINAL
