@@ -75,15 +75,20 @@ class ApiHarness:
         return account
 
 
-@pytest.fixture
-def api_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    home, media = tmp_path / "home", tmp_path / "media"
+def use_api_env(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """CLIPPED_HOME and DAGSTER_HOME under ``root``, local sources allowed only in root/media; (home, media)."""
+    home, media = root / "home", root / "media"
     media.mkdir()
     monkeypatch.setenv("CLIPPED_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
     monkeypatch.setenv("CLIPPED_ALLOWED_ROOTS", str(media))
     monkeypatch.setenv("CLIPPED_PROFILE", "local")
     return home, media
+
+
+@pytest.fixture
+def api_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    return use_api_env(tmp_path, monkeypatch)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

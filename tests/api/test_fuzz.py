@@ -8,7 +8,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.api.conftest import ApiHarness, RecordingLauncher, make_harness
+from tests.api.conftest import ApiHarness, RecordingLauncher, make_harness, use_api_env
 from tests.api.world import World, seed_world
 
 
@@ -16,12 +16,7 @@ from tests.api.world import World, seed_world
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiHarness, World]]:
     root = tmp_path_factory.mktemp("api-fuzz")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        home, media = root / "home", root / "media"
-        media.mkdir()
-        monkeypatch.setenv("CLIPPED_HOME", str(home))
-        monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-        monkeypatch.setenv("CLIPPED_ALLOWED_ROOTS", str(media))
-        monkeypatch.setenv("CLIPPED_PROFILE", "local")
+        home, media = use_api_env(root, monkeypatch)
         harness = make_harness((home, media), f"sqlite:///{root / 'app.db'}", RecordingLauncher())
         with harness.client:
             yield harness, seed_world(harness)

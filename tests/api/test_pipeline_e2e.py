@@ -16,7 +16,7 @@ import pytest
 
 from api.services.launcher import PARTITION_TAG
 from clipped.run_tags import TRIGGER_TAG, WORKSPACE_TAG
-from tests.api.conftest import Account, ApiHarness, make_harness
+from tests.api.conftest import Account, ApiHarness, make_harness, use_api_env
 from tests.conftest import SAMPLE, make_video
 
 pytestmark = pytest.mark.xdist_group("api_e2e")
@@ -27,12 +27,7 @@ JOB_TIMEOUT_S = 420
 def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiHarness]:
     root = tmp_path_factory.mktemp("api-e2e")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        home, media = root / "home", root / "media"
-        media.mkdir()
-        monkeypatch.setenv("CLIPPED_HOME", str(home))
-        monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-        monkeypatch.setenv("CLIPPED_ALLOWED_ROOTS", str(media))
-        monkeypatch.setenv("CLIPPED_PROFILE", "local")
+        home, media = use_api_env(root, monkeypatch)
         harness = make_harness((home, media), f"sqlite:///{root / 'app.db'}", None)
         with harness.client:
             harness.register("editor@example.com")

@@ -91,8 +91,9 @@ def test_job_and_resources() -> None:
     assert set(defs.resources) >= {"storage", "asr", "vision", "ingest", "render"}
 
 
-def test_dagster_definitions_validate(tmp_path: Path) -> None:
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "CLIPPED_HOME": str(tmp_path / "home")}
+def validate_definitions(tmp_path: Path, extra_env: dict[str, str]) -> None:
+    """`dagster definitions validate` on workspace.yaml, in a fresh DAGSTER_HOME/CLIPPED_HOME."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "CLIPPED_HOME": str(tmp_path / "home"), **extra_env}
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
         cwd=ROOT,
@@ -102,6 +103,10 @@ def test_dagster_definitions_validate(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dagster_definitions_validate(tmp_path: Path) -> None:
+    validate_definitions(tmp_path, {"CLIPPED_PROFILE": "local"})
 
 
 def prod_env(s3_bucket: S3Bucket) -> dict[str, str]:
@@ -114,16 +119,7 @@ def prod_env(s3_bucket: S3Bucket) -> dict[str, str]:
 
 
 def test_dagster_definitions_validate_prod(tmp_path: Path, s3_bucket: S3Bucket) -> None:
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "CLIPPED_HOME": str(tmp_path / "home"), **prod_env(s3_bucket)}
-    result = subprocess.run(
-        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    validate_definitions(tmp_path, prod_env(s3_bucket))
 
 
 def test_prod_clip_job_runs_each_step_in_its_own_kubernetes_pod(

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from clipped.run_tags import GPU_TAG, WORKSPACE_TAG
+from tests.support.dockerfile import dockerfile_instructions as read_instructions
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -69,15 +70,7 @@ CHART_DAEMON = {
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs with line continuations joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    pairs = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            instruction, _, arguments = line.partition(" ")
-            pairs.append((instruction.upper(), arguments.strip()))
-    return pairs
+    return read_instructions(DOCKERFILE)
 
 
 def test_dockerfile_base_image_and_profile() -> None:

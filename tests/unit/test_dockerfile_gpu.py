@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dockerfile import dockerfile_instructions
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile.gpu"
 DOCKERIGNORE = ROOT / "deploy" / "Dockerfile.gpu.dockerignore"
@@ -18,15 +20,7 @@ CPU_DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs with line continuations joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", path.read_text())
-    pairs = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            instruction, _, arguments = line.partition(" ")
-            pairs.append((instruction.upper(), arguments.strip()))
-    return pairs
+    return dockerfile_instructions(path)
 
 
 def env_settings(pairs: list[tuple[str, str]]) -> list[tuple[int, str, str]]:
