@@ -164,6 +164,8 @@ def test_caption_preview_differs_by_style(e2e: ApiHarness, finished_job: dict) -
 def test_rerender_creates_a_new_version_and_keeps_the_old(e2e: ApiHarness, finished_job: dict) -> None:
     headers = e2e.accounts[0].headers
     clip = e2e.client.get(f"/api/clips?job_id={finished_job['id']}", headers=headers).json()["items"][0]
+    # The review decision belongs to the clip, not to a version: it survives the re-render.
+    assert e2e.client.post(f"/api/clips/{clip['id']}/approve", headers=headers).status_code == 200
     queued = e2e.client.post(f"/api/clips/{clip['id']}/rerender", headers=headers, json={"caption_style": "karaoke"})
     assert queued.status_code == 202 and queued.json()["version"] == 2 and queued.json()["status"] == "rendering"
     assert e2e.state.worker.wait_idle(timeout=300)
