@@ -30,6 +30,7 @@ from clipped_resources.storage import (
     PresignedUpload,
     StorageResource,
     check_key,
+    check_range,
 )
 
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
@@ -92,6 +93,22 @@ class S3Storage(StorageResource):
     def read_bytes(self, key: str) -> bytes:
         with self._missing_as_file_not_found(key):
             response = self.s3_client().get_object(Bucket=self.bucket, Key=check_key(key))
+        return response["Body"].read()
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        check_range(start, length)
+        if length == 0:  # no Range header can ask for zero bytes; still refuse a missing key
+            self.size(key)
+            return b""
+        request = {"Bucket": self.bucket, "Key": check_key(key), "Range": f"bytes={start}-{start + length - 1}"}
+        try:
+            with self._missing_as_file_not_found(key):
+                response = self.s3_client().get_object(**request)
+        except ClientError as exc:
+            # 416: the range starts at or past the end of an existing object; that is an empty read, as on disk.
+            if str(exc.response.get("Error", {}).get("Code")) in {"InvalidRange", "416"}:
+                return b""
+            raise
         return response["Body"].read()
 
     def write_bytes(self, key: str, data: bytes) -> None:

@@ -41,6 +41,12 @@ def check_key(key: str, workspace_id: str | None = None) -> str:
     return key
 
 
+def check_range(start: int, length: int) -> None:
+    """Refuse a byte range no store could serve the same way (negative offsets or lengths)."""
+    if start < 0 or length < 0:
+        raise ValueError(f"byte range needs start >= 0 and length >= 0, got start={start} length={length}")
+
+
 class ObjectInfo(BaseModel):
     """One stored object as a listing sees it; ``version`` changes whenever the content may have changed."""
 
@@ -77,6 +83,14 @@ class StorageResource(ConfigurableResource):
         raise NotImplementedError
 
     def read_bytes(self, key: str) -> bytes:
+        raise NotImplementedError
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """Up to ``length`` bytes from offset ``start``: fewer at the end of the object, none past it.
+
+        For HTTP Range responses and sniffing headers without fetching a whole video. A missing key raises
+        FileNotFoundError, like the other reads.
+        """
         raise NotImplementedError
 
     def write_bytes(self, key: str, data: bytes) -> None:
@@ -173,6 +187,15 @@ class LocalStorage(StorageResource):
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        check_range(start, length)
+        path = self._path(key)
+        if not path.is_file():  # a folder of that name is no object either
+            raise FileNotFoundError(f"storage key {key!r} does not exist")
+        with path.open("rb") as handle:
+            handle.seek(start)
+            return handle.read(length)
 
     def write_bytes(self, key: str, data: bytes) -> None:
         target = self._path(key)
@@ -279,6 +302,9 @@ class WorkspaceStorage:
 
     def read_bytes(self, key: str) -> bytes:
         return self.storage.read_bytes(self.check(key))
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        return self.storage.read_range(self.check(key), start, length)
 
     def write_bytes(self, key: str, data: bytes) -> None:
         self.storage.write_bytes(self.check(key), data)

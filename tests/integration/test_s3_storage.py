@@ -67,6 +67,28 @@ def test_bad_keys_and_keys_of_another_workspace_are_refused(storage: S3Storage, 
     assert sorted(keys) == ["acme/sources/v/mine.bin", "other/sources/v/theirs.bin"]
 
 
+def test_read_range_is_a_ranged_get_with_fewer_bytes_at_the_end(storage: S3Storage) -> None:
+    storage.write_bytes("acme/clips/c/clip.mp4", b"0123456789")
+    storage.write_bytes("acme/clips/c/empty.mp4", b"")
+    storage.write_bytes("other/clips/c/clip.mp4", b"secret")
+    assert storage.read_range("acme/clips/c/clip.mp4", 2, 3) == b"234"
+    assert storage.read_range("acme/clips/c/clip.mp4", 7, 100) == b"789"
+    assert storage.read_range("acme/clips/c/clip.mp4", 10, 5) == b""
+    assert storage.read_range("acme/clips/c/clip.mp4", 50, 5) == b""
+    assert storage.read_range("acme/clips/c/clip.mp4", 3, 0) == b""
+    assert storage.read_range("acme/clips/c/empty.mp4", 0, 5) == b""
+    for start, length in ((0, 4), (0, 0)):
+        with pytest.raises(FileNotFoundError):
+            storage.read_range("acme/clips/c/none.mp4", start, length)
+    with pytest.raises(ValueError):
+        storage.read_range("acme/clips/c/clip.mp4", -1, 4)
+    acme = storage.for_workspace("acme")
+    assert acme.read_range("acme/clips/c/clip.mp4", 0, 4) == b"0123"
+    for key in ("other/clips/c/clip.mp4", "acme/../other/clips/c/clip.mp4"):
+        with pytest.raises(StorageKeyError):
+            acme.read_range(key, 0, 6)
+
+
 def test_large_file_goes_multipart_and_streams_back_to_the_work_dir(storage: S3Storage, tmp_path: Path) -> None:
     big = tmp_path / "big.mp4"
     big.write_bytes(os.urandom(12 * MIB))

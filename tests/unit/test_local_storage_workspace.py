@@ -53,3 +53,32 @@ def test_local_storage_has_no_presigned_urls(tmp_path: Path) -> None:
     storage = LocalStorage(root=str(tmp_path))
     assert storage.presigned_get("acme/clips/c/clip.mp4") is None
     assert storage.presigned_put("acme/inbox/a.mp4", "video/mp4", 10) is None
+
+
+def test_read_range_returns_the_slice_fewer_bytes_at_the_end_and_none_past_it(tmp_path: Path) -> None:
+    storage = LocalStorage(root=str(tmp_path))
+    storage.write_bytes("acme/clips/c/clip.mp4", b"0123456789")
+    assert storage.read_range("acme/clips/c/clip.mp4", 2, 3) == b"234"
+    assert storage.read_range("acme/clips/c/clip.mp4", 7, 100) == b"789"
+    assert storage.read_range("acme/clips/c/clip.mp4", 10, 5) == b""
+    assert storage.read_range("acme/clips/c/clip.mp4", 50, 5) == b""
+    assert storage.read_range("acme/clips/c/clip.mp4", 0, 0) == b""
+    with pytest.raises(FileNotFoundError):
+        storage.read_range("acme/clips/c/none.mp4", 0, 4)
+    with pytest.raises(FileNotFoundError):
+        storage.read_range("acme/clips/c", 0, 4)  # a folder is not an object
+    with pytest.raises(ValueError):
+        storage.read_range("acme/clips/c/clip.mp4", -1, 4)
+    with pytest.raises(ValueError):
+        storage.read_range("acme/clips/c/clip.mp4", 0, -4)
+
+
+def test_workspace_view_reads_ranges_only_inside_its_workspace(tmp_path: Path) -> None:
+    storage = LocalStorage(root=str(tmp_path))
+    storage.write_bytes("other/clips/c/clip.mp4", b"secret")
+    acme = storage.for_workspace("acme")
+    acme.write_bytes("acme/clips/c/clip.mp4", b"mine")
+    assert acme.read_range("acme/clips/c/clip.mp4", 1, 2) == b"in"
+    for key in ("other/clips/c/clip.mp4", "acme/../other/clips/c/clip.mp4", "/etc/passwd"):
+        with pytest.raises(StorageKeyError):
+            acme.read_range(key, 0, 6)
