@@ -28,9 +28,11 @@ from clipped_resources.storage import (
     VIDEO_CONTENT_TYPES,
     ObjectInfo,
     PresignedUpload,
+    StorageKeyError,
     StorageResource,
     check_key,
     check_range,
+    check_raw_inbox_key,
 )
 
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
@@ -153,6 +155,18 @@ class S3Storage(StorageResource):
 
     def delete(self, key: str) -> None:
         self.s3_client().delete_object(Bucket=self.bucket, Key=check_key(key))
+
+    def rename_raw(self, raw_key: str, target_key: str) -> None:
+        folder, _ = check_raw_inbox_key(raw_key)  # on S3 any key under the prefix is one object, never a path
+        if check_key(target_key).split("/")[0] != folder.split("/")[0]:
+            raise StorageKeyError(f"{target_key!r} is in another workspace than {raw_key!r}")
+        if self.exists(target_key):
+            raise FileExistsError(f"storage key {target_key!r} already exists")
+        with self._missing_as_file_not_found(raw_key):
+            self.s3_client().copy(
+                {"Bucket": self.bucket, "Key": raw_key}, self.bucket, target_key, Config=self.transfer_config()
+            )
+        self.s3_client().delete_object(Bucket=self.bucket, Key=raw_key)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{check_key(key)}"

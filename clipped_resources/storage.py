@@ -23,6 +23,8 @@ from pydantic import BaseModel
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# The one folder whose objects may have names outside the key rules: people drop files there by hand.
+INBOX_FOLDER = "inbox"
 # What a presigned upload may carry: the containers ingest accepts, nothing a browser could render as a page.
 VIDEO_CONTENT_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm", "video/x-matroska"})
 
@@ -39,6 +41,25 @@ def check_key(key: str, workspace_id: str | None = None) -> str:
     if workspace_id is not None and parts[0] != workspace_id:
         raise StorageKeyError(f"storage key {key!r} is outside workspace {workspace_id!r}")
     return key
+
+
+def check_raw_inbox_key(raw_key: str) -> tuple[str, str]:
+    """Split a raw inbox key (a name as someone dropped it) into its validated folder and its name.
+
+    The folder must be a valid key at or below ``{ws}/inbox``; the name may hold anything the key rules refuse
+    (spaces, unicode, parentheses) except what could address another object: ``/``, NUL, ``.`` and ``..``.
+    """
+    folder, _, name = raw_key.rpartition("/")
+    parts = folder.split("/")
+    try:
+        check_key(folder)
+    except StorageKeyError:
+        raise StorageKeyError(f"raw key {raw_key!r} is not in an inbox") from None
+    if len(parts) < 2 or parts[1] != INBOX_FOLDER:
+        raise StorageKeyError(f"raw key {raw_key!r} is not in an inbox")
+    if not name or "\0" in name or name in {".", ".."}:
+        raise StorageKeyError(f"raw inbox name {name!r} cannot be used")
+    return folder, name
 
 
 def check_range(start: int, length: int) -> None:
@@ -122,6 +143,15 @@ class StorageResource(ConfigurableResource):
         """Copy, then delete the source: the target is complete before the source goes away."""
         self.copy(source_key, target_key)
         self.delete(source_key)
+
+    def rename_raw(self, raw_key: str, target_key: str) -> None:
+        """Give an inbox object whose name the key rules refuse a valid key, in the same workspace.
+
+        ``raw_key`` must pass :func:`check_raw_inbox_key`, ``target_key`` :func:`check_key`. An existing target is
+        never overwritten (FileExistsError); the object is under the target before the raw name goes away.
+        This is the only call that accepts a raw name: everything else works on valid keys.
+        """
+        raise NotImplementedError
 
     def uri(self, key: str) -> str:
         """A link a person can open (shown in Dagster metadata)."""
@@ -242,9 +272,39 @@ class LocalStorage(StorageResource):
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def rename_raw(self, raw_key: str, target_key: str) -> None:
+        source, target = self._raw_path(raw_key, target_key), self._path(target_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)  # fails if the target exists: no overwrite, and the same inode (no copy)
+        except FileExistsError:
+            raise FileExistsError(f"storage key {target_key!r} already exists") from None
+        except OSError:  # a filesystem without hard links: a rename keeps the inode too, after a look first
+            if target.exists():
+                raise FileExistsError(f"storage key {target_key!r} already exists") from None
+            os.rename(source, target)
+            return
+        source.unlink()
+
+    def _raw_path(self, raw_key: str, target_key: str) -> Path:
+        """The file behind a raw inbox key, refused unless it resolves to a file directly in that inbox folder."""
+        folder_key, name = check_raw_inbox_key(raw_key)
+        if check_key(target_key).split("/")[0] != folder_key.split("/")[0]:
+            raise StorageKeyError(f"{target_key!r} is in another workspace than {raw_key!r}")
+        folder = self._path(folder_key)
+        source = folder / name
+        if not source.is_file() and not source.is_symlink():
+            raise FileNotFoundError(f"raw key {raw_key!r} does not exist")
+        # A backslash, a symlink or any other trick must not reach outside the folder the name was listed in.
+        if source.resolve().parent != folder.resolve():
+            raise StorageKeyError(f"raw key {raw_key!r} resolves outside its inbox folder")
+        if not source.is_file():
+            raise FileNotFoundError(f"raw key {raw_key!r} does not exist")
+        return source
+
     def _files_under(self, prefix: str) -> list[tuple[str, Path]]:
         base = Path(self.root).resolve()
-        folder = base / prefix.rstrip("/")
+        folder = base / check_key(prefix.rstrip("/"))
         if not folder.is_dir():
             return []
         return sorted(
@@ -341,6 +401,11 @@ class WorkspaceStorage:
 
     def delete(self, key: str) -> None:
         self.storage.delete(self.check(key))
+
+    def rename_raw(self, raw_key: str, target_key: str) -> None:
+        folder, _ = check_raw_inbox_key(raw_key)
+        self.check(folder)
+        self.storage.rename_raw(raw_key, self.check(target_key))
 
     def uri(self, key: str) -> str:
         return self.storage.uri(self.check(key))

@@ -31,8 +31,10 @@ def source_video_upload_sensor(
     )
     for item in scan.quarantined:
         context.log.warning(f"quarantined {item.inbox_key} -> {item.quarantine_key}: {item.rejection.reason}")
+    for original, safe in scan.renamed:
+        context.log.info(f"renamed {original!r} in the inbox to {safe} (names are letters, digits, '.', '_', '-')")
     for key in scan.unusable_keys:
-        context.log.warning(f"left {key!r} in the inbox: rename it to letters, digits, '.', '_' or '-' only")
+        context.log.warning(f"left {key} in the inbox: rename it to letters, digits, '.', '_' or '-' only")
     keys = [item.source.partition_key for item in scan.accepted]
     run_requests = [
         RunRequest(

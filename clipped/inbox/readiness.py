@@ -35,6 +35,8 @@ class InboxCursor(BaseModel):
 
     seen: dict[str, SeenFile] = Field(default_factory=dict)
     claimed: dict[str, ClaimedFile] = Field(default_factory=dict)
+    # Files the inbox renamed to a safe key: safe key -> the name they were dropped under (for people to read).
+    original_names: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str | None) -> InboxCursor:

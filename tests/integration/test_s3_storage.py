@@ -89,6 +89,28 @@ def test_read_range_is_a_ranged_get_with_fewer_bytes_at_the_end(storage: S3Stora
             acme.read_range(key, 0, 6)
 
 
+def test_rename_raw_copies_server_side_then_deletes_and_never_overwrites(
+    storage: S3Storage, s3_bucket: S3Bucket
+) -> None:
+    client = s3_bucket.client()
+    for key in ("acme/inbox/My Stream (Nov 20) é.mp4", "acme/inbox/..\\x.mp4", "acme/inbox/../../escape.mp4"):
+        client.put_object(Bucket=s3_bucket.name, Key=key, Body=key.encode())
+    acme = storage.for_workspace("acme")
+    acme.rename_raw("acme/inbox/My Stream (Nov 20) é.mp4", "acme/inbox/my-stream-nov-20-e.mp4")
+    assert acme.read_bytes("acme/inbox/my-stream-nov-20-e.mp4") == "acme/inbox/My Stream (Nov 20) é.mp4".encode()
+    with pytest.raises(FileExistsError):
+        acme.rename_raw("acme/inbox/..\\x.mp4", "acme/inbox/my-stream-nov-20-e.mp4")
+    with pytest.raises(StorageKeyError):
+        acme.rename_raw("acme/inbox/../../escape.mp4", "acme/inbox/escape.mp4")
+    with pytest.raises(StorageKeyError):
+        acme.rename_raw("acme/inbox/..\\x.mp4", "other/inbox/x.mp4")
+    with pytest.raises(FileNotFoundError):
+        acme.rename_raw("acme/inbox/Gone Talk.mp4", "acme/inbox/gone.mp4")
+    acme.rename_raw("acme/inbox/..\\x.mp4", "acme/inbox/x.mp4")
+    keys = sorted(item["Key"] for item in client.list_objects_v2(Bucket=s3_bucket.name)["Contents"])
+    assert keys == ["acme/inbox/../../escape.mp4", "acme/inbox/my-stream-nov-20-e.mp4", "acme/inbox/x.mp4"]
+
+
 def test_large_file_goes_multipart_and_streams_back_to_the_work_dir(storage: S3Storage, tmp_path: Path) -> None:
     big = tmp_path / "big.mp4"
     big.write_bytes(os.urandom(12 * MIB))

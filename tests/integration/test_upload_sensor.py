@@ -1,6 +1,7 @@
 """source_video_upload_sensor on a real local folder and on moto's S3 server, through build_sensor_context."""
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, SensorResult, build_sensor_context, instance_for_test
 
+from clipped.inbox.naming import name_hash
 from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
 from clipped.run_tags import TRIGGER_TAG, WORKSPACE_TAG
 from clipped.sources import REQUEST_FILE, SourceRequest
@@ -165,17 +167,148 @@ def test_oversized_file_is_quarantined_unread_and_other_workspaces_are_not_watch
     assert inbox.storage.list_keys("other") == ["other/inbox/theirs.mp4", "other/inbox/theirs.mp4.done"]
 
 
-def test_names_outside_the_key_rules_stay_put_and_stable_time_is_respected(tmp_path: Path, small_video: bytes) -> None:
+def test_odd_names_settle_like_any_file_before_they_are_renamed(tmp_path: Path, small_video: bytes) -> None:
     root = tmp_path / "storage"
     with instance_for_test() as instance:
         local = Inbox(LocalStorage(root=str(root)), instance, "local", root=root)
         local.drop("my talk.mp4", small_video)
-        local.drop("talk.mp4", small_video)
         slow = UploadInbox(workspaces=[WS], min_stable_s=3600)
         assert local.tick(slow).run_requests == []
         assert local.tick(slow).run_requests == [], "unchanged, but not for min_stable_s yet"
-        assert len(local.tick(UploadInbox(workspaces=[WS], min_stable_s=0)).run_requests) == 1
         assert (root / WS / "inbox" / "my talk.mp4").read_bytes() == small_video
+        assert local.tick(UploadInbox(workspaces=[WS], min_stable_s=0)).run_requests == []
+        assert (root / WS / "inbox" / "my-talk.mp4").read_bytes() == small_video
+        assert not (root / WS / "inbox" / "my talk.mp4").exists()
+        assert len(local.tick(UploadInbox(workspaces=[WS], min_stable_s=0)).run_requests) == 1
+
+
+@pytest.fixture(scope="module")
+def other_video(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return make_video(tmp_path_factory.mktemp("media") / "other.mp4", seconds=2).read_bytes()
+
+
+def test_names_with_spaces_parentheses_and_unicode_become_partitions(
+    inbox: Inbox, small_video: bytes, other_video: bytes
+) -> None:
+    inbox.drop("My Stream (Nov 20).mp4", small_video)
+    inbox.drop("Café Ünïcode 日本.MP4", other_video)
+    assert inbox.tick().run_requests == [], "first seen: settling"
+    assert inbox.tick().run_requests == [], "settled: renamed, taken on a later tick"
+    assert sorted(inbox.storage.list_keys(f"{WS}/inbox")) == [
+        f"{WS}/inbox/cafe-unicode.mp4",
+        f"{WS}/inbox/my-stream-nov-20.mp4",
+    ]
+    result = inbox.tick()
+    partitions = sorted(run.partition_key for run in result.run_requests)
+    assert len(partitions) == 2
+    assert partitions[0].startswith(f"{WS}.cafe-unicode-") and partitions[1].startswith(f"{WS}.my-stream-nov-20-")
+    video_id = partitions[1].split(".", 1)[1]
+    request = inbox.storage.read_model(f"{WS}/sources/{video_id}/{REQUEST_FILE}", SourceRequest)
+    assert request.display_name == "My Stream (Nov 20)", "people see the name they gave the file"
+    assert inbox.storage.read_bytes(request.location) == small_video
+    inbox.tick()
+    assert inbox.storage.list_keys(f"{WS}/inbox") == []
+    assert sorted(inbox.instance.get_dynamic_partitions(source_video_partitions.name)) == partitions
+
+
+def test_a_marker_beside_an_odd_name_is_renamed_with_it(inbox: Inbox, small_video: bytes) -> None:
+    inbox.drop("Keynote (final).mp4", small_video)
+    inbox.drop("Keynote (final).mp4.done", b"")
+    slow = UploadInbox(workspaces=[WS], min_stable_s=3600)
+    assert inbox.tick(slow).run_requests == []
+    assert inbox.storage.list_keys(f"{WS}/inbox") == [
+        f"{WS}/inbox/keynote-final.mp4",
+        f"{WS}/inbox/keynote-final.mp4.done",
+    ]
+    [run] = inbox.tick(slow).run_requests
+    assert run.partition_key.startswith(f"{WS}.keynote-final-")
+
+
+def test_a_safe_name_already_taken_gets_a_hash_of_the_original_name(inbox: Inbox, small_video: bytes) -> None:
+    inbox.drop("Talk!.mp4", small_video)
+    inbox.drop("TALK?.mp4", b"another")
+    inbox.tick(UploadInbox(workspaces=[WS], min_stable_s=3600))
+    inbox.drop("talk.mp4", b"not a video, but it holds the name")  # still settling on the next tick
+    inbox.tick(UploadInbox(workspaces=[WS], min_stable_s=0))
+    keys = inbox.storage.list_keys(f"{WS}/inbox")
+    assert keys == sorted(
+        [
+            f"{WS}/inbox/talk.mp4",
+            f"{WS}/inbox/talk-{name_hash('Talk!.mp4')}.mp4",
+            f"{WS}/inbox/talk-{name_hash('TALK?.mp4')}.mp4",
+        ]
+    )
+    assert inbox.storage.read_bytes(f"{WS}/inbox/talk.mp4") == b"not a video, but it holds the name"
+    assert inbox.storage.read_bytes(f"{WS}/inbox/talk-{name_hash('Talk!.mp4')}.mp4") == small_video
+    assert inbox.storage.read_bytes(f"{WS}/inbox/talk-{name_hash('TALK?.mp4')}.mp4") == b"another"
+
+
+def test_a_name_with_nothing_usable_is_quarantined_with_the_original_name(inbox: Inbox) -> None:
+    inbox.drop("🎬🎥", b"some bytes")
+    inbox.drop("(((.done", b"")  # a marker with nothing beside it: left alone
+    inbox.tick()
+    inbox.tick()
+    target = f"{WS}/quarantine/unnamed-{name_hash('🎬🎥')}"
+    assert inbox.storage.read_bytes(target) == b"some bytes"
+    reason = inbox.storage.read_json(target + ".reason.json")
+    assert reason["code"] == "bad_name" and reason["original_name"] == "🎬🎥"
+    assert reason["inbox_key"] == f"{WS}/inbox/🎬🎥" and reason["size_bytes"] == 10
+    assert inbox.storage.list_objects(f"{WS}/inbox")[0].key == f"{WS}/inbox/(((.done"
+
+
+def test_a_renamed_file_that_is_refused_keeps_its_original_name_in_the_reason(inbox: Inbox) -> None:
+    inbox.drop("Meeting Notes.txt", b"notes")
+    inbox.tick()
+    inbox.tick()
+    inbox.tick()
+    reason = inbox.storage.read_json(f"{WS}/quarantine/meeting-notes.txt.reason.json")
+    assert reason["code"] == "bad_extension" and reason["original_name"] == "Meeting Notes.txt"
+    assert inbox.storage.read_bytes(f"{WS}/quarantine/meeting-notes.txt") == b"notes"
+
+
+def test_traversal_looking_names_are_never_used_as_paths(inbox: Inbox, tmp_path: Path) -> None:
+    inbox.drop("x\\..\\..\\evil.mp4", b"dropped with backslashes")
+    inbox.drop("..\\..\\hidden.mp4", b"a leading dot: hidden, ignored")
+    if inbox.root is not None:
+        secret = tmp_path / "secret.mp4"
+        secret.write_bytes(b"secret")
+        (inbox.root / WS / "inbox" / "Link (1).mp4").symlink_to(secret)
+        (inbox.root / WS / "inbox" / "Odd Folder").mkdir()
+        (inbox.root / WS / "inbox" / "Odd Folder" / "a.mp4").write_bytes(b"in an odd folder")
+        left = {f"{WS}/inbox/Link (1).mp4", f"{WS}/inbox/Odd Folder/a.mp4"}
+    else:
+        inbox.drop("../../escape.mp4", b"a key with dot-dot segments")
+        inbox.drop("../.. /x.mp4", b"another")
+        left = {f"{WS}/inbox/../../escape.mp4", f"{WS}/inbox/../.. /x.mp4"}
+    for _ in range(3):
+        inbox.tick()
+    assert inbox.storage.read_bytes(f"{WS}/quarantine/x-evil.mp4") == b"dropped with backslashes"
+    reason = inbox.storage.read_json(f"{WS}/quarantine/x-evil.mp4.reason.json")
+    assert reason["original_name"] == "x\\..\\..\\evil.mp4"
+    left.add(f"{WS}/inbox/..\\..\\hidden.mp4")
+    assert {info.key for info in inbox.storage.list_objects(f"{WS}/inbox")} == left, "refused names stay untouched"
+    if inbox.root is not None:
+        assert secret.read_bytes() == b"secret"
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["secret.mp4", "storage"]
+    else:
+        keys = [
+            item["Key"] for item in inbox.storage.s3_client().list_objects_v2(Bucket=inbox.storage.bucket)["Contents"]
+        ]
+        assert all(key.startswith(f"{WS}/") for key in keys)
+
+
+def test_a_name_that_is_not_utf8_is_renamed_and_the_cursor_still_saves(tmp_path: Path, small_video: bytes) -> None:
+    root = tmp_path / "storage"
+    with instance_for_test() as instance:
+        local = Inbox(LocalStorage(root=str(root)), instance, "local", root=root)
+        folder = root / WS / "inbox"
+        folder.mkdir(parents=True)
+        (folder / os.fsdecode(b"caf\xe9 talk.mp4")).write_bytes(small_video)  # a Latin-1 name on a UTF-8 system
+        local.tick()
+        local.tick()
+        assert (folder / "caf-talk.mp4").read_bytes() == small_video
+        [run] = local.tick().run_requests
+        assert run.partition_key.startswith(f"{WS}.caf-talk-")
 
 
 @pytest.mark.slow

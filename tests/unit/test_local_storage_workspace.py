@@ -82,3 +82,79 @@ def test_workspace_view_reads_ranges_only_inside_its_workspace(tmp_path: Path) -
     for key in ("other/clips/c/clip.mp4", "acme/../other/clips/c/clip.mp4", "/etc/passwd"):
         with pytest.raises(StorageKeyError):
             acme.read_range(key, 0, 6)
+
+
+def test_rename_raw_gives_an_odd_inbox_name_a_safe_key_without_copying_or_overwriting(tmp_path: Path) -> None:
+    storage = LocalStorage(root=str(tmp_path))
+    inbox = tmp_path / "acme" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "My Talk (1).mp4").write_bytes(b"video")
+    inode = (inbox / "My Talk (1).mp4").stat().st_ino
+    acme = storage.for_workspace("acme")
+    acme.rename_raw("acme/inbox/My Talk (1).mp4", "acme/inbox/my-talk-1.mp4")
+    assert acme.read_bytes("acme/inbox/my-talk-1.mp4") == b"video"
+    assert (inbox / "my-talk-1.mp4").stat().st_ino == inode, "same file, no copy"
+    assert not (inbox / "My Talk (1).mp4").exists()
+
+    (inbox / "Other Talk.mp4").write_bytes(b"other")
+    with pytest.raises(FileExistsError):
+        acme.rename_raw("acme/inbox/Other Talk.mp4", "acme/inbox/my-talk-1.mp4")
+    assert (inbox / "Other Talk.mp4").read_bytes() == b"other"
+    assert acme.read_bytes("acme/inbox/my-talk-1.mp4") == b"video"
+    with pytest.raises(FileNotFoundError):
+        acme.rename_raw("acme/inbox/Gone Talk.mp4", "acme/inbox/gone.mp4")
+
+
+@pytest.mark.parametrize(
+    ("raw_key", "target_key"),
+    [
+        ("acme/inbox/..", "acme/inbox/x.mp4"),
+        ("acme/inbox/.", "acme/inbox/x.mp4"),
+        ("acme/inbox/", "acme/inbox/x.mp4"),
+        ("acme/inbox/a\0b.mp4", "acme/inbox/x.mp4"),
+        ("acme/inbox/../sources/v/upload.mp4", "acme/inbox/x.mp4"),
+        ("acme/inbox/Odd Folder/a.mp4", "acme/inbox/x.mp4"),
+        ("acme/sources/v/Odd Name.mp4", "acme/sources/v/x.mp4"),
+        ("other/inbox/Odd Name.mp4", "other/inbox/x.mp4"),
+        ("acme/inbox/Odd Name.mp4", "acme/inbox/bad name.mp4"),
+        ("acme/inbox/Odd Name.mp4", "other/inbox/x.mp4"),
+        ("acme/inbox/Odd Name.mp4", "acme/../other/x.mp4"),
+    ],
+)
+def test_rename_raw_refuses_anything_but_a_name_directly_in_its_own_inbox(
+    tmp_path: Path, raw_key: str, target_key: str
+) -> None:
+    storage = LocalStorage(root=str(tmp_path))
+    for key in ("acme/inbox/Odd Name.mp4", "acme/inbox/Odd Folder/a.mp4", "acme/sources/v/Odd Name.mp4"):
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_bytes(b"kept")
+    (tmp_path / "other/inbox").mkdir(parents=True)
+    (tmp_path / "other/inbox/Odd Name.mp4").write_bytes(b"kept")
+    before = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
+    with pytest.raises(StorageKeyError):
+        storage.for_workspace("acme").rename_raw(raw_key, target_key)
+    assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file()) == before
+
+
+def test_rename_raw_never_follows_a_name_out_of_the_inbox(tmp_path: Path) -> None:
+    storage = LocalStorage(root=str(tmp_path / "storage"))
+    inbox = tmp_path / "storage" / "acme" / "inbox"
+    inbox.mkdir(parents=True)
+    secret = tmp_path / "secret.mp4"
+    secret.write_bytes(b"secret")
+    (inbox / "Link (1).mp4").symlink_to(secret)
+    (inbox / "..\\..\\evil.mp4").write_bytes(b"dropped")  # a backslash is an ordinary character on POSIX
+    with pytest.raises(StorageKeyError):
+        storage.rename_raw("acme/inbox/Link (1).mp4", "acme/inbox/link-1.mp4")
+    assert secret.read_bytes() == b"secret" and (inbox / "Link (1).mp4").is_symlink()
+    assert not (inbox / "link-1.mp4").exists()
+    storage.rename_raw("acme/inbox/..\\..\\evil.mp4", "acme/inbox/evil.mp4")
+    assert storage.read_bytes("acme/inbox/evil.mp4") == b"dropped"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["secret.mp4", "storage"]
+
+
+def test_listing_refuses_a_prefix_outside_the_layout(tmp_path: Path) -> None:
+    storage = LocalStorage(root=str(tmp_path / "storage"))
+    (tmp_path / "outside.txt").write_bytes(b"x")
+    with pytest.raises(StorageKeyError):
+        storage.list_keys("..")
