@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError, not_found
+from api.links import LinkIssuer
 from api.models import ApiToken, Membership, User
 from api.roles import Permission, permissions_for
 from api.state import AppState
-from api.tokens import InvalidTokenError, decode_token, is_api_token, token_hash
+from api.tokens import InvalidTokenError, decode_access_token, decode_link_token, is_api_token, token_hash
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -64,11 +65,15 @@ def _unauthorized(message: str = "missing or invalid credentials") -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _usable(api_token: ApiToken | None, now: datetime) -> bool:
+    return api_token is not None and api_token.revoked_at is None and api_token.expires_at > now
+
+
 def principal_from_token(session: Session, state: AppState, token: str) -> Principal:
     if is_api_token(token):
         api_token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
         now = datetime.now(UTC)
-        if api_token is None or api_token.revoked_at is not None or api_token.expires_at <= now:
+        if not _usable(api_token, now):
             raise _unauthorized()
         user = session.get(User, api_token.user_id)
         if user is None:
@@ -78,7 +83,7 @@ def principal_from_token(session: Session, state: AppState, token: str) -> Princ
             session.commit()
         return Principal(user=user, api_token=api_token)
     try:
-        user_id = decode_token(token, state.settings.jwt_secret)
+        user_id = decode_access_token(token, state.settings.jwt_secret)
     except InvalidTokenError as exc:
         raise _unauthorized() from exc
     user = session.get(User, user_id)
@@ -103,20 +108,73 @@ def current_principal(
     return principal_from_token(session, state, token)
 
 
-def principal_header_or_query(
-    session: SessionDep,
-    state: StateDep,
+def principal_from_link(session: Session, state: AppState, token: str, purpose: str, resource: str) -> Principal:
+    """The caller a link token of ``purpose`` stands for, if it names exactly ``resource``; else 401.
+
+    The link only says who asked for it: their access to the resource is checked again on every use, so a member
+    removed (or an API token revoked) since the link was issued gets nothing from it.
+    """
+    try:
+        grant = decode_link_token(token, purpose, state.settings.jwt_secret)
+    except InvalidTokenError as exc:
+        raise _unauthorized("invalid or expired link") from exc
+    if grant.resource != resource:
+        raise _unauthorized("this link is not valid for this resource")
+    user = session.get(User, grant.user_id)
+    if user is None:
+        raise _unauthorized("invalid or expired link")
+    api_token = None
+    if grant.api_token_id is not None:
+        api_token = session.get(ApiToken, grant.api_token_id)
+        if not _usable(api_token, datetime.now(UTC)):
+            raise _unauthorized("invalid or expired link")
+    return Principal(user=user, api_token=api_token)
+
+
+@dataclass
+class LinkCredentials:
+    """The Authorization header, or a signed link token in ``?token=`` for URLs a browser opens without headers."""
+
+    bearer: str | None
+    link: str | None
+
+    def principal(self, session: Session, state: AppState, purpose: str, resource: str | None) -> Principal:
+        """Who is calling; ``resource`` None means no link can name what was asked for (only the header works)."""
+        if self.bearer is not None:
+            return principal_from_token(session, state, self.bearer)
+        if self.link is None:
+            raise _unauthorized()
+        if resource is None:
+            raise _unauthorized("this link is not valid for this resource")
+        return principal_from_link(session, state, self.link, purpose, resource)
+
+
+def link_credentials(
     authorization: Annotated[str | None, Header()] = None,
-    access_token: Annotated[str | None, Query(description="For <video src> and EventSource (no headers)")] = None,
-) -> Principal:
-    token = _bearer(authorization) or access_token
-    if not token:
-        raise _unauthorized()
-    return principal_from_token(session, state, token)
+    token: Annotated[
+        str | None,
+        Query(max_length=2000, description="A signed link token (from video_url, thumbnail_url or stream-token)"),
+    ] = None,
+) -> LinkCredentials:
+    return LinkCredentials(bearer=_bearer(authorization), link=token or None)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
-MediaPrincipalDep = Annotated[Principal, Depends(principal_header_or_query)]
+LinkCredentialsDep = Annotated[LinkCredentials, Depends(link_credentials)]
+
+
+def link_issuer(state: StateDep, principal: PrincipalDep) -> LinkIssuer:
+    settings = state.settings
+    return LinkIssuer(
+        secret=settings.jwt_secret,
+        user_id=principal.user.id,
+        api_token_id=principal.api_token.id if principal.api_token is not None else None,
+        media_ttl_s=settings.media_link_ttl_s,
+        events_ttl_s=settings.stream_token_ttl_s,
+    )
+
+
+LinkIssuerDep = Annotated[LinkIssuer, Depends(link_issuer)]
 
 
 def access_to(session: Session, principal: Principal, workspace_id: str) -> Access:

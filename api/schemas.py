@@ -175,6 +175,12 @@ class JobOut(BaseModel):
     clip_count: int
 
 
+class StreamTokenOut(BaseModel):
+    url: str = Field(description="The job's event stream with the token in it, for EventSource")
+    token: str = Field(description="Valid only as ?token= on this job's event stream")
+    expires_at: datetime = Field(description="Connect before this; an open stream is not cut at expiry")
+
+
 class Page(BaseModel):
     page: int
     limit: int

@@ -20,6 +20,9 @@ class ApiSettings(BaseModel):
     jwt_secret: str = Field(min_length=32)
     access_token_ttl_s: int = 15 * 60
     refresh_token_ttl_s: int = 7 * 24 * 3600
+    # Signed links in URLs (video/thumbnail src, EventSource): scoped to one resource, short-lived.
+    media_link_ttl_s: int = Field(default=3600, ge=60, le=24 * 3600)
+    stream_token_ttl_s: int = Field(default=300, ge=10, le=3600)
     cors_origins: list[str] = Field(default_factory=list)
     # Login/register: a burst of `auth_rate_burst`, refilled at `auth_rate_per_minute`, per client IP + email.
     auth_rate_per_minute: float = 10.0
@@ -44,6 +47,9 @@ class ApiSettings(BaseModel):
         if "CLIPPED_API_RATE_LIMIT_PER_MINUTE" in env:
             values["auth_rate_per_minute"] = float(env["CLIPPED_API_RATE_LIMIT_PER_MINUTE"])
             values["auth_rate_burst"] = max(1, int(values["auth_rate_per_minute"]))
+        for name, field in (("MEDIA_LINK_TTL_S", "media_link_ttl_s"), ("STREAM_TOKEN_TTL_S", "stream_token_ttl_s")):
+            if f"CLIPPED_API_{name}" in env:
+                values[field] = int(env[f"CLIPPED_API_{name}"])
         if "CLIPPED_API_MAX_UPLOAD_MB" in env:
             values["max_upload_bytes"] = int(float(env["CLIPPED_API_MAX_UPLOAD_MB"]) * 1024**2)
         values.update(overrides)

@@ -9,8 +9,19 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.deps import Access, MediaPrincipalDep, Principal, PrincipalDep, SessionDep, StateDep, WorkspaceDep, access_to
+from api.deps import (
+    Access,
+    LinkCredentialsDep,
+    LinkIssuerDep,
+    Principal,
+    PrincipalDep,
+    SessionDep,
+    StateDep,
+    WorkspaceDep,
+    access_to,
+)
 from api.errors import ApiError, not_found
+from api.links import MEDIA, LinkIssuer, MediaKind, clip_media_resource
 from api.models import Clip, ClipVersion, Comment, Job, User
 from api.roles import Permission
 from api.schemas import (
@@ -41,7 +52,7 @@ CAPTION_STYLE_INFO = {
 }
 
 
-def clip_out(clip: Clip) -> ClipOut:
+def clip_out(clip: Clip, links: LinkIssuer) -> ClipOut:
     return ClipOut(
         id=clip.id,
         job_id=clip.job_id,
@@ -58,8 +69,8 @@ def clip_out(clip: Clip) -> ClipOut:
         status=clip.status,
         version=clip.version,
         caption_style=clip.caption_style,
-        video_url=f"/api/clips/{clip.id}/video?version={clip.version}",
-        thumbnail_url=f"/api/clips/{clip.id}/thumbnail?version={clip.version}",
+        video_url=links.clip_media(clip.id, clip.version, "video"),
+        thumbnail_url=links.clip_media(clip.id, clip.version, "thumbnail"),
         created_at=clip.created_at,
         updated_at=clip.updated_at,
     )
@@ -87,6 +98,7 @@ def list_clips(
     access: WorkspaceDep,
     session: SessionDep,
     state: StateDep,
+    links: LinkIssuerDep,
     job_id: Annotated[str | None, Query(max_length=40)] = None,
     status: ClipStatus | None = None,
     sort: Literal["score", "-score", "created_at", "-created_at", "rank"] = "-score",
@@ -113,12 +125,12 @@ def list_clips(
     }[sort]
     total = session.scalar(select(func.count()).select_from(Clip).where(*where)) or 0
     clips = session.scalars(select(Clip).where(*where).order_by(*order).offset((page - 1) * limit).limit(limit))
-    return ClipPage(items=[clip_out(c) for c in clips], page=page, limit=limit, total=total)
+    return ClipPage(items=[clip_out(c, links) for c in clips], page=page, limit=limit, total=total)
 
 
 @router.get("/clips/{clip_id}", response_model=ClipOut)
-def get_clip(clip_id: str, principal: PrincipalDep, session: SessionDep) -> ClipOut:
-    return clip_out(load_clip(session, principal, clip_id, Permission.READ)[0])
+def get_clip(clip_id: str, principal: PrincipalDep, session: SessionDep, links: LinkIssuerDep) -> ClipOut:
+    return clip_out(load_clip(session, principal, clip_id, Permission.READ)[0], links)
 
 
 def _version(session: Session, clip: Clip, number: int | None) -> ClipVersion:
@@ -144,6 +156,19 @@ def _serve(state, clip: Clip, key: str, media_type: str, range_header: str | Non
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
 
 
+def _media_clip(
+    session: Session, state, credentials, clip_id: str, version: int | None, kind: MediaKind
+) -> tuple[Clip, ClipVersion]:
+    """The clip and version asked for, by a caller with the header or with a link naming exactly this file.
+
+    A link names one version, so a request through a link must name the same version (no "current" fallback).
+    """
+    resource = clip_media_resource(clip_id, version, kind) if version is not None else None
+    principal = credentials.principal(session, state, MEDIA, resource)
+    clip, _ = load_clip(session, principal, clip_id, Permission.READ)
+    return clip, _version(session, clip, version)
+
+
 @router.get(
     "/clips/{clip_id}/video",
     response_class=FileResponse,
@@ -151,68 +176,70 @@ def _serve(state, clip: Clip, key: str, media_type: str, range_header: str | Non
 )
 def clip_video(
     clip_id: str,
-    principal: MediaPrincipalDep,
+    credentials: LinkCredentialsDep,
     session: SessionDep,
     state: StateDep,
     version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     range: Annotated[str | None, Header()] = None,
 ) -> Response:
-    clip, _ = load_clip(session, principal, clip_id, Permission.READ)
-    return _serve(state, clip, _version(session, clip, version).video_key, "video/mp4", range)
+    clip, found = _media_clip(session, state, credentials, clip_id, version, "video")
+    return _serve(state, clip, found.video_key, "video/mp4", range)
 
 
 @router.get("/clips/{clip_id}/thumbnail", response_class=FileResponse, responses={200: {"content": {"image/jpeg": {}}}})
 def clip_thumbnail(
     clip_id: str,
-    principal: MediaPrincipalDep,
+    credentials: LinkCredentialsDep,
     session: SessionDep,
     state: StateDep,
     version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> Response:
-    clip, _ = load_clip(session, principal, clip_id, Permission.READ)
-    return _serve(state, clip, _version(session, clip, version).thumbnail_key, "image/jpeg", None)
+    clip, found = _media_clip(session, state, credentials, clip_id, version, "thumbnail")
+    return _serve(state, clip, found.thumbnail_key, "image/jpeg", None)
 
 
-def _set_status(session: Session, principal: Principal, clip_id: str, status: str) -> ClipOut:
+def _set_status(session: Session, principal: Principal, links: LinkIssuer, clip_id: str, status: str) -> ClipOut:
     clip, _ = load_clip(session, principal, clip_id, Permission.EDIT)
     clip.status = status
     session.commit()
-    return clip_out(clip)
+    return clip_out(clip, links)
 
 
 @router.post("/clips/{clip_id}/approve", response_model=ClipOut)
-def approve_clip(clip_id: str, principal: PrincipalDep, session: SessionDep) -> ClipOut:
-    return _set_status(session, principal, clip_id, "approved")
+def approve_clip(clip_id: str, principal: PrincipalDep, session: SessionDep, links: LinkIssuerDep) -> ClipOut:
+    return _set_status(session, principal, links, clip_id, "approved")
 
 
 @router.post("/clips/{clip_id}/reject", response_model=ClipOut)
-def reject_clip(clip_id: str, principal: PrincipalDep, session: SessionDep) -> ClipOut:
-    return _set_status(session, principal, clip_id, "rejected")
+def reject_clip(clip_id: str, principal: PrincipalDep, session: SessionDep, links: LinkIssuerDep) -> ClipOut:
+    return _set_status(session, principal, links, clip_id, "rejected")
 
 
 @router.patch("/clips/{clip_id}", response_model=ClipOut)
-def edit_clip(clip_id: str, body: ClipPatch, principal: PrincipalDep, session: SessionDep) -> ClipOut:
+def edit_clip(
+    clip_id: str, body: ClipPatch, principal: PrincipalDep, session: SessionDep, links: LinkIssuerDep
+) -> ClipOut:
     clip, _ = load_clip(session, principal, clip_id, Permission.EDIT)
     for field, value in body.model_dump(exclude_none=True).items():
         setattr(clip, field, value.strip() if isinstance(value, str) else value)
     session.commit()
-    return clip_out(clip)
+    return clip_out(clip, links)
 
 
-def _version_out(clip: Clip, version: ClipVersion) -> ClipVersionOut:
+def _version_out(clip: Clip, version: ClipVersion, links: LinkIssuer) -> ClipVersionOut:
     return ClipVersionOut(
         version=version.version,
         caption_style=version.caption_style,
         status=version.status,
         created_at=version.created_at,
-        video_url=f"/api/clips/{clip.id}/video?version={version.version}",
+        video_url=links.clip_media(clip.id, version.version, "video"),
         error=version.error,
     )
 
 
 @router.post("/clips/{clip_id}/rerender", status_code=202, response_model=ClipVersionOut)
 def rerender_clip(
-    clip_id: str, body: RerenderIn, principal: PrincipalDep, session: SessionDep, state: StateDep
+    clip_id: str, body: RerenderIn, principal: PrincipalDep, session: SessionDep, state: StateDep, links: LinkIssuerDep
 ) -> ClipVersionOut:
     clip, _ = load_clip(session, principal, clip_id, Permission.EDIT)
     busy = session.scalar(select(func.count()).where(ClipVersion.clip_id == clip.id, ClipVersion.status == "rendering"))
@@ -220,20 +247,22 @@ def rerender_clip(
         raise ApiError(409, "a re-render of this clip is already running")
     job = session.get(Job, clip.job_id)
     version = queue_rerender(state, session, job, clip, body.caption_style or clip.caption_style)
-    return _version_out(clip, version)
+    return _version_out(clip, version, links)
 
 
 @router.get("/clips/{clip_id}/versions", response_model=list[ClipVersionOut])
-def clip_versions(clip_id: str, principal: PrincipalDep, session: SessionDep) -> list[ClipVersionOut]:
+def clip_versions(
+    clip_id: str, principal: PrincipalDep, session: SessionDep, links: LinkIssuerDep
+) -> list[ClipVersionOut]:
     clip, _ = load_clip(session, principal, clip_id, Permission.READ)
     versions = session.scalars(select(ClipVersion).where(ClipVersion.clip_id == clip.id).order_by(ClipVersion.version))
-    return [_version_out(clip, v) for v in versions]
+    return [_version_out(clip, v, links) for v in versions]
 
 
 @router.get("/clips/{clip_id}/preview", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
 def clip_preview(
     clip_id: str,
-    principal: MediaPrincipalDep,
+    principal: PrincipalDep,
     session: SessionDep,
     state: StateDep,
     caption_style: CaptionStyle | None = None,

@@ -13,11 +13,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
-from api.deps import MediaPrincipalDep, PrincipalDep, SessionDep, StateDep, WorkspaceDep, access_to
+from api.deps import (
+    LinkCredentialsDep,
+    LinkIssuerDep,
+    PrincipalDep,
+    SessionDep,
+    StateDep,
+    WorkspaceDep,
+    access_to,
+)
 from api.errors import ApiError, not_found
+from api.links import EVENTS, job_events_resource
 from api.models import Job, Upload
 from api.roles import Permission
-from api.schemas import JobIn, JobOut, JobPage
+from api.schemas import JobIn, JobOut, JobPage, StreamTokenOut
 from api.services.job_status import TERMINAL
 from api.services.jobs import is_terminal, job_out, job_run_view, launch, register_request
 from clipped.ingest.url_policy import DisallowedUrlError, validate_video_url
@@ -153,6 +162,14 @@ def retry_job(job_id: str, principal: PrincipalDep, session: SessionDep, state: 
     return job_out(state, session, job)
 
 
+@router.post("/{job_id}/stream-token", response_model=StreamTokenOut)
+def stream_token(job_id: str, principal: PrincipalDep, session: SessionDep, links: LinkIssuerDep) -> StreamTokenOut:
+    """A short-lived link to this job's event stream, for EventSource (which cannot send headers)."""
+    load_job(session, principal, job_id, Permission.READ)
+    issued = links.job_events(job_id)
+    return StreamTokenOut(url=issued.url, token=issued.token, expires_at=issued.expires_at)
+
+
 def _job_json(state, job_id: str) -> tuple[str, bool]:
     with state.sessions() as session:
         job = session.get(Job, job_id)
@@ -170,12 +187,16 @@ def _job_json(state, job_id: str) -> tuple[str, bool]:
 async def job_events(
     job_id: str,
     request: Request,
-    principal: MediaPrincipalDep,
+    credentials: LinkCredentialsDep,
     session: SessionDep,
     state: StateDep,
     interval_s: Annotated[float, Query(ge=0.2, le=30)] = 1.0,
 ) -> StreamingResponse:
-    """Server-Sent Events: the job whenever it changes, until it finishes (then the stream ends)."""
+    """Server-Sent Events: the job whenever it changes, until it finishes (then the stream ends).
+
+    Authorization header, or `?token=` from POST /api/jobs/{id}/stream-token (checked when the stream opens).
+    """
+    principal = credentials.principal(session, state, EVENTS, job_events_resource(job_id))
     load_job(session, principal, job_id, Permission.READ)
 
     async def stream():

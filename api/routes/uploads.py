@@ -12,15 +12,15 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep, SessionDep, StateDep, WorkspaceDep, access_to, principal_from_token
 from api.errors import ApiError, not_found
+from api.links import UPLOAD, upload_resource
 from api.models import Upload, new_id
 from api.roles import Permission
 from api.schemas import UploadIn, UploadOut, UploadTicket
 from api.services.uploads import EXTENSIONS, SNIFF_BYTES, display_name_for, same_family, sniff_video_type
-from api.tokens import InvalidTokenError, decode_token, issue_purpose_token
+from api.tokens import InvalidTokenError, LinkGrant, decode_link_token, issue_link_token
 from clipped_resources.storage import VIDEO_CONTENT_TYPES
 
 router = APIRouter(prefix="/api/uploads", tags=["uploads"])
-UPLOAD_TOKEN = "upload"
 
 
 def _refuse_type(content_type: str) -> ApiError:
@@ -68,7 +68,8 @@ def create_upload(body: UploadIn, access: WorkspaceDep, session: SessionDep, sta
             fields=presigned.fields,
             expires_at=presigned.expires_at,
         )
-    token = issue_purpose_token(upload_id, UPLOAD_TOKEN, state.settings.jwt_secret, state.settings.upload_ttl_s)
+    grant = LinkGrant(resource=upload_resource(upload_id), user_id=access.user_id)
+    token = issue_link_token(grant, UPLOAD, state.settings.jwt_secret, state.settings.upload_ttl_s)
     return UploadTicket(
         upload_id=upload_id,
         method="PUT",
@@ -98,7 +99,7 @@ async def put_content(
     upload = _pending_upload(session, upload_id)
     if token is not None:
         try:
-            if decode_token(token, state.settings.jwt_secret, UPLOAD_TOKEN) != upload_id:
+            if decode_link_token(token, UPLOAD, state.settings.jwt_secret).resource != upload_resource(upload_id):
                 raise not_found("upload")
         except InvalidTokenError as exc:
             raise ApiError(401, "invalid or expired upload URL") from exc

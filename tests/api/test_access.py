@@ -35,10 +35,11 @@ def test_other_workspace_objects_are_404_on_every_route(api: ApiHarness) -> None
         response = call(api.client, case, victim, intruder.headers)
         assert response.status_code == 404, (case.name, response.status_code, response.text)
         assert response.json()["error"]["code"] == "not_found"
-    # Files through the query-token path used by <video src>, too.
+    # The query string never takes an access token (links are signed per file: tests/api/test_links.py).
     for kind in ("video", "thumbnail", "preview"):
-        url = f"/api/clips/{victim.clip_id}/{kind}?access_token={intruder.access_token}"
-        assert api.client.get(url).status_code == 404
+        for param in ("access_token", "token"):
+            url = f"/api/clips/{victim.clip_id}/{kind}?version=1&{param}={intruder.access_token}"
+            assert api.client.get(url).status_code == 401, url
     assert _snapshot(api, victim) == before
     # Lists never show another workspace, and naming it is a 404, not a 403.
     for path in ("/api/jobs", "/api/clips"):

@@ -114,11 +114,13 @@ def test_clip_listed_streamed_with_range_and_approved(e2e: ApiHarness, finished_
     assert tail.status_code == 206 and tail.content == full.content[-10:]
     bad = e2e.client.get(clip["video_url"], headers={**headers, "Range": f"bytes={size}-"})
     assert bad.status_code == 416 and bad.json()["error"]["code"] == "range_not_satisfiable"
-    # <video src> cannot send headers: the access token in the query works too.
+    # <video src> cannot send headers: video_url carries its own signed link; the access token never works there.
+    by_link = e2e.client.get(clip["video_url"], headers={"Range": "bytes=0-9"})
+    assert by_link.status_code == 206 and by_link.content == full.content[:10]
     token = headers["Authorization"].split()[1]
-    by_query = e2e.client.get(f"{clip['video_url']}&access_token={token}", headers={"Range": "bytes=0-9"})
-    assert by_query.status_code == 206
-    thumb = e2e.client.get(clip["thumbnail_url"], headers=headers)
+    by_access_token = e2e.client.get(f"/api/clips/{clip['id']}/video?version=1&access_token={token}")
+    assert by_access_token.status_code == 401
+    thumb = e2e.client.get(clip["thumbnail_url"])
     assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"
 
     approved = e2e.client.post(f"/api/clips/{clip['id']}/approve", headers=headers).json()
@@ -182,12 +184,15 @@ def test_rerender_creates_a_new_version_and_keeps_the_old(e2e: ApiHarness, finis
 
 
 def test_events_stream_the_finished_job(e2e: ApiHarness, finished_job: dict) -> None:
-    token = e2e.accounts[0].access_token
-    with e2e.client.stream("GET", f"/api/jobs/{finished_job['id']}/events?access_token={token}") as stream:
+    account = e2e.accounts[0]
+    link = e2e.client.post(f"/api/jobs/{finished_job['id']}/stream-token", headers=account.headers).json()
+    with e2e.client.stream("GET", link["url"]) as stream:
         assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
         text = "".join(stream.iter_text())
     assert text.startswith("event: job\ndata: ") and '"status":"succeeded"' in text
     assert e2e.client.get(f"/api/jobs/{finished_job['id']}/events").status_code == 401
+    by_access_token = f"/api/jobs/{finished_job['id']}/events?access_token={account.access_token}"
+    assert e2e.client.get(by_access_token).status_code == 401
 
 
 def test_bad_source_fails_with_its_reason_and_retry_starts_a_new_run(e2e: ApiHarness, finished_job: dict) -> None:

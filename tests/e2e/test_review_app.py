@@ -73,6 +73,9 @@ def test_review_flow(api_server: ApiServer, browser: Browser) -> None:
     page = context.new_page()
     event_streams: list[str] = []
     page.on("request", lambda request: "/events" in request.url and event_streams.append(request.url))
+    # No URL the page opens may carry the access token (URLs end up in logs and history); compared by value.
+    urls_seen: list[str] = []
+    page.on("request", lambda request: urls_seen.append(request.url))
     console_errors: list[str] = []
     page.on("pageerror", lambda error: console_errors.append(str(error)))
     try:
@@ -80,7 +83,8 @@ def test_review_flow(api_server: ApiServer, browser: Browser) -> None:
         _register_sign_out_and_sign_in(page)
         job_id = _submit_sample(page, api_server)
         _watch_job_complete(page, api_server, job_id)
-        assert any("access_token=" in url for url in event_streams), "the job page never opened the SSE stream"
+        assert event_streams, "the job page never opened the SSE stream"
+        assert all("token=" in url and "access_token" not in url for url in event_streams), event_streams
         clip_id = _approve_first_clip(page, api_server, job_id)
         _edit_title_and_comment(page, api_server, clip_id)
         _caption_style_and_versions(page, api_server, clip_id)
@@ -88,6 +92,7 @@ def test_review_flow(api_server: ApiServer, browser: Browser) -> None:
         _refreshes_a_rejected_access_token(page)
         _phone_width(page, api_server, job_id, clip_id)
         assert not console_errors, f"uncaught errors in the page: {console_errors}"
+        assert not [url for url in urls_seen if "access_token" in url], "an access token went into a URL"
     except Exception:
         screenshot(page, "failure")
         raise
@@ -206,8 +211,9 @@ def _approve_first_clip(page: Page, server: ApiServer, job_id: str) -> str:
     card = page.locator(".clip-card").first
     clip_id = card.get_attribute("data-clip-id")
     video = card.locator("video")
-    assert "access_token=" in (video.get_attribute("src") or "")
-    # The player really loads the clip (token in the query string, Range requests answered).
+    src = video.get_attribute("src") or ""
+    assert "token=" in src and "access_token" not in src, src
+    # The player really loads the clip (a signed link in the query string, Range requests answered).
     page.wait_for_function("v => v.readyState >= 1 && v.duration > 0", arg=video.element_handle(), timeout=30_000)
     expect(card.get_by_text(re.compile(r"Score \d+"))).to_be_visible()
     assert_accessible(page, "finished job with clips")
@@ -275,9 +281,17 @@ def _caption_style_and_versions(page: Page, server: ApiServer, clip_id: str) -> 
     expect(second.locator(".badge")).to_have_text("ready", timeout=240_000)
     versions = {v["version"]: v for v in api_get(page, server, f"/api/clips/{clip_id}/versions")}
     assert versions[2]["status"] == "ready" and versions[2]["caption_style"] == "karaoke"
-    # The finished version replaces the one in the player.
-    expect(page.locator(".player video")).to_have_attribute("src", re.compile(re.escape(versions[2]["video_url"])))
+    # The finished version replaces the one in the player (links differ only by their expiry bucket).
+    assert versions[2]["video_url"].startswith(f"/api/clips/{clip_id}/video?version=2&token=")
+    video = page.locator(".player video")
+    playing_v2 = re.compile(re.escape(f"/api/clips/{clip_id}/video?version=2&token="))
+    expect(video).to_have_attribute("src", playing_v2)
     screenshot(page, "desktop-clip-versions")
+    # A link that no longer works (a page left open past its expiry) is renewed, for the same version, and plays.
+    video.evaluate("v => { v.src = v.src.replace(/token=[^&]+/, 'token=expired'); }")
+    expect(video).not_to_have_attribute("src", re.compile("token=expired"), timeout=30_000)
+    expect(video).to_have_attribute("src", playing_v2)
+    page.wait_for_function("v => v.readyState >= 1 && v.duration > 0", arg=video.element_handle(), timeout=30_000)
 
 
 def _workspace_switcher(page: Page, server: ApiServer) -> None:

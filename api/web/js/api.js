@@ -1,5 +1,7 @@
 // API client: bearer auth with transparent refresh, workspace header, the contract's error schema.
 // Tokens live in sessionStorage: they survive a reload of this tab but not the browser session.
+// The access token only ever travels in the Authorization header: URLs the browser opens by itself (<video src>,
+// <img src>, EventSource) are signed links from the API, scoped to one file or stream and short-lived.
 
 const ACCESS = "clipped.access_token";
 const REFRESH = "clipped.refresh_token";
@@ -118,26 +120,6 @@ export async function request(path, { method = "GET", body, headers = {}, raw = 
   return type.includes("json") ? response.json() : response.text();
 }
 
-/** `url` with the current access token as ?access_token= (for <video>, <img> and EventSource). */
-export function withToken(url) {
-  const target = new URL(url, location.origin);
-  if (session.accessToken) target.searchParams.set("access_token", session.accessToken);
-  return target.origin === location.origin ? target.pathname + target.search : target.href;
-}
-
-/** Make sure the access token is fresh enough for a URL that cannot refresh itself (video, SSE). */
-export async function ensureFreshToken() {
-  const token = session.accessToken;
-  if (!token) return refreshTokens();
-  try {
-    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    if (claims.exp && claims.exp * 1000 - Date.now() > 60_000) return true;
-  } catch {
-    return true; // not a JWT we can read (an API token): let the server decide
-  }
-  return refreshTokens();
-}
-
 export async function login(email, password) {
   const tokens = await request("/api/auth/login", { method: "POST", body: { email, password }, auth: false });
   session.store(tokens);
@@ -220,6 +202,8 @@ export const api = {
   captionStyles: () => request("/api/caption-styles"),
   jobs: (params) => request(`/api/jobs?${new URLSearchParams(params)}`),
   job: (id) => request(`/api/jobs/${encodeURIComponent(id)}`),
+  // {url, token, expires_at}: a short-lived link to this job's event stream (EventSource cannot send headers).
+  streamToken: (id) => request(`/api/jobs/${encodeURIComponent(id)}/stream-token`, { method: "POST" }),
   createJob: (body, key) => request("/api/jobs", { method: "POST", body, headers: { "Idempotency-Key": key } }),
   cancelJob: (id) => request(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
   retryJob: (id) => request(`/api/jobs/${encodeURIComponent(id)}/retry`, { method: "POST" }),

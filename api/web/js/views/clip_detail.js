@@ -1,10 +1,10 @@
 // One clip: player, review, metadata editing, caption style with preview and re-render, versions, comments.
 
-import { api, ensureFreshToken, withToken } from "../api.js";
+import { api } from "../api.js";
 import { field, h, mount, uid } from "../dom.js";
 import { clock, duration, parseHashtags, score, when } from "../format.js";
 import { announce, busy, showError } from "../status.js";
-import { clipTitle, clipVideoUrl, clipThumbnailUrl, reviewButtons } from "./clips.js";
+import { clipPlayer, clipTitle, reviewButtons } from "./clips.js";
 import { loadCaptionStyles } from "./new_job.js";
 import { statusBadge } from "./progress.js";
 
@@ -16,10 +16,14 @@ function authorName(author) {
   return author.display_name || author.email || "Someone";
 }
 
+function playVersion(video, version) {
+  video.dataset.version = String(version.version);
+  video.src = version.video_url;
+}
+
 export async function clipView({ id }, outlet) {
   let clip;
   try {
-    await ensureFreshToken();
     clip = await api.clip(id);
   } catch (error) {
     mount(outlet, h("h1", { tabindex: "-1" }, "Clip not found"), h("p", {}, h("a", { href: "#/jobs" }, "All jobs")));
@@ -28,14 +32,13 @@ export async function clipView({ id }, outlet) {
   }
   const timers = [];
   const heading = h("h1", { tabindex: "-1" }, clipTitle(clip));
-  const video = h("video", {
-    controls: true,
-    preload: "metadata",
-    playsinline: true,
-    src: clipVideoUrl(clip),
-    poster: clipThumbnailUrl(clip),
-    "aria-label": `Video: ${clipTitle(clip)}`,
+  // A renewed link must be for the version in the player (playVersion keeps data-version current).
+  const video = clipPlayer(clip, async () => {
+    const [current, versions] = await Promise.all([api.clip(id), api.clipVersions(id)]);
+    const playing = versions.find((v) => String(v.version) === video.dataset.version);
+    return { video: playing ? playing.video_url : current.video_url, poster: current.thumbnail_url };
   });
+  video.dataset.version = String(clip.version);
   const statusSlot = h("span", {}, statusBadge(clip.status));
 
   const review = h(
@@ -195,8 +198,7 @@ async function captionSection(clip, video, timers) {
                       type: "button",
                       class: "link",
                       onclick: async () => {
-                        await ensureFreshToken();
-                        video.src = withToken(version.video_url);
+                        playVersion(video, version);
                         video.focus();
                         announce(`Playing version ${version.version}`);
                       },
@@ -228,8 +230,7 @@ async function captionSection(clip, video, timers) {
       // Show the newest finished version in the player: that is what a reviewer wants to check.
       const newest = versions.filter((v) => v.status === "ready").sort((a, b) => b.version - a.version)[0];
       if (newest && newest.video_url) {
-        await ensureFreshToken();
-        video.src = withToken(newest.video_url);
+        playVersion(video, newest);
         announce(`Re-render finished: version ${newest.version} is in the player`);
       } else {
         announce("Re-render failed");

@@ -1,7 +1,7 @@
 // Clip grid (players, scores, reasons, approve/reject, batch actions) used on a job's page and on the
 // all-clips page.
 
-import { api, ensureFreshToken, withToken } from "../api.js";
+import { api } from "../api.js";
 import { field, h, mount, uid } from "../dom.js";
 import { clock, duration, score } from "../format.js";
 import { announce, busy, showError } from "../status.js";
@@ -13,12 +13,39 @@ export function clipTitle(clip) {
   return clip.title || `Clip ${clip.rank ?? ""}`.trim();
 }
 
-export function clipVideoUrl(clip) {
-  return withToken(clip.video_url || `/api/clips/${encodeURIComponent(clip.id)}/video`);
+function linksOf(clip) {
+  return { video: clip.video_url, poster: clip.thumbnail_url };
 }
 
-export function clipThumbnailUrl(clip) {
-  return withToken(clip.thumbnail_url || `/api/clips/${encodeURIComponent(clip.id)}/thumbnail`);
+/**
+ * A player for signed media links (`video_url`, `thumbnail_url`). Links expire (about an hour): when the video
+ * fails to load, `freshLinks()` asks the API for new ones ({video, poster}), at most once a minute so a file that
+ * is really gone does not loop, and playback resumes where it was.
+ */
+export function clipPlayer(clip, freshLinks = () => api.clip(clip.id).then(linksOf)) {
+  const video = h("video", {
+    controls: true,
+    preload: "metadata",
+    playsinline: true,
+    src: clip.video_url,
+    poster: clip.thumbnail_url,
+    "aria-label": `Video: ${clipTitle(clip)}`,
+  });
+  let renewedAt = 0;
+  video.addEventListener("error", async () => {
+    if (Date.now() - renewedAt < 60_000) return;
+    renewedAt = Date.now();
+    try {
+      const links = await freshLinks();
+      const at = video.currentTime;
+      if (links.poster) video.poster = links.poster;
+      video.src = links.video;
+      if (at) video.addEventListener("loadedmetadata", () => (video.currentTime = at), { once: true });
+    } catch {
+      // the clip is gone or we are signed out: the player shows its own error state
+    }
+  });
+  return video;
 }
 
 /** Approve and Reject buttons whose pressed state shows the clip's review status. */
@@ -55,14 +82,7 @@ function clipCard(clip, selection) {
     h(
       "article",
       { "aria-labelledby": titleId },
-      h("video", {
-        controls: true,
-        preload: "metadata",
-        playsinline: true,
-        src: clipVideoUrl(clip),
-        poster: clipThumbnailUrl(clip),
-        "aria-label": `Video: ${clipTitle(clip)}`,
-      }),
+      clipPlayer(clip),
       h(
         "div",
         { class: "clip-body" },
@@ -150,7 +170,6 @@ export function clipGrid({ jobId = null } = {}) {
     if (status.value) params.status = status.value;
     list.setAttribute("aria-busy", "true");
     try {
-      await ensureFreshToken();
       const result = await api.clips(params);
       mount(
         list,

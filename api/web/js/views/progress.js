@@ -1,6 +1,6 @@
 // A job's progress: an overall bar plus one bar per pipeline step, and the live feed that keeps it current.
 
-import { api, ensureFreshToken, withToken } from "../api.js";
+import { api } from "../api.js";
 import { h } from "../dom.js";
 import { duration, TERMINAL_JOB_STATUSES } from "../format.js";
 
@@ -67,8 +67,8 @@ export function jobProgress(job, { detailed = false } = {}) {
 }
 
 /**
- * Follow a job until it ends: Server-Sent Events first, polling GET /api/jobs/{id} when the stream fails
- * (a proxy that buffers, an expired token). Calls onUpdate(job) on every change; returns stop().
+ * Follow a job until it ends: Server-Sent Events first (over a stream link from POST .../stream-token), polling
+ * GET /api/jobs/{id} when the stream fails (a proxy that buffers, a reconnect after the link expired). Calls onUpdate(job) on every change; returns stop().
  */
 export function watchJob(job, onUpdate, { pollMs = 3000 } = {}) {
   let stopped = false;
@@ -95,13 +95,19 @@ export function watchJob(job, onUpdate, { pollMs = 3000 } = {}) {
   };
 
   const stream = async () => {
-    await ensureFreshToken();
-    if (stopped) return;
     if (!window.EventSource) {
       poll();
       return;
     }
-    source = new EventSource(withToken(`/api/jobs/${encodeURIComponent(job.id)}/events`));
+    let link;
+    try {
+      link = await api.streamToken(job.id); // through request(): a stale access token is refreshed first
+    } catch {
+      if (!stopped) poll();
+      return;
+    }
+    if (stopped) return;
+    source = new EventSource(link.url);
     source.addEventListener("job", (event) => {
       try {
         deliver(JSON.parse(event.data));
