@@ -161,8 +161,8 @@ def confirm_upload(upload_id: str, principal: PrincipalDep, session: SessionDep,
     try:
         if size > min(upload.declared_size, state.settings.max_upload_bytes):
             raise _too_large(min(upload.declared_size, state.settings.max_upload_bytes))
-        with storage.local_path(key) as local, local.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
+        # Only the first bytes decide the type: a ranged read, never a download of a video of up to 4 GB.
+        head = storage.read_range(key, 0, SNIFF_BYTES)
         _check_bytes(upload, head, size)
     except ApiError:
         storage.delete(key)  # refused bytes do not stay in storage

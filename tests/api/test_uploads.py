@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from api.models import Upload
+from clipped_resources.s3_storage import S3Storage
 from tests.api.conftest import Account, ApiHarness, make_harness
 from tests.api.world import FAKE_MP4
 
@@ -88,7 +89,31 @@ def test_path_traversal_names_never_become_paths(sqlite_api: ApiHarness, filenam
     assert not (tmp_path.parent / "evil.mp4").exists()
 
 
+def test_confirm_sniffs_what_storage_holds(sqlite_api: ApiHarness) -> None:
+    """Bytes that reached storage another way are checked on confirm too: refused ones are deleted."""
+    account = sqlite_api.register()
+    with sqlite_api.state.sessions() as session:
+        keys = {}
+        for name in ("html", "video"):
+            issued = ticket(sqlite_api, account, size=len(HTML)).json()
+            keys[name] = (issued["upload_id"], session.get(Upload, issued["upload_id"]).storage_key)
+    sqlite_api.state.storage.write_bytes(keys["html"][1], HTML)
+    sqlite_api.state.storage.write_bytes(keys["video"][1], FAKE_MP4[: len(HTML)])
+    refused = sqlite_api.client.post(f"/api/uploads/{keys['html'][0]}/confirm", headers=account.headers)
+    assert refused.status_code == 415 and refused.json()["error"]["code"] == "unsupported_media_type"
+    accepted = sqlite_api.client.post(f"/api/uploads/{keys['video'][0]}/confirm", headers=account.headers)
+    assert accepted.status_code == 200 and accepted.json()["size"] == len(HTML)
+    assert [p.name for p in stored_files(sqlite_api)] == [f"{keys['video'][0]}.mp4"]
+
+
 def test_presigned_upload_to_s3_then_confirm(api_env, tmp_path: Path, s3_bucket, monkeypatch) -> None:
+    # Confirm sniffs with a ranged GET of the first bytes: it must never fetch the whole object.
+    def no_download(*_args, **_kwargs):
+        raise AssertionError("confirm downloaded the whole upload")
+
+    monkeypatch.setattr(S3Storage, "download", no_download)
+    monkeypatch.setattr(S3Storage, "local_path", no_download)
+    monkeypatch.setattr(S3Storage, "read_bytes", no_download)
     monkeypatch.setenv("CLIPPED_PROFILE", "prod")
     monkeypatch.setenv("CLIPPED_S3_BUCKET", s3_bucket.name)
     monkeypatch.setenv("CLIPPED_S3_ENDPOINT_URL", s3_bucket.endpoint_url)
@@ -108,5 +133,13 @@ def test_presigned_upload_to_s3_then_confirm(api_env, tmp_path: Path, s3_bucket,
         assert sent.status_code in (200, 204)
         refused = harness.client.post(f"/api/uploads/{lying['upload_id']}/confirm", headers=account.headers)
         assert refused.status_code == 415
+
+        # More bytes than declared (put past the presigned policy, straight into the bucket): 413, deleted.
+        small = ticket(harness, account, size=100).json()
+        with harness.state.sessions() as session:
+            small_key = session.get(Upload, small["upload_id"]).storage_key
+        s3_bucket.client().put_object(Bucket=s3_bucket.name, Key=small_key, Body=FAKE_MP4)
+        oversized = harness.client.post(f"/api/uploads/{small['upload_id']}/confirm", headers=account.headers)
+        assert oversized.status_code == 413 and oversized.json()["error"]["code"] == "payload_too_large"
         keys = [o["Key"] for o in s3_bucket.client().list_objects_v2(Bucket=s3_bucket.name).get("Contents", [])]
         assert keys == [f"{account.workspace_id}/uploads/{good['upload_id']}.mp4"]
