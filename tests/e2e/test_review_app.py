@@ -73,9 +73,18 @@ def test_review_flow(api_server: ApiServer, browser: Browser) -> None:
     page = context.new_page()
     event_streams: list[str] = []
     page.on("request", lambda request: "/events" in request.url and event_streams.append(request.url))
-    # No URL the page opens may carry the access token (URLs end up in logs and history); compared by value.
+    # No URL the page opens may carry a bearer token (URLs end up in logs and history): every token the page sent
+    # in an Authorization header is looked for, by value, in every URL it requested.
     urls_seen: list[str] = []
-    page.on("request", lambda request: urls_seen.append(request.url))
+    bearer_tokens: set[str] = set()
+
+    def note_request(request) -> None:
+        urls_seen.append(request.url)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme == "Bearer" and token:
+            bearer_tokens.add(token)
+
+    page.on("request", note_request)
     console_errors: list[str] = []
     page.on("pageerror", lambda error: console_errors.append(str(error)))
     try:
@@ -92,7 +101,9 @@ def test_review_flow(api_server: ApiServer, browser: Browser) -> None:
         _refreshes_a_rejected_access_token(page)
         _phone_width(page, api_server, job_id, clip_id)
         assert not console_errors, f"uncaught errors in the page: {console_errors}"
-        assert not [url for url in urls_seen if "access_token" in url], "an access token went into a URL"
+        assert bearer_tokens, "the page never sent an Authorization header"
+        leaked = [url for url in urls_seen if "access_token" in url or any(t in url for t in bearer_tokens)]
+        assert not leaked, f"a bearer token went into a URL: {leaked}"
     except Exception:
         screenshot(page, "failure")
         raise
