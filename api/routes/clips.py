@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import (
     Access,
+    LinkCredentials,
     LinkCredentialsDep,
     LinkIssuerDep,
     Principal,
@@ -42,6 +43,7 @@ from api.schemas import (
 from api.services.jobs import job_out
 from api.services.media import check_range
 from api.services.rendering import preview_frame, queue_rerender
+from api.state import AppState
 from clipped_resources.storage import check_key
 
 router = APIRouter(prefix="/api", tags=["clips"])
@@ -157,7 +159,12 @@ def _serve(state, clip: Clip, key: str, media_type: str, range_header: str | Non
 
 
 def _media_clip(
-    session: Session, state, credentials, clip_id: str, version: int | None, kind: MediaKind
+    session: Session,
+    state: AppState,
+    credentials: LinkCredentials,
+    clip_id: str,
+    version: int | None,
+    kind: MediaKind,
 ) -> tuple[Clip, ClipVersion]:
     """The clip and version asked for, by a caller with the header or with a link naming exactly this file.
 
