@@ -15,6 +15,7 @@ from api.routes import auth, clips, health, jobs, uploads, workspaces
 from api.services.background import BackgroundWorker
 from api.services.jobs import relaunch_unstarted
 from api.services.launcher import EmbeddedLauncher, GraphQLLauncher, RunLauncher
+from api.services.rendering import resume_rerenders
 from api.settings import ApiSettings
 from api.state import AppState
 from clipped_resources.profiles import build_resources
@@ -60,6 +61,7 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
     async def lifespan(_app: FastAPI):
         if isinstance(state.launcher, EmbeddedLauncher):
             relaunch_unstarted(state)  # runs queued in memory by a previous process
+        resume_rerenders(state)  # re-renders that were in flight when the previous process stopped
         yield
         state.worker.stop()
         state.engine.dispose()

@@ -9,6 +9,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import Clip, ClipVersion, Job
@@ -145,3 +146,17 @@ def queue_rerender(state: AppState, session: Session, job: Job, clip: Clip, capt
     session.commit()
     state.worker.submit(lambda: rerender_version(state, version.id))
     return version
+
+
+def resume_rerenders(state: AppState) -> list[str]:
+    """Queue again every version still "rendering": its render lived in a process that has stopped.
+
+    Re-renders run in this process's background worker, so after a restart nothing else would finish them.
+    Returns the ids of the versions queued.
+    """
+    with state.sessions() as session:
+        pending = list(session.scalars(select(ClipVersion.id).where(ClipVersion.status == "rendering")))
+    for version_id in pending:
+        log.info("resuming re-render of version %s", version_id)
+        state.worker.submit(lambda version_id=version_id: rerender_version(state, version_id))
+    return pending

@@ -1,12 +1,14 @@
-"""Jobs accepted but never started (the embedded launcher's queue is in memory) are launched again on start-up."""
+"""Work held in memory by a stopped service is picked up on start-up: unstarted job runs and re-renders."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from api.models import Job
+from api.models import ClipVersion, Job
 from api.services.jobs import relaunch_unstarted
+from api.services.rendering import resume_rerenders
 from tests.api.conftest import ApiHarness, RecordingLauncher
+from tests.api.world import seed_world
 
 
 def _job(api: ApiHarness, run_ids: list[str], *, canceled: bool = False) -> str:
@@ -42,3 +44,26 @@ def test_unstarted_jobs_are_launched_again_and_others_are_not(sqlite_api: ApiHar
         assert job.run_ids == ["run-never-started", launcher.launched[0][1]]
         assert session.get(Job, canceled).run_ids == ["run-canceled-before-start"]
         assert session.get(Job, never_launched).run_ids == []
+
+
+def test_rerenders_left_rendering_by_a_stopped_process_are_finished(sqlite_api: ApiHarness) -> None:
+    world = seed_world(sqlite_api)
+    with sqlite_api.state.sessions() as session:
+        stranded = ClipVersion(
+            clip_id=world.clip_id,
+            version=2,
+            caption_style="karaoke",
+            status="rendering",
+            video_key=f"{world.workspace_id}/clips/x-v2/clip.mp4",
+            thumbnail_key=f"{world.workspace_id}/clips/x-v2/thumbnail.jpg",
+        )
+        session.add(stranded)
+        session.commit()
+        stranded_id = stranded.id
+
+    assert resume_rerenders(sqlite_api.state) == [stranded_id]
+    assert sqlite_api.state.worker.wait_idle(timeout=120)
+    with sqlite_api.state.sessions() as session:
+        version = session.get(ClipVersion, stranded_id)
+        # The seeded job has no pipeline outputs, so the resumed render fails - with a reason, not stuck.
+        assert version.status == "failed" and version.error
