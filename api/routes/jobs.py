@@ -28,7 +28,7 @@ from api.models import Job, Upload
 from api.roles import Permission
 from api.schemas import JobIn, JobOut, JobPage, StreamTokenOut
 from api.services.job_status import TERMINAL
-from api.services.jobs import is_terminal, job_out, job_run_view, launch, register_request
+from api.services.jobs import is_terminal, job_out, job_run_view, job_statuses, launch, register_request
 from clipped.ingest.url_policy import DisallowedUrlError, validate_video_url
 from clipped.sources import SourceRequest, request_for
 from clipped.types import ClipSettings
@@ -114,9 +114,12 @@ def list_jobs(
         jobs = session.scalars(query.offset((page - 1) * limit).limit(limit)).all()
         items = [job_out(state, session, job) for job in jobs]
     else:
-        # Status lives in Dagster, so filtering reads each job's run (fine for a review queue's size).
-        matching = [out for job in session.scalars(query) if (out := job_out(state, session, job)).status == status]
-        total, items = len(matching), matching[(page - 1) * limit : page * limit]
+        # Status lives in Dagster: one runs query for every job's status, event logs only for the page shown.
+        jobs = session.scalars(query).all()
+        statuses = job_statuses(state, jobs)
+        matching = [job for job in jobs if statuses[job.id] == status]
+        total = len(matching)
+        items = [job_out(state, session, job) for job in matching[(page - 1) * limit : page * limit]]
     return JobPage(items=items, page=page, limit=limit, total=total)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from dagster import RunsFilter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.models import Clip, Job
 from api.schemas import JobOut, JobSource, JobStep
 from api.services.clips import sync_clips
-from api.services.job_status import TERMINAL, RunView, run_view
+from api.services.job_status import RUN_STATUS, TERMINAL, RunView, run_view
 from api.state import AppState
 from clipped.layout import SourceRef
 from clipped.sources import REQUEST_FILE, SourceRequest, source_ref_for
@@ -47,6 +48,20 @@ def job_run_view(state: AppState, job: Job) -> RunView:
         for step in view.steps:
             step.status = "skipped"
     return view
+
+
+def job_statuses(state: AppState, jobs: list[Job]) -> dict[str, str]:
+    """Each job's status from one runs query (no event logs): what a status filter needs before paging."""
+    run_ids = [run_id for job in jobs if (run_id := latest_run_id(job))]
+    runs = {run.run_id: run for run in state.instance.get_runs(RunsFilter(run_ids=run_ids))} if run_ids else {}
+    statuses = {}
+    for job in jobs:
+        run = runs.get(latest_run_id(job) or "")
+        status = RUN_STATUS.get(run.status, "running") if run is not None else "queued"
+        if job.canceled_at is not None and status == "queued":
+            status = "canceled"  # canceled before the launcher started it (as job_run_view says)
+        statuses[job.id] = status
+    return statuses
 
 
 def job_out(state: AppState, session: Session, job: Job, view: RunView | None = None) -> JobOut:
