@@ -109,3 +109,22 @@ def seed_world(api: ApiHarness, owner: Account | None = None) -> World:
             member_id=extra.user_id,
             token_id=token.json()["id"],
         )
+
+
+def add_job(api: ApiHarness, owner: Account, name: str, run_ids: list[str], *, canceled: bool = False) -> str:
+    """A job row of ``owner``'s workspace whose runs are ``run_ids`` (latest last); returns its id."""
+    with api.state.sessions() as session:
+        job = Job(
+            workspace_id=owner.workspace_id,
+            user_id=owner.user_id,
+            partition_key=f"{owner.workspace_id}.{name}-0123456789",
+            source_kind="upload",
+            source_location=f"{owner.workspace_id}/uploads/{name}.mp4",
+            display_name=name,
+            settings={"max_clips": 1},
+            run_ids=run_ids,
+            canceled_at=datetime.now(UTC) if canceled else None,
+        )
+        session.add(job)
+        session.commit()
+        return job.id
