@@ -20,6 +20,16 @@ def inbox_workspaces_from_env() -> list[str]:
     return [name.strip() for name in configured.split(",") if name.strip()]
 
 
+def inbox_from_env() -> UploadInbox:
+    """The inbox of a profile: ``CLIPPED_INBOX_WORKSPACES``, and ``CLIPPED_INBOX_MAX_CLIPS`` clips per video."""
+    max_clips = os.environ.get("CLIPPED_INBOX_MAX_CLIPS", "").strip()
+    if not max_clips:
+        return UploadInbox(workspaces=inbox_workspaces_from_env())
+    if not max_clips.isdigit():
+        raise ValueError(f"CLIPPED_INBOX_MAX_CLIPS must be a whole number of clips, not {max_clips!r}")
+    return UploadInbox(workspaces=inbox_workspaces_from_env(), max_clips=int(max_clips))
+
+
 class UploadInbox(ConfigurableResource):
     """Files dropped under ``{workspace}/inbox/`` of the storage become sources (see docs/storage-and-sensor.md)."""
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from clipped_resources.asr_backends import asr_from_env
-from clipped_resources.inbox import UploadInbox, inbox_workspaces_from_env
+from clipped_resources.inbox import inbox_from_env
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.s3_storage import S3Storage
@@ -42,7 +42,7 @@ def build_resources(profile: str | None = None) -> dict[str, object]:
         "vision": RetinaFaceVision(),
         "ingest": IngestPolicy(allowed_roots=default_allowed_roots()),
         "render": RenderOptions(),
-        "inbox": UploadInbox(workspaces=inbox_workspaces_from_env()),
+        "inbox": inbox_from_env(),
     }
 
 

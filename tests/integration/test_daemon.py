@@ -126,6 +126,7 @@ def scenario(
         "CLIPPED_HOME": str(work / "home"),
         "CLIPPED_ALLOWED_ROOTS": str(work / "media"),
         "CLIPPED_INBOX_WORKSPACES": "local",
+        "CLIPPED_INBOX_MAX_CLIPS": "1",  # one clip keeps the run and the backfill's re-render short
         "CLIPPED_PROFILE": "local",
     }
     child_env = {**os.environ, **env}

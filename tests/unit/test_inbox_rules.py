@@ -71,3 +71,16 @@ def test_definitions_register_the_sensor_for_clip_job() -> None:
     sensor = build_definitions("local").resolve_sensor_def("source_video_upload_sensor")
     assert sensor.job_name == "clip_job" and sensor.minimum_interval_seconds == 30
     assert sensor.required_resource_keys >= {"storage", "inbox", "ingest"}
+
+
+def test_inbox_from_env_reads_workspaces_and_clips_per_video(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clipped_resources.inbox import inbox_from_env
+
+    monkeypatch.setenv("CLIPPED_INBOX_WORKSPACES", "acme, beta")
+    monkeypatch.delenv("CLIPPED_INBOX_MAX_CLIPS", raising=False)
+    assert (inbox_from_env().workspaces, inbox_from_env().max_clips) == (["acme", "beta"], 5)
+    monkeypatch.setenv("CLIPPED_INBOX_MAX_CLIPS", "2")
+    assert inbox_from_env().max_clips == 2
+    monkeypatch.setenv("CLIPPED_INBOX_MAX_CLIPS", "two")
+    with pytest.raises(ValueError, match="CLIPPED_INBOX_MAX_CLIPS"):
+        inbox_from_env()
