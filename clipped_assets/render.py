@@ -3,6 +3,8 @@
 import base64
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 from dagster import (
@@ -17,13 +19,14 @@ from dagster import (
 )
 
 from clipped.ingest.prepare import PreparedSource
+from clipped.ingest.probe import MediaInfo
 from clipped.layout import SourceRef
 from clipped.progress import ProgressCallback
 from clipped.render.inspect_clip import ClipInspection, caption_check, inspect_clip
-from clipped.render.render_clip import RenderSpec, output_size, render_clip
+from clipped.render.render_clip import RenderSpec, output_size
 from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
 from clipped.stage_record import StageRecord, fingerprint, load_complete_record, require_record, save_record
-from clipped.types import Candidate, ClipSettings, FacesResult, RenderedClip, Scenes, Transcript
+from clipped.types import Candidate, ClipSettings, FaceFrame, FacesResult, RenderedClip, Scenes, Transcript, Word
 from clipped_assets.ingest import INFO_FILE, SOURCE_FILE
 from clipped_assets.partitions import source_video_partitions
 from clipped_assets.select import CANDIDATES_FILE, FACES_FILE, candidates, faces, load_candidates
@@ -83,6 +86,49 @@ def rendered_clips(
     )
 
 
+@dataclass(frozen=True)
+class RenderInputs:
+    """What rendering any window of a source needs from its upstream stages."""
+
+    media: MediaInfo
+    cuts_s: list[float]
+    faces_by_window: dict[str, list[FaceFrame]]
+
+    def spec(
+        self,
+        video: Path,
+        *,
+        start_s: float,
+        end_s: float,
+        words: list[Word],
+        candidate_id: str,
+        aspect: str,
+        caption_style: str,
+    ) -> RenderSpec:
+        return RenderSpec(
+            source_path=video,
+            start_s=start_s,
+            end_s=end_s,
+            words=words,
+            face_frames=self.faces_by_window.get(candidate_id, []),
+            scene_cuts_s=self.cuts_s,
+            source_width=self.media.width,
+            source_height=self.media.height,
+            aspect=aspect,
+            caption_style=caption_style,
+        )
+
+
+def load_render_inputs(storage: StorageResource, source: SourceRef) -> RenderInputs:
+    """Media info, scene cuts and face tracks of ``source``, read from the stages' stored outputs."""
+    faces_result = storage.read_model(source.key(FACES_FILE), FacesResult)
+    return RenderInputs(
+        media=storage.read_model(source.key(INFO_FILE), PreparedSource).media,
+        cuts_s=storage.read_model(source.key(SCENES_FILE), Scenes).cuts_s,
+        faces_by_window={window.candidate_id: window.frames for window in faces_result.windows},
+    )
+
+
 def render_all(
     context: AssetExecutionContext,
     storage: StorageResource,
@@ -93,11 +139,7 @@ def render_all(
 ) -> RenderedClipsManifest:
     """Render the top ``max_clips`` candidates in parallel within the core budget."""
     chosen = load_candidates(storage, source.key(CANDIDATES_FILE))[: settings.max_clips]
-    faces_by_window = {
-        w.candidate_id: w.frames for w in storage.read_model(source.key(FACES_FILE), FacesResult).windows
-    }
-    cuts = storage.read_model(source.key(SCENES_FILE), Scenes).cuts_s
-    media = storage.read_model(source.key(INFO_FILE), PreparedSource).media
+    inputs = load_render_inputs(storage, source)
     language = storage.read_model(source.key(TRANSCRIPT_FILE), Transcript).language
     progress = progress_for(context, "rendered_clips")
     fractions = [0.0] * len(chosen)
@@ -116,15 +158,12 @@ def render_all(
         def render_one(index: int) -> RenderedClip:
             candidate = chosen[index]
             clip_id = f"{source.video_id}-{index + 1:02d}-{version[:8]}"
-            spec = RenderSpec(
-                source_path=video,
+            spec = inputs.spec(
+                video,
                 start_s=candidate.start_s,
                 end_s=candidate.end_s,
                 words=candidate.words,
-                face_frames=faces_by_window.get(candidate.candidate_id, []),
-                scene_cuts_s=cuts,
-                source_width=media.width,
-                source_height=media.height,
+                candidate_id=candidate.candidate_id,
                 aspect=settings.aspect,
                 caption_style=settings.caption_style,
             )
@@ -135,7 +174,7 @@ def render_all(
         with ThreadPoolExecutor(max_workers=render.clip_workers()) as pool:
             clips = list(pool.map(render_one, range(len(chosen))))
     return RenderedClipsManifest(
-        partition=source.partition_key, duration_s=media.duration_s, language=language, clips=clips
+        partition=source.partition_key, duration_s=inputs.media.duration_s, language=language, clips=clips
     )
 
 
@@ -155,16 +194,7 @@ def render_and_inspect(
         storage.writer(keys["thumbnail.jpg"]) as thumbnail_out,
         storage.writer(keys["captions.ass"]) as ass_out,
     ):
-        render_clip(
-            spec,
-            video_out,
-            thumbnail_out,
-            ass_out,
-            threads=render.threads_per_clip,
-            preset=render.x264_preset,
-            encoder=render.video_encoder(),
-            on_progress=on_progress,
-        )
+        render.encode(spec, video_out, thumbnail_out, ass_out, on_progress)
         inspection = inspect_clip(video_out)
         captions = caption_check(video_out, ass_out) if candidate.words else None
     width, height = output_size(spec.aspect)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Literal
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from clipped.progress import ProgressCallback
 from clipped.render.encoder import choose_encoder
+from clipped.render.render_clip import RenderReport, RenderSpec, render_clip
 
 
 class RenderOptions(ConfigurableResource):
@@ -23,6 +26,26 @@ class RenderOptions(ConfigurableResource):
     def video_encoder(self) -> str:
         """The ffmpeg encoder to use (``libx264`` or ``h264_nvenc``); NVENC is probed once per process."""
         return choose_encoder(self.encoder)
+
+    def encode(
+        self,
+        spec: RenderSpec,
+        out_video: Path,
+        out_thumbnail: Path,
+        out_ass: Path,
+        on_progress: ProgressCallback | None = None,
+    ) -> RenderReport:
+        """Render ``spec`` with these options (the pipeline and the review API's re-renders encode alike)."""
+        return render_clip(
+            spec,
+            out_video,
+            out_thumbnail,
+            out_ass,
+            threads=self.threads_per_clip,
+            preset=self.x264_preset,
+            encoder=self.video_encoder(),
+            on_progress=on_progress,
+        )
 
     def clip_workers(self) -> int:
         if self.parallel_clips > 0:

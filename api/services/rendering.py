@@ -14,17 +14,15 @@ from sqlalchemy.orm import Session
 
 from api.models import Clip, ClipVersion, Job
 from api.state import AppState
-from clipped.ingest.prepare import PreparedSource
 from clipped.layout import SourceRef
 from clipped.media.ffmpeg import run_ffmpeg
 from clipped.render.captions_ass import build_ass
 from clipped.render.filtergraph import ass_filter
-from clipped.render.render_clip import RenderSpec, output_size, render_clip
+from clipped.render.render_clip import output_size
 from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
-from clipped.types import FacesResult, RenderedClip, Scenes
-from clipped_assets.ingest import INFO_FILE, SOURCE_FILE
-from clipped_assets.select import FACES_FILE
-from clipped_assets.understand import SCENES_FILE
+from clipped.types import RenderedClip
+from clipped_assets.ingest import SOURCE_FILE
+from clipped_assets.render import load_render_inputs
 
 log = logging.getLogger("clipped.api")
 
@@ -71,39 +69,23 @@ def rerender_version(state: AppState, version_id: str) -> None:
 def _render(state: AppState, job: Job, clip: Clip, version: ClipVersion) -> None:
     storage, source = state.storage, SourceRef.from_partition_key(job.partition_key)
     rendered = rendered_clip_of(state, job, clip)
-    faces = storage.read_model(source.key(FACES_FILE), FacesResult)
-    frames = next((w.frames for w in faces.windows if w.candidate_id == rendered.candidate_id), [])
-    media = storage.read_model(source.key(INFO_FILE), PreparedSource).media
-    cuts = storage.read_model(source.key(SCENES_FILE), Scenes).cuts_s
-    render = state.render_options
-    keys = {"clip.mp4": version.video_key, "thumbnail.jpg": version.thumbnail_key}
+    inputs = load_render_inputs(storage, source)
     with (
         storage.local_path(source.key(SOURCE_FILE)) as video,
-        storage.writer(keys["clip.mp4"]) as video_out,
-        storage.writer(keys["thumbnail.jpg"]) as thumbnail_out,
+        storage.writer(version.video_key) as video_out,
+        storage.writer(version.thumbnail_key) as thumbnail_out,
         tempfile.TemporaryDirectory(prefix="clipped-rerender-") as scratch,
     ):
-        spec = RenderSpec(
-            source_path=video,
+        spec = inputs.spec(
+            video,
             start_s=rendered.start_s,
             end_s=rendered.end_s,
             words=rendered.words,
-            face_frames=frames,
-            scene_cuts_s=cuts,
-            source_width=media.width,
-            source_height=media.height,
+            candidate_id=rendered.candidate_id,
             aspect=job.settings.get("aspect", "9:16"),
             caption_style=version.caption_style,
         )
-        render_clip(
-            spec,
-            video_out,
-            thumbnail_out,
-            Path(scratch) / "captions.ass",
-            threads=render.threads_per_clip,
-            preset=render.x264_preset,
-            encoder=render.video_encoder(),
-        )
+        state.render_options.encode(spec, video_out, thumbnail_out, Path(scratch) / "captions.ass")
 
 
 def preview_frame(state: AppState, job: Job, clip: Clip, caption_style: str) -> bytes:
