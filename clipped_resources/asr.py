@@ -45,26 +45,31 @@ class AsrResource(ConfigurableResource):
         raise NotImplementedError
 
 
-class FasterWhisperAsr(AsrResource):
+class WhisperAsrSettings(AsrResource):
+    """Settings every Whisper backend shares: where it runs and how long audio is split."""
+
+    device: str = Field(default="auto", description="cpu, cuda, or auto (cuda only when CTranslate2 sees a GPU)")
+    compute_type: str = Field(default="auto", description="auto = int8 on CPU, float16 on CUDA")
+    cpu_threads: int = Field(default=0, ge=0, description="0 = all cores")
+    model_cache_dir: str | None = Field(default=None, description="model cache (packaged models assembled, baked)")
+    chunk_s: float = Field(default=600.0, description="audio is transcribed in chunks of about this length (0 = whole)")
+
+
+class FasterWhisperAsr(WhisperAsrSettings):
     """Whisper through faster-whisper (CTranslate2); CPU int8 by default, CUDA float16 when a GPU is present."""
 
     model: str = Field(
         default="tiny.en",
         description="'tiny.en' or 'base' (packaged, offline), a local CTranslate2 folder, or a faster-whisper name",
     )
-    device: str = Field(default="auto", description="cpu, cuda, or auto (cuda only when CTranslate2 sees a GPU)")
-    compute_type: str = Field(default="auto", description="auto = int8 on CPU, float16 on CUDA")
     beam_size: int = Field(default=1, ge=1)
     vad_filter: bool = True
-    cpu_threads: int = Field(default=0, ge=0, description="0 = all cores")
     batch_size: int | None = Field(
         default=None,
         ge=0,
         description="windows decoded at once by faster-whisper's batched pipeline; 0 = sequential; "
         "None = 16 on CUDA, sequential on CPU",
     )
-    model_cache_dir: str | None = Field(default=None, description="where packaged models are assembled")
-    chunk_s: float = Field(default=600.0, description="audio is transcribed in chunks of about this length (0 = whole)")
     allow_download: bool = Field(
         default=False, description="let faster-whisper fetch unknown model names from the Hugging Face Hub"
     )

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from clipped.progress import ProgressCallback, no_progress
 from clipped.types import Segment, Transcript
-from clipped_resources.asr import AsrResource, available_cores, clean_words, whisper_model_ref
+from clipped_resources.asr import WhisperAsrSettings, available_cores, clean_words, whisper_model_ref
 from clipped_resources.asr_audio import WHISPER_SAMPLE_RATE, chunk_bounds, load_audio_for_asr
 from clipped_resources.asr_device import resolve_batch_size, resolve_compute_type, resolve_device
 from clipped_resources.baked_models import ALIGNMENT_DIR
@@ -48,15 +48,13 @@ def import_whisperx() -> Any:
     return whisperx
 
 
-class WhisperXAsr(AsrResource):
+class WhisperXAsr(WhisperAsrSettings):
     """WhisperX: VAD-cut 30 s windows decoded in batches, then each word aligned with a wav2vec2 model."""
 
     model: str = Field(
         default="large-v2",
         description="faster-whisper model: a name (baked into the model cache or fetched), or a local folder",
     )
-    device: str = Field(default="auto", description="cpu, cuda, or auto (cuda only when CTranslate2 sees a GPU)")
-    compute_type: str = Field(default="auto", description="auto = float16 on CUDA, int8 on CPU")
     batch_size: int | None = Field(default=None, ge=0, description="windows per decoder call; None = 16 on CUDA")
     beam_size: int = Field(default=5, ge=1)
     align_model: str | None = Field(
@@ -65,9 +63,6 @@ class WhisperXAsr(AsrResource):
         "for the language",
     )
     vad_method: str = Field(default="pyannote", description="WhisperX voice activity detector: pyannote or silero")
-    cpu_threads: int = Field(default=0, ge=0, description="0 = all cores")
-    model_cache_dir: str | None = Field(default=None, description="baked model cache (scripts/bake_models.py)")
-    chunk_s: float = Field(default=600.0, description="audio is transcribed in chunks of about this length (0 = whole)")
     allow_download: bool = Field(default=False, description="let WhisperX fetch models missing from the cache")
 
     def transcribe(
