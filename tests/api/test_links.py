@@ -16,7 +16,7 @@ from api.tokens import LinkGrant, decode_link_token, issue_link_token
 from tests.api.conftest import ApiHarness, make_harness
 from tests.api.routes_table import CASES, call
 from tests.api.test_auth import assert_error
-from tests.api.world import FAKE_JPEG, FAKE_MP4, World, seed_world
+from tests.api.world import FAKE_JPEG, FAKE_MP4, World, add_clip, seed_world
 
 OTHER_MP4 = FAKE_MP4[:24] + b"version two" * 40
 
@@ -43,29 +43,15 @@ def add_version_and_clip(api: ApiHarness, world: World) -> str:
                 thumbnail_key=f"{folder}/v2.jpg",
             )
         )
-        other = Clip(
-            job_id=clip.job_id,
-            workspace_id=clip.workspace_id,
-            manifest_clip_id="other-02",
-            rank=2,
-            score=0.4,
+        other = add_clip(
+            session,
+            clip.job_id,
+            clip.workspace_id,
+            "other-02",
+            video_key=f"{folder}/v2.mp4",
+            thumbnail_key=f"{folder}/v2.jpg",
             title="other clip",
-            reason="seeded",
-            start_s=0.0,
-            end_s=10.0,
-            caption_style="highlight_word",
-        )
-        session.add(other)
-        session.flush()
-        session.add(
-            ClipVersion(
-                clip_id=other.id,
-                version=1,
-                caption_style="highlight_word",
-                status="ready",
-                video_key=f"{folder}/v2.mp4",
-                thumbnail_key=f"{folder}/v2.jpg",
-            )
+            rank=2,
         )
         session.commit()
         return other.id

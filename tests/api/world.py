@@ -26,6 +26,45 @@ class World:
     token_id: str
 
 
+def add_clip(
+    session,
+    job_id: str,
+    workspace_id: str,
+    manifest_clip_id: str,
+    *,
+    video_key: str,
+    thumbnail_key: str,
+    title: str,
+    rank: int = 1,
+) -> Clip:
+    """A proposed clip with a ready first version whose media are at the given keys (flushed, not committed)."""
+    clip = Clip(
+        job_id=job_id,
+        workspace_id=workspace_id,
+        manifest_clip_id=manifest_clip_id,
+        rank=rank,
+        score=0.5,
+        title=title,
+        reason="seeded",
+        start_s=0.0,
+        end_s=20.0,
+        caption_style="highlight_word",
+    )
+    session.add(clip)
+    session.flush()
+    session.add(
+        ClipVersion(
+            clip_id=clip.id,
+            version=1,
+            caption_style="highlight_word",
+            status="ready",
+            video_key=video_key,
+            thumbnail_key=thumbnail_key,
+        )
+    )
+    return clip
+
+
 def seed_world(api: ApiHarness, owner: Account | None = None) -> World:
     owner = owner or api.register()
     ws = owner.workspace_id
@@ -58,29 +97,14 @@ def seed_world(api: ApiHarness, owner: Account | None = None) -> World:
         )
         session.add(job)
         session.flush()
-        clip = Clip(
-            job_id=job.id,
-            workspace_id=ws,
-            manifest_clip_id=f"{video_id}-01",
-            rank=1,
-            score=0.5,
+        clip = add_clip(
+            session,
+            job.id,
+            ws,
+            f"{video_id}-01",
+            video_key=f"{clip_folder}/clip.mp4",
+            thumbnail_key=f"{clip_folder}/thumbnail.jpg",
             title="seeded clip",
-            reason="seeded",
-            start_s=0.0,
-            end_s=20.0,
-            caption_style="highlight_word",
-        )
-        session.add(clip)
-        session.flush()
-        session.add(
-            ClipVersion(
-                clip_id=clip.id,
-                version=1,
-                caption_style="highlight_word",
-                status="ready",
-                video_key=f"{clip_folder}/clip.mp4",
-                thumbnail_key=f"{clip_folder}/thumbnail.jpg",
-            )
         )
         session.add(Comment(clip_id=clip.id, workspace_id=ws, user_id=owner.user_id, body="seeded", at_s=1.0))
         uploads = []
