@@ -122,3 +122,11 @@ def sqlite_api(api_env: tuple[Path, Path], tmp_path: Path) -> Iterator[ApiHarnes
     harness = make_harness(api_env, f"sqlite:///{tmp_path / 'app.db'}", RecordingLauncher())
     with harness.client:
         yield harness
+
+
+def s3_harness(api_env: tuple[Path, Path], tmp_path: Path, s3_bucket, monkeypatch: pytest.MonkeyPatch) -> ApiHarness:
+    """An app in the prod profile (media on the moto bucket, presigned uploads and downloads) over SQLite."""
+    for name, value in s3_bucket.prod_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CLIPPED_API_JWT_SECRET", "s" * 48)
+    return make_harness(api_env, f"sqlite:///{tmp_path / 'app.db'}", None)

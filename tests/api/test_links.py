@@ -13,7 +13,7 @@ import jwt
 from api.links import EVENTS, MEDIA, MEDIA_ROUND_S, clip_media_resource, job_events_resource
 from api.models import Clip, ClipVersion
 from api.tokens import LinkGrant, decode_link_token, issue_link_token
-from tests.api.conftest import ApiHarness, make_harness
+from tests.api.conftest import ApiHarness, s3_harness
 from tests.api.routes_table import CASES, call
 from tests.api.test_auth import assert_error
 from tests.api.world import FAKE_JPEG, FAKE_MP4, World, add_clip, seed_world
@@ -218,11 +218,7 @@ def test_media_link_expiry_is_bucketed_so_urls_stay_stable() -> None:
 
 
 def test_media_link_redirects_to_a_presigned_get_on_s3(api_env, tmp_path: Path, s3_bucket, monkeypatch) -> None:
-    monkeypatch.setenv("CLIPPED_PROFILE", "prod")
-    monkeypatch.setenv("CLIPPED_S3_BUCKET", s3_bucket.name)
-    monkeypatch.setenv("CLIPPED_S3_ENDPOINT_URL", s3_bucket.endpoint_url)
-    monkeypatch.setenv("CLIPPED_API_JWT_SECRET", "s" * 48)
-    harness = make_harness(api_env, f"sqlite:///{tmp_path / 'app.db'}", None)
+    harness = s3_harness(api_env, tmp_path, s3_bucket, monkeypatch)
     with harness.client:
         world = seed_world(harness)
         clip = harness.client.get(f"/api/clips/{world.clip_id}", headers=world.owner.headers).json()

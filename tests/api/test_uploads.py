@@ -10,7 +10,7 @@ import pytest
 
 from api.models import Upload
 from clipped_resources.s3_storage import S3Storage
-from tests.api.conftest import Account, ApiHarness, make_harness
+from tests.api.conftest import Account, ApiHarness, s3_harness
 from tests.api.world import FAKE_MP4
 
 HTML = b"<!doctype html><html><script>alert(1)</script></html>" * 4
@@ -114,11 +114,7 @@ def test_presigned_upload_to_s3_then_confirm(api_env, tmp_path: Path, s3_bucket,
     monkeypatch.setattr(S3Storage, "download", no_download)
     monkeypatch.setattr(S3Storage, "local_path", no_download)
     monkeypatch.setattr(S3Storage, "read_bytes", no_download)
-    monkeypatch.setenv("CLIPPED_PROFILE", "prod")
-    monkeypatch.setenv("CLIPPED_S3_BUCKET", s3_bucket.name)
-    monkeypatch.setenv("CLIPPED_S3_ENDPOINT_URL", s3_bucket.endpoint_url)
-    monkeypatch.setenv("CLIPPED_API_JWT_SECRET", "s" * 48)
-    harness = make_harness(api_env, f"sqlite:///{tmp_path / 'app.db'}", None)
+    harness = s3_harness(api_env, tmp_path, s3_bucket, monkeypatch)
     with harness.client:
         account = harness.register()
         good = ticket(harness, account).json()

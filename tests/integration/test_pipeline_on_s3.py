@@ -21,9 +21,8 @@ from tests.support.s3_server import S3Bucket
 def prod_env(s3_bucket: S3Bucket, clipped_env: ClippedEnv, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """CLIPPED_PROFILE=prod pointed at the moto bucket; returns the S3 work dir."""
     work = tmp_path / "s3-work"
-    monkeypatch.setenv("CLIPPED_PROFILE", "prod")
-    monkeypatch.setenv("CLIPPED_S3_BUCKET", s3_bucket.name)
-    monkeypatch.setenv("CLIPPED_S3_ENDPOINT_URL", s3_bucket.endpoint_url)
+    for name, value in s3_bucket.prod_env().items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("CLIPPED_WORK_DIR", str(work))
     return work
 

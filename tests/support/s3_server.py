@@ -22,6 +22,10 @@ class S3Bucket:
     endpoint_url: str
     name: str
 
+    def prod_env(self) -> dict[str, str]:
+        """The variables that point the prod profile's storage at this bucket."""
+        return {"CLIPPED_PROFILE": "prod", "CLIPPED_S3_BUCKET": self.name, "CLIPPED_S3_ENDPOINT_URL": self.endpoint_url}
+
     def client(self):
         import boto3
 

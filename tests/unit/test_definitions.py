@@ -109,17 +109,8 @@ def test_dagster_definitions_validate(tmp_path: Path) -> None:
     validate_definitions(tmp_path, {"CLIPPED_PROFILE": "local"})
 
 
-def prod_env(s3_bucket: S3Bucket) -> dict[str, str]:
-    """What the prod profile needs to load: its media bucket (here on the moto server)."""
-    return {
-        "CLIPPED_PROFILE": "prod",
-        "CLIPPED_S3_BUCKET": s3_bucket.name,
-        "CLIPPED_S3_ENDPOINT_URL": s3_bucket.endpoint_url,
-    }
-
-
 def test_dagster_definitions_validate_prod(tmp_path: Path, s3_bucket: S3Bucket) -> None:
-    validate_definitions(tmp_path, prod_env(s3_bucket))
+    validate_definitions(tmp_path, s3_bucket.prod_env())
 
 
 def test_prod_clip_job_runs_each_step_in_its_own_kubernetes_pod(
@@ -127,7 +118,7 @@ def test_prod_clip_job_runs_each_step_in_its_own_kubernetes_pod(
 ) -> None:
     from dagster_k8s import k8s_job_executor
 
-    for name, value in prod_env(s3_bucket).items():
+    for name, value in s3_bucket.prod_env().items():
         monkeypatch.setenv(name, value)
     executor = build_definitions().resolve_job_def("clip_job").executor_def
     assert executor.executor_creation_fn is k8s_job_executor.executor_creation_fn
