@@ -10,25 +10,19 @@ import sys
 
 from clipped.instance import local_instance
 from clipped.layout import SourceRef
-from clipped.run_tags import run_tags_for
+from clipped.pipeline import PipelineFailedError, run_clip_job
 
 
 def main(argv: list[str]) -> int:
     partition_key, run_id = argv
-    source = SourceRef.from_partition_key(partition_key)
     from definitions import build_definitions
 
-    job = build_definitions().resolve_job_def("clip_job")
-    # Same call as clipped.pipeline.run_clip_job, plus the run id the API chose when it queued the job.
-    result = job.execute_in_process(
-        instance=local_instance(),
-        partition_key=source.partition_key,
-        run_id=run_id,
-        tags=run_tags_for(source, trigger="api"),
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-    )
-    return 0 if result.success else 1
+    source = SourceRef.from_partition_key(partition_key)
+    try:
+        run_clip_job(build_definitions(), local_instance(), source, log_level="WARNING", trigger="api", run_id=run_id)
+    except PipelineFailedError:
+        return 1  # the failure and its reason are in the run's events, where the API reads them
+    return 0
 
 
 if __name__ == "__main__":

@@ -31,7 +31,13 @@ def register_source(
     workspace_id: str,
 ) -> SourceRef:
     """Store the source request and add its partition (idempotent for the same location and workspace)."""
-    request = request_for(location, settings)
+    return register_request(storage, instance, request_for(location, settings), workspace_id)
+
+
+def register_request(
+    storage: StorageResource, instance: DagsterInstance, request: SourceRequest, workspace_id: str
+) -> SourceRef:
+    """Store ``request`` beside its source and add the source's partition (any request kind: file, URL, upload)."""
     source = source_ref_for(request, workspace_id)
     storage.write_model(source.key(REQUEST_FILE), request)
     if not instance.has_dynamic_partition(source_video_partitions.name, source.partition_key):
@@ -40,16 +46,24 @@ def register_source(
 
 
 def run_clip_job(
-    defs: Definitions, instance: DagsterInstance, source: SourceRef, *, log_level: str = "INFO", trigger: str = "cli"
+    defs: Definitions,
+    instance: DagsterInstance,
+    source: SourceRef,
+    *,
+    log_level: str = "INFO",
+    trigger: str = "cli",
+    run_id: str | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize the whole graph for ``source`` in this process; raise with the first failure's reason.
 
     ``log_level`` only affects the console; the instance's event log (what the UI shows) keeps everything.
+    ``run_id`` lets a caller that queued the run beforehand (the review API) know its id in advance.
     """
     job = defs.resolve_job_def("clip_job")
     result = job.execute_in_process(
         instance=instance,
         partition_key=source.partition_key,
+        run_id=run_id,
         tags=run_tags_for(source, trigger=trigger),
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},

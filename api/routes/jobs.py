@@ -28,8 +28,9 @@ from api.models import Job, Upload
 from api.roles import Permission
 from api.schemas import JobIn, JobOut, JobPage, StreamTokenOut
 from api.services.job_status import TERMINAL
-from api.services.jobs import is_terminal, job_out, job_run_view, job_statuses, launch, register_request
+from api.services.jobs import is_terminal, job_out, job_run_view, job_statuses, launch
 from clipped.ingest.url_policy import DisallowedUrlError, validate_video_url
+from clipped.pipeline import register_request
 from clipped.sources import SourceRequest, request_for
 from clipped.types import ClipSettings
 
@@ -79,7 +80,7 @@ def create_job(
             response.status_code = 200
             return job_out(state, session, existing)
     request = _source_request(state, session, access.workspace_id, body)
-    source = register_request(state, request, access.workspace_id)
+    source = register_request(state.storage, state.instance, request, access.workspace_id)
     job = Job(
         workspace_id=access.workspace_id,
         user_id=access.user_id,

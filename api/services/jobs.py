@@ -15,21 +15,9 @@ from api.services.clips import sync_clips
 from api.services.job_status import RUN_STATUS, TERMINAL, RunView, run_view
 from api.state import AppState
 from clipped.layout import SourceRef
-from clipped.sources import REQUEST_FILE, SourceRequest, source_ref_for
 from clipped.types import ClipSettings
-from clipped_assets.partitions import source_video_partitions
 
 log = logging.getLogger("clipped.api")
-
-
-def register_request(state: AppState, request: SourceRequest, workspace_id: str) -> SourceRef:
-    """Store the source request and add its partition (clipped.pipeline.register_source, for any request kind)."""
-    source = source_ref_for(request, workspace_id)
-    state.storage.write_model(source.key(REQUEST_FILE), request)
-    instance = state.instance
-    if not instance.has_dynamic_partition(source_video_partitions.name, source.partition_key):
-        instance.add_dynamic_partitions(source_video_partitions.name, [source.partition_key])
-    return source
 
 
 def clip_settings(settings: dict) -> ClipSettings:
