@@ -5,7 +5,6 @@ from clipped.ingest.probe import InvalidMediaError
 from clipped.ingest.url_policy import DisallowedUrlError
 from clipped.layout import InvalidKeyError
 from clipped.select.errors import NoCandidatesError
-from clipped_resources.storage import StorageKeyError
 
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     SourceAccessError,
@@ -13,5 +12,4 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
     DisallowedUrlError,
     InvalidKeyError,
     NoCandidatesError,
-    StorageKeyError,
 )

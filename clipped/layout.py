@@ -12,11 +12,27 @@ from dataclasses import dataclass
 
 WORKSPACE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 VIDEO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
+_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 DEFAULT_WORKSPACE = "local"
+# The one folder whose objects may have names outside the key rules: people drop files there by hand.
+INBOX_FOLDER = "inbox"
+
+# Stage outputs, by file name under a source's folder (``SourceRef.key(name)``).
+REQUEST_FILE = "request.json"
+SOURCE_FILE = "source.mp4"
+AUDIO_FILE = "audio.wav"
+INFO_FILE = "source.json"
+TRANSCRIPT_FILE = "transcript.json"
+SCENES_FILE = "scenes.json"
+AUDIO_FEATURES_FILE = "audio_features.json"
+CANDIDATES_FILE = "candidates.json"
+FACES_FILE = "faces.json"
+RENDERED_CLIPS_FILE = "rendered_clips.json"
 
 
 class InvalidKeyError(ValueError):
-    """A partition or storage key that does not follow the layout."""
+    """A partition or storage key that does not follow the layout (absolute, '..', odd characters, wrong
+    workspace): the one error type of the key rules."""
 
 
 @dataclass(frozen=True)
@@ -60,3 +76,32 @@ def video_id_for(display_name: str, identity: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", display_name.lower()).strip("-")[:40].strip("-") or "video"
     digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
     return f"{slug}-{digest}"
+
+
+def check_key(key: str, workspace_id: str | None = None) -> str:
+    """Validate a storage key; with ``workspace_id``, also require that it lies in that workspace."""
+    parts = key.split("/")
+    if not key or any(not _KEY_SEGMENT.match(part) or part in {".", ".."} for part in parts):
+        raise InvalidKeyError(f"invalid storage key {key!r}")
+    if workspace_id is not None and parts[0] != workspace_id:
+        raise InvalidKeyError(f"storage key {key!r} is outside workspace {workspace_id!r}")
+    return key
+
+
+def check_raw_inbox_key(raw_key: str) -> tuple[str, str]:
+    """Split a raw inbox key (a name as someone dropped it) into its validated folder and its name.
+
+    The folder must be a valid key at or below ``{ws}/inbox``; the name may hold anything the key rules refuse
+    (spaces, unicode, parentheses) except what could address another object: ``/``, NUL, ``.`` and ``..``.
+    """
+    folder, _, name = raw_key.rpartition("/")
+    parts = folder.split("/")
+    try:
+        check_key(folder)
+    except InvalidKeyError:
+        raise InvalidKeyError(f"raw key {raw_key!r} is not in an inbox") from None
+    if len(parts) < 2 or parts[1] != INBOX_FOLDER:
+        raise InvalidKeyError(f"raw key {raw_key!r} is not in an inbox")
+    if not name or "\0" in name or name in {".", ".."}:
+        raise InvalidKeyError(f"raw inbox name {name!r} cannot be used")
+    return folder, name

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
-from clipped.layout import SourceRef
-from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
+from clipped.layout import RENDERED_CLIPS_FILE, REQUEST_FILE, SourceRef
+from clipped.render_manifest import RenderedClipsManifest
 from clipped.run_tags import run_tags_for
-from clipped.sources import REQUEST_FILE, SourceRequest, request_for, source_ref_for
+from clipped.sources import SourceRequest, request_for, source_ref_for
 from clipped.types import ClipSettings
 from clipped_assets.partitions import source_video_partitions
 from clipped_resources.storage import StorageResource

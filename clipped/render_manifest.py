@@ -6,8 +6,6 @@ from pydantic import BaseModel
 
 from clipped.types import RenderedClip
 
-RENDERED_CLIPS_FILE = "rendered_clips.json"
-
 
 class RenderedClipsManifest(BaseModel):
     partition: str

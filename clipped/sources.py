@@ -12,8 +12,6 @@ from pydantic import BaseModel, Field
 from clipped.layout import SourceRef, check_workspace_id, video_id_for
 from clipped.types import ClipSettings
 
-REQUEST_FILE = "request.json"
-
 
 class SourceRequest(BaseModel):
     kind: Literal["file", "upload", "url"]

@@ -10,11 +10,41 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
 from clipped.layout import SourceRef
-from clipped_resources.storage import StorageResource
+from clipped.storage import Storage
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the pipeline: its name (the asset key) and the version of the code that computes it.
+
+    Bump ``code_version`` when the stage's outputs change for the same inputs: every source recomputes it.
+    """
+
+    name: str
+    code_version: str
+
+    def fingerprint(self, *inputs: object) -> str:
+        return fingerprint(self.name, self.code_version, *inputs)
+
+
+@dataclass(frozen=True)
+class StageOutputs:
+    """What a stage's computation wrote (storage keys) and a summary kept in its record."""
+
+    keys: list[str]
+    summary: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageResult:
+    record: StageRecord
+    reused: bool
 
 
 class StageRecord(BaseModel):
@@ -34,7 +64,7 @@ def record_key(source: SourceRef, stage: str) -> str:
 
 
 def load_complete_record(
-    storage: StorageResource, source: SourceRef, stage: str, expected_fingerprint: str | None = None
+    storage: Storage, source: SourceRef, stage: str, expected_fingerprint: str | None = None
 ) -> StageRecord | None:
     """The stage's record if the stage completed (with ``expected_fingerprint``, if given) and its outputs exist."""
     key = record_key(source, stage)
@@ -48,7 +78,34 @@ def load_complete_record(
     return record
 
 
-def require_record(storage: StorageResource, source: SourceRef, stage: str) -> StageRecord:
+def reuse_or_compute(
+    storage: Storage,
+    source: SourceRef,
+    stage: Stage,
+    inputs: Sequence[object],
+    compute: Callable[[], StageOutputs],
+) -> StageResult:
+    """Reuse the stage's complete outputs for the same ``inputs``, or compute them and record them as complete.
+
+    ``inputs`` is everything the outputs depend on besides the code (upstream fingerprints, settings, model
+    config); ``compute`` writes each output atomically and says which keys it wrote. The record goes last.
+    """
+    expected = stage.fingerprint(*inputs)
+    record = load_complete_record(storage, source, stage.name, expected)
+    if record is not None:
+        return StageResult(record=record, reused=True)
+    outputs = compute()
+    record = StageRecord(stage=stage.name, fingerprint=expected, outputs=outputs.keys, summary=outputs.summary)
+    save_record(storage, source, record)
+    return StageResult(record=record, reused=False)
+
+
+def upstream_fingerprint(storage: Storage, source: SourceRef, stage: Stage) -> str:
+    """The fingerprint of an upstream stage's complete outputs (what a downstream fingerprint builds on)."""
+    return require_record(storage, source, stage.name).fingerprint
+
+
+def require_record(storage: Storage, source: SourceRef, stage: str) -> StageRecord:
     """The upstream stage's record; a clear error if it has not completed for this source."""
     record = load_complete_record(storage, source, stage)
     if record is None:
@@ -56,5 +113,5 @@ def require_record(storage: StorageResource, source: SourceRef, stage: str) -> S
     return record
 
 
-def save_record(storage: StorageResource, source: SourceRef, record: StageRecord) -> None:
+def save_record(storage: Storage, source: SourceRef, record: StageRecord) -> None:
     storage.write_model(record_key(source, record.stage), record)

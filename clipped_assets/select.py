@@ -1,74 +1,61 @@
 """Selecting moments: `candidates` (scored windows) and `faces` (tracks inside the windows to render)."""
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, RetryPolicy, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, RetryPolicy
 
 from clipped.faces.windows import track_faces_in_windows
+from clipped.layout import AUDIO_FEATURES_FILE, CANDIDATES_FILE, FACES_FILE, SCENES_FILE, SOURCE_FILE, TRANSCRIPT_FILE
 from clipped.select.candidates import select_candidates
-from clipped.stage_record import StageRecord, fingerprint, load_complete_record, require_record, save_record
+from clipped.stage_outputs import read_candidates, read_request
+from clipped.stage_record import StageOutputs, upstream_fingerprint
+from clipped.stages import AUDIO_FEATURES, CANDIDATES, FACES, SCENES, TRANSCRIPT
 from clipped.types import AudioFeatures, Candidate, FacesResult, Scenes, Transcript
-from clipped_assets.ingest import SOURCE_FILE
-from clipped_assets.partitions import source_video_partitions
 from clipped_assets.placement import GPU_OP_TAGS, GPU_POOL
-from clipped_assets.step_context import failing_clearly, progress_for, request_of, source_of
-from clipped_assets.understand import (
-    AUDIO_FEATURES_FILE,
-    RUNTIME_ONLY_FIELDS,
-    SCENES_FILE,
-    TRANSCRIPT_FILE,
-    audio_features,
-    scenes,
-    transcript,
-)
+from clipped_assets.step_context import materialize_stage, progress_for, source_of, stage_asset
+from clipped_assets.understand import RUNTIME_ONLY_FIELDS, audio_features, scenes, transcript
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import StorageResource
 from clipped_resources.vision import VisionResource
 
-CANDIDATES_FILE = "candidates.json"
-FACES_FILE = "faces.json"
 
-
-@asset(
-    partitions_def=source_video_partitions,
+@stage_asset(
+    CANDIDATES,
     deps=[transcript, scenes, audio_features],
     group_name="select",
-    code_version="1",
     retry_policy=RetryPolicy(max_retries=2, delay=10),
     kinds={"python"},
     description="Windows on sentence boundaries scored into hook, flow, value and energy; top 3× max clips kept.",
 )
 def candidates(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
-    with failing_clearly():
-        source = source_of(context)
-        settings = request_of(storage, source).settings
-        upstream = [
-            require_record(storage, source, stage).fingerprint for stage in ("transcript", "scenes", "audio_features")
-        ]
-        expected = fingerprint("candidates", "1", upstream, settings.model_dump())
-        key = source.key(CANDIDATES_FILE)
-        if load_complete_record(storage, source, "candidates", expected) is None:
-            chosen = select_candidates(
-                storage.read_model(source.key(TRANSCRIPT_FILE), Transcript),
-                storage.read_model(source.key(AUDIO_FEATURES_FILE), AudioFeatures),
-                storage.read_model(source.key(SCENES_FILE), Scenes),
-                settings,
-            )
-            storage.write_json(key, [candidate.model_dump(mode="json") for candidate in chosen])
-            save_record(storage, source, StageRecord(stage="candidates", fingerprint=expected, outputs=[key]))
-        chosen = load_candidates(storage, source.key(CANDIDATES_FILE))
-        return MaterializeResult(
-            metadata={
-                "candidate_count": len(chosen),
-                "top_score": MetadataValue.float(chosen[0].score if chosen else 0.0),
-                "candidates": MetadataValue.md(candidates_table(chosen)),
-            }
+    source = source_of(context)
+    settings = read_request(storage, source).settings
+    key = source.key(CANDIDATES_FILE)
+
+    def compute() -> StageOutputs:
+        chosen = select_candidates(
+            storage.read_model(source.key(TRANSCRIPT_FILE), Transcript),
+            storage.read_model(source.key(AUDIO_FEATURES_FILE), AudioFeatures),
+            storage.read_model(source.key(SCENES_FILE), Scenes),
+            settings,
         )
+        storage.write_json(key, [candidate.model_dump(mode="json") for candidate in chosen])
+        return StageOutputs([key])
+
+    upstream = [upstream_fingerprint(storage, source, stage) for stage in (TRANSCRIPT, SCENES, AUDIO_FEATURES)]
+    materialize_stage(context, storage, CANDIDATES, [upstream, settings.model_dump()], compute)
+    chosen = read_candidates(storage, source)
+    return MaterializeResult(
+        metadata={
+            "candidate_count": len(chosen),
+            "top_score": MetadataValue.float(chosen[0].score if chosen else 0.0),
+            "candidates": MetadataValue.md(candidates_table(chosen)),
+        }
+    )
 
 
-@asset(
-    partitions_def=source_video_partitions,
+@stage_asset(
+    FACES,
     deps=[candidates],
     group_name="select",
-    code_version="1",
     retry_policy=RetryPolicy(max_retries=1, delay=30),
     op_tags=GPU_OP_TAGS,
     pool=GPU_POOL,
@@ -79,21 +66,26 @@ def faces(
     context: AssetExecutionContext, storage: StorageResource, vision: VisionResource, render: RenderOptions
 ) -> MaterializeResult:
     source = source_of(context)
-    settings = request_of(storage, source).settings
-    upstream = require_record(storage, source, "candidates").fingerprint
-    expected = fingerprint(
-        "faces", "1", upstream, vision.model_dump(exclude=RUNTIME_ONLY_FIELDS), render.sample_fps, settings.max_clips
-    )
+    settings = read_request(storage, source).settings
     key = source.key(FACES_FILE)
-    if load_complete_record(storage, source, "faces", expected) is None:
-        chosen = load_candidates(storage, source.key(CANDIDATES_FILE))[: settings.max_clips]
+
+    def compute() -> StageOutputs:
+        chosen = read_candidates(storage, source)[: settings.max_clips]
         windows = [(candidate.candidate_id, candidate.start_s, candidate.end_s) for candidate in chosen]
         with storage.local_path(source.key(SOURCE_FILE)) as video:
             result = track_faces_in_windows(
-                video, windows, vision, sample_fps=render.sample_fps, on_progress=progress_for(context, "faces")
+                video, windows, vision, sample_fps=render.sample_fps, on_progress=progress_for(context, FACES.name)
             )
         storage.write_model(key, result)
-        save_record(storage, source, StageRecord(stage="faces", fingerprint=expected, outputs=[key]))
+        return StageOutputs([key])
+
+    inputs = [
+        upstream_fingerprint(storage, source, CANDIDATES),
+        vision.model_dump(exclude=RUNTIME_ONLY_FIELDS),
+        render.sample_fps,
+        settings.max_clips,
+    ]
+    materialize_stage(context, storage, FACES, inputs, compute)
     result = storage.read_model(key, FacesResult)
     frames = [frame for window in result.windows for frame in window.frames]
     with_face = sum(1 for frame in frames if frame.faces)
@@ -109,10 +101,6 @@ def faces(
             "track_count": len(tracks),
         }
     )
-
-
-def load_candidates(storage: StorageResource, key: str) -> list[Candidate]:
-    return [Candidate.model_validate(item) for item in storage.read_json(key)]
 
 
 def candidates_table(chosen: list[Candidate]) -> str:

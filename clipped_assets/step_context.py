@@ -1,29 +1,60 @@
-"""What every thin asset body needs: its source, its settings, and a progress callback."""
+"""What every thin asset body needs: its source, its settings, a progress callback, and the stage helpers."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from dagster import AssetExecutionContext, Failure
+from dagster import AssetExecutionContext, AssetsDefinition, Failure, asset
 
 from clipped.errors import BAD_INPUT_ERRORS
 from clipped.layout import SourceRef
 from clipped.progress import ProgressCallback, publish_step_progress
-from clipped.sources import REQUEST_FILE, SourceRequest
-from clipped_resources.storage import StorageResource
+from clipped.stage_record import Stage, StageOutputs, StageRecord, reuse_or_compute
+from clipped.storage import Storage
+from clipped_assets.partitions import source_video_partitions
+
+
+def stage_asset(stage: Stage, **asset_kwargs: Any) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """``@asset`` for one pipeline stage: one partition per source, the stage's name and code version, and the
+    bad-input policy (a one-line, never-retried failure) around the whole body."""
+
+    def decorate(body: Callable[..., Any]) -> AssetsDefinition:
+        @functools.wraps(body)  # Dagster reads the body's parameters (context, resources) through __wrapped__
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            with failing_clearly():
+                return body(*args, **kwargs)
+
+        return asset(
+            name=stage.name,
+            code_version=stage.code_version,
+            partitions_def=source_video_partitions,
+            **asset_kwargs,
+        )(guarded)
+
+    return decorate
+
+
+def materialize_stage(
+    context: AssetExecutionContext,
+    storage: Storage,
+    stage: Stage,
+    inputs: Sequence[object],
+    compute: Callable[[], StageOutputs],
+) -> StageRecord:
+    """Reuse-or-compute the stage for this partition's source (see :func:`clipped.stage_record.reuse_or_compute`)."""
+    source = source_of(context)
+    result = reuse_or_compute(storage, source, stage, inputs, compute)
+    if result.reused:
+        context.log.info(f"reusing complete {stage.name} for {source.partition_key}")
+    return result.record
 
 
 def source_of(context: AssetExecutionContext) -> SourceRef:
     return SourceRef.from_partition_key(context.partition_key)
-
-
-def request_of(storage: StorageResource, source: SourceRef) -> SourceRequest:
-    key = source.key(REQUEST_FILE)
-    if not storage.exists(key):
-        raise FileNotFoundError(f"no source request for partition {source.partition_key} (register it first)")
-    return storage.read_model(key, SourceRequest)
 
 
 def progress_for(context: AssetExecutionContext, step: str) -> ProgressCallback:

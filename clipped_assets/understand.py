@@ -10,34 +10,31 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     RetryPolicy,
-    asset,
     asset_check,
 )
 
 from clipped.ingest.prepare import PreparedSource
-from clipped.stage_record import StageRecord, fingerprint, load_complete_record, require_record, save_record
+from clipped.layout import AUDIO_FEATURES_FILE, AUDIO_FILE, INFO_FILE, SCENES_FILE, SOURCE_FILE, TRANSCRIPT_FILE
+from clipped.stage_outputs import read_request
+from clipped.stage_record import StageOutputs, upstream_fingerprint
+from clipped.stages import AUDIO_FEATURES, SCENES, SOURCE_VIDEO, TRANSCRIPT
 from clipped.types import AudioFeatures, Scenes, Transcript
 from clipped.understand.audio_features import compute_audio_features
 from clipped.understand.scenes import detect_scenes
-from clipped_assets.ingest import AUDIO_FILE, INFO_FILE, SOURCE_FILE, source_video
-from clipped_assets.partitions import source_video_partitions
+from clipped_assets.ingest import source_video
 from clipped_assets.placement import GPU_OP_TAGS, GPU_POOL
-from clipped_assets.step_context import failing_clearly, progress_for, request_of, source_of
+from clipped_assets.step_context import materialize_stage, progress_for, source_of, stage_asset
 from clipped_resources.asr import AsrResource
 from clipped_resources.storage import StorageResource
 
-TRANSCRIPT_FILE = "transcript.json"
 # Resource fields that change how fast or where, not what: left out of fingerprints so they don't force recomputes.
 RUNTIME_ONLY_FIELDS = {"cpu_threads", "model_cache_dir", "allow_download", "intra_op_threads", "batch_size"}
-SCENES_FILE = "scenes.json"
-AUDIO_FEATURES_FILE = "audio_features.json"
 
 
-@asset(
-    partitions_def=source_video_partitions,
+@stage_asset(
+    TRANSCRIPT,
     deps=[source_video],
     group_name="understand",
-    code_version="1",
     retry_policy=RetryPolicy(max_retries=1, delay=60),
     op_tags=GPU_OP_TAGS,
     pool=GPU_POOL,
@@ -46,24 +43,24 @@ AUDIO_FEATURES_FILE = "audio_features.json"
 )
 def transcript(context: AssetExecutionContext, storage: StorageResource, asr: AsrResource) -> MaterializeResult:
     source = source_of(context)
-    settings = request_of(storage, source).settings
-    upstream = require_record(storage, source, "source_video")
-    expected = fingerprint(
-        "transcript", "1", upstream.fingerprint, asr.model_dump(exclude=RUNTIME_ONLY_FIELDS), settings.language
-    )
-    record = load_complete_record(storage, source, "transcript", expected)
+    settings = read_request(storage, source).settings
     key = source.key(TRANSCRIPT_FILE)
-    if record is None:
+
+    def compute() -> StageOutputs:
         started = time.monotonic()
         with storage.local_path(source.key(AUDIO_FILE)) as wav:
-            result = asr.transcribe(wav, language=settings.language, on_progress=progress_for(context, "transcript"))
+            result = asr.transcribe(wav, language=settings.language, on_progress=progress_for(context, TRANSCRIPT.name))
         elapsed = time.monotonic() - started
         storage.write_model(key, result)
         rtf = elapsed / result.duration_s if result.duration_s else 0.0
-        record = StageRecord(
-            stage="transcript", fingerprint=expected, outputs=[key], summary={"elapsed_s": elapsed, "rtf": rtf}
-        )
-        save_record(storage, source, record)
+        return StageOutputs([key], summary={"elapsed_s": elapsed, "rtf": rtf})
+
+    inputs = [
+        upstream_fingerprint(storage, source, SOURCE_VIDEO),
+        asr.model_dump(exclude=RUNTIME_ONLY_FIELDS),
+        settings.language,
+    ]
+    record = materialize_stage(context, storage, TRANSCRIPT, inputs, compute)
     result = storage.read_model(key, Transcript)
     words = result.words
     return MaterializeResult(
@@ -93,25 +90,24 @@ def transcript_times_within_audio(context, storage: StorageResource) -> AssetChe
     )
 
 
-@asset(
-    partitions_def=source_video_partitions,
+@stage_asset(
+    SCENES,
     deps=[source_video],
     group_name="understand",
-    code_version="1",
     retry_policy=RetryPolicy(max_retries=1, delay=30),
     kinds={"scenedetect"},
     description="Shot cuts from PySceneDetect on a downscaled decode.",
 )
 def scenes(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
     source = source_of(context)
-    upstream = require_record(storage, source, "source_video")
-    expected = fingerprint("scenes", "1", upstream.fingerprint)
     key = source.key(SCENES_FILE)
-    if load_complete_record(storage, source, "scenes", expected) is None:
+
+    def compute() -> StageOutputs:
         with storage.local_path(source.key(SOURCE_FILE)) as video:
-            result = detect_scenes(video, on_progress=progress_for(context, "scenes"))
-        storage.write_model(key, result)
-        save_record(storage, source, StageRecord(stage="scenes", fingerprint=expected, outputs=[key]))
+            storage.write_model(key, detect_scenes(video, on_progress=progress_for(context, SCENES.name)))
+        return StageOutputs([key])
+
+    materialize_stage(context, storage, SCENES, [upstream_fingerprint(storage, source, SOURCE_VIDEO)], compute)
     result = storage.read_model(key, Scenes)
     cuts_per_minute = len(result.cuts_s) / (result.duration_s / 60) if result.duration_s else 0.0
     return MaterializeResult(
@@ -123,34 +119,32 @@ def scenes(context: AssetExecutionContext, storage: StorageResource) -> Material
     )
 
 
-@asset(
-    partitions_def=source_video_partitions,
+@stage_asset(
+    AUDIO_FEATURES,
     deps=[source_video],
     group_name="understand",
-    code_version="1",
     retry_policy=RetryPolicy(max_retries=1, delay=30, backoff=Backoff.LINEAR),
     kinds={"numpy"},
     description="RMS energy curve (0.5 s hops), loudness peaks and silences.",
 )
 def audio_features(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
-    with failing_clearly():
-        source = source_of(context)
-        upstream = require_record(storage, source, "source_video")
-        expected = fingerprint("audio_features", "1", upstream.fingerprint)
-        key = source.key(AUDIO_FEATURES_FILE)
-        if load_complete_record(storage, source, "audio_features", expected) is None:
-            with storage.local_path(source.key(AUDIO_FILE)) as wav:
-                result = compute_audio_features(wav)
-            storage.write_model(key, result)
-            save_record(storage, source, StageRecord(stage="audio_features", fingerprint=expected, outputs=[key]))
-        result = storage.read_model(key, AudioFeatures)
-        silent_s = sum(end - start for start, end in result.silences)
-        media = storage.read_model(source.key(INFO_FILE), PreparedSource).media
-        return MaterializeResult(
-            metadata={
-                "mean_db": MetadataValue.float(round(result.mean_db, 2)),
-                "peak_count": len(result.peaks_s),
-                "silence_count": len(result.silences),
-                "silent_share": MetadataValue.float(round(silent_s / media.duration_s, 3) if media.duration_s else 0.0),
-            }
-        )
+    source = source_of(context)
+    key = source.key(AUDIO_FEATURES_FILE)
+
+    def compute() -> StageOutputs:
+        with storage.local_path(source.key(AUDIO_FILE)) as wav:
+            storage.write_model(key, compute_audio_features(wav))
+        return StageOutputs([key])
+
+    materialize_stage(context, storage, AUDIO_FEATURES, [upstream_fingerprint(storage, source, SOURCE_VIDEO)], compute)
+    result = storage.read_model(key, AudioFeatures)
+    silent_s = sum(end - start for start, end in result.silences)
+    media = storage.read_model(source.key(INFO_FILE), PreparedSource).media
+    return MaterializeResult(
+        metadata={
+            "mean_db": MetadataValue.float(round(result.mean_db, 2)),
+            "peak_count": len(result.peaks_s),
+            "silence_count": len(result.silences),
+            "silent_share": MetadataValue.float(round(silent_s / media.duration_s, 3) if media.duration_s else 0.0),
+        }
+    )

@@ -24,16 +24,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from pydantic import Field, PrivateAttr
 
-from clipped_resources.storage import (
-    VIDEO_CONTENT_TYPES,
-    ObjectInfo,
-    PresignedUpload,
-    StorageKeyError,
-    StorageResource,
-    check_key,
-    check_range,
-    check_raw_inbox_key,
-)
+from clipped.layout import InvalidKeyError, check_key, check_raw_inbox_key
+from clipped.storage import ObjectInfo
+from clipped_resources.storage import VIDEO_CONTENT_TYPES, PresignedUpload, StorageResource, check_range
 
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 
@@ -159,7 +152,7 @@ class S3Storage(StorageResource):
     def rename_raw(self, raw_key: str, target_key: str) -> None:
         folder, _ = check_raw_inbox_key(raw_key)  # on S3 any key under the prefix is one object, never a path
         if check_key(target_key).split("/")[0] != folder.split("/")[0]:
-            raise StorageKeyError(f"{target_key!r} is in another workspace than {raw_key!r}")
+            raise InvalidKeyError(f"{target_key!r} is in another workspace than {raw_key!r}")
         if self.exists(target_key):
             raise FileExistsError(f"storage key {target_key!r} already exists")
         with self._missing_as_file_not_found(raw_key):

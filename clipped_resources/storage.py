@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -21,59 +20,18 @@ from typing import Literal, TypeVar
 from dagster import ConfigurableResource
 from pydantic import BaseModel
 
+from clipped.layout import InvalidKeyError, check_key, check_raw_inbox_key
+from clipped.storage import ObjectInfo
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
-_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-# The one folder whose objects may have names outside the key rules: people drop files there by hand.
-INBOX_FOLDER = "inbox"
 # What a presigned upload may carry: the containers ingest accepts, nothing a browser could render as a page.
 VIDEO_CONTENT_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm", "video/x-matroska"})
-
-
-class StorageKeyError(ValueError):
-    """A key that would escape the storage layout (absolute, '..', odd characters, wrong workspace)."""
-
-
-def check_key(key: str, workspace_id: str | None = None) -> str:
-    """Validate a storage key; with ``workspace_id``, also require that it lies in that workspace."""
-    parts = key.split("/")
-    if not key or any(not _SEGMENT.match(part) or part in {".", ".."} for part in parts):
-        raise StorageKeyError(f"invalid storage key {key!r}")
-    if workspace_id is not None and parts[0] != workspace_id:
-        raise StorageKeyError(f"storage key {key!r} is outside workspace {workspace_id!r}")
-    return key
-
-
-def check_raw_inbox_key(raw_key: str) -> tuple[str, str]:
-    """Split a raw inbox key (a name as someone dropped it) into its validated folder and its name.
-
-    The folder must be a valid key at or below ``{ws}/inbox``; the name may hold anything the key rules refuse
-    (spaces, unicode, parentheses) except what could address another object: ``/``, NUL, ``.`` and ``..``.
-    """
-    folder, _, name = raw_key.rpartition("/")
-    parts = folder.split("/")
-    try:
-        check_key(folder)
-    except StorageKeyError:
-        raise StorageKeyError(f"raw key {raw_key!r} is not in an inbox") from None
-    if len(parts) < 2 or parts[1] != INBOX_FOLDER:
-        raise StorageKeyError(f"raw key {raw_key!r} is not in an inbox")
-    if not name or "\0" in name or name in {".", ".."}:
-        raise StorageKeyError(f"raw inbox name {name!r} cannot be used")
-    return folder, name
 
 
 def check_range(start: int, length: int) -> None:
     """Refuse a byte range no store could serve the same way (negative offsets or lengths)."""
     if start < 0 or length < 0:
         raise ValueError(f"byte range needs start >= 0 and length >= 0, got start={start} length={length}")
-
-
-class ObjectInfo(BaseModel):
-    """One stored object as a listing sees it; ``version`` changes whenever the content may have changed."""
-
-    key: str
-    size: int
-    version: str  # S3 ETag, or the local file's mtime in ns
 
 
 class PresignedUpload(BaseModel):
@@ -290,14 +248,14 @@ class LocalStorage(StorageResource):
         """The file behind a raw inbox key, refused unless it resolves to a file directly in that inbox folder."""
         folder_key, name = check_raw_inbox_key(raw_key)
         if check_key(target_key).split("/")[0] != folder_key.split("/")[0]:
-            raise StorageKeyError(f"{target_key!r} is in another workspace than {raw_key!r}")
+            raise InvalidKeyError(f"{target_key!r} is in another workspace than {raw_key!r}")
         folder = self._path(folder_key)
         source = folder / name
         if not source.is_file() and not source.is_symlink():
             raise FileNotFoundError(f"raw key {raw_key!r} does not exist")
         # A backslash, a symlink or any other trick must not reach outside the folder the name was listed in.
         if source.resolve().parent != folder.resolve():
-            raise StorageKeyError(f"raw key {raw_key!r} resolves outside its inbox folder")
+            raise InvalidKeyError(f"raw key {raw_key!r} resolves outside its inbox folder")
         if not source.is_file():
             raise FileNotFoundError(f"raw key {raw_key!r} does not exist")
         return source

@@ -44,7 +44,7 @@ from api.services.jobs import job_out
 from api.services.media import check_range
 from api.services.rendering import preview_frame, queue_rerender
 from api.state import AppState
-from clipped_resources.storage import check_key
+from clipped.layout import check_key
 
 router = APIRouter(prefix="/api", tags=["clips"])
 CAPTION_STYLE_INFO = {

@@ -7,9 +7,8 @@ from sqlalchemy.orm import Session
 
 from api.models import Clip, ClipVersion, Job
 from api.state import AppState
-from clipped.layout import SourceRef
-from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
-from clipped_resources.storage import check_key
+from clipped.layout import RENDERED_CLIPS_FILE, SourceRef, check_key
+from clipped.render_manifest import RenderedClipsManifest
 
 
 def sync_clips(state: AppState, session: Session, job: Job, run_id: str) -> None:

@@ -14,15 +14,14 @@ from sqlalchemy.orm import Session
 
 from api.models import Clip, ClipVersion, Job
 from api.state import AppState
-from clipped.layout import SourceRef
+from clipped.layout import RENDERED_CLIPS_FILE, SOURCE_FILE, SourceRef
 from clipped.media.ffmpeg import run_ffmpeg
 from clipped.render.captions_ass import build_ass
 from clipped.render.filtergraph import ass_filter
+from clipped.render.inputs import load_render_inputs
 from clipped.render.render_clip import output_size
-from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
+from clipped.render_manifest import RenderedClipsManifest
 from clipped.types import RenderedClip
-from clipped_assets.ingest import SOURCE_FILE
-from clipped_assets.render import load_render_inputs
 
 log = logging.getLogger("clipped.api")
 

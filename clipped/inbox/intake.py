@@ -29,17 +29,10 @@ from clipped.inbox.readiness import (
 from clipped.inbox.validation import Rejection, check_name_and_size, probe_upload
 from clipped.ingest.prepare import sha256_of
 from clipped.ingest.probe import MediaLimits
-from clipped.layout import SourceRef, video_id_for
-from clipped.sources import REQUEST_FILE, SourceRequest
+from clipped.layout import REQUEST_FILE, InvalidKeyError, SourceRef, check_key, check_raw_inbox_key, video_id_for
+from clipped.sources import SourceRequest
+from clipped.storage import ObjectInfo, WorkspacedStorage, WorkspaceStorage
 from clipped.types import ClipSettings
-from clipped_resources.storage import (
-    ObjectInfo,
-    StorageKeyError,
-    StorageResource,
-    WorkspaceStorage,
-    check_key,
-    check_raw_inbox_key,
-)
 
 REASON_SUFFIX = ".reason.json"
 # Cursor keys for files still under their raw names: a hash, since a raw name may not even be valid UTF-8.
@@ -101,7 +94,7 @@ def content_record_key(workspace_id: str, content_sha256: str) -> str:
 
 
 def run_inbox_pass(
-    storage: StorageResource,
+    storage: WorkspacedStorage,
     settings: InboxSettings,
     cursor: InboxCursor,
     is_registered: Callable[[str], bool],
@@ -159,7 +152,7 @@ class _WorkspacePass:
         for info in listing:
             try:
                 check_key(info.key, self.workspace_id)
-            except StorageKeyError:
+            except InvalidKeyError:
                 raw.append(info)
                 continue
             usable.append(info)
@@ -184,7 +177,7 @@ class _WorkspacePass:
             since = self.previous.seen[stand_in.key].since if stand_in.key in self.previous.seen else self.now
             try:
                 self.give_safe_name(info, has_marker, since)
-            except (StorageKeyError, FileNotFoundError, FileExistsError) as exc:
+            except (InvalidKeyError, FileNotFoundError, FileExistsError) as exc:
                 self.result.unusable_keys.append(f"{printable_name(info.key)} ({exc})")
 
     def give_safe_name(self, info: ObjectInfo, has_marker: bool, since: float) -> None:

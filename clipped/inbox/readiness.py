@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from clipped_resources.storage import ObjectInfo
+from clipped.storage import ObjectInfo
 
 MARKER_SUFFIX = ".done"
 # Names that file copiers and browsers use while a file is still being written.

@@ -6,7 +6,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from clipped.ingest.url_policy import ALLOWED_VIDEO_DOMAINS, Resolver, resolve_host, validate_video_url
+from clipped.layout import check_key
 from clipped.progress import ProgressCallback, no_progress
+from clipped.sources import SourceRequest
+from clipped.storage import Storage
 
 
 class SourceAccessError(ValueError):
@@ -67,3 +70,29 @@ def download_url(
     if not files:
         raise SourceAccessError("download produced no file")
     return files[0]
+
+
+def fetch_original(
+    request: SourceRequest,
+    scratch: Path,
+    storage: Storage,
+    workspace_id: str,
+    *,
+    allowed_roots: Iterable[str],
+    allowed_domains: Iterable[str],
+    max_download_bytes: int,
+) -> Path:
+    """A local path with the original bytes of ``request``; refuses anything outside policy before reading it.
+
+    Uploads must lie in ``workspace_id``'s storage; downloads and uploads land in ``scratch``.
+    """
+    if request.kind == "file":
+        return resolve_local_source(request.location, allowed_roots)
+    if request.kind == "url":
+        return download_url(
+            request.location, scratch, max_filesize_bytes=max_download_bytes, allowed_domains=allowed_domains
+        )
+    check_key(request.location, workspace_id)
+    local = scratch / ("upload" + Path(request.location).suffix)
+    storage.download(request.location, local)
+    return local

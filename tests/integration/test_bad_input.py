@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from dagster import materialize
 
-from clipped.layout import SourceRef
+from clipped.layout import REQUEST_FILE, SourceRef
 from clipped.pipeline import first_failure
-from clipped.sources import REQUEST_FILE, SourceRequest
+from clipped.sources import SourceRequest
 from clipped_assets.ingest import source_video
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.storage import LocalStorage

@@ -30,7 +30,8 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRun, Dag
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.scheduler.instigation import InstigatorStatus, TickStatus
 
-from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
+from clipped.layout import RENDERED_CLIPS_FILE
+from clipped.render_manifest import RenderedClipsManifest
 from clipped.run_tags import TRIGGER_TAG, WORKSPACE_TAG
 from clipped_assets.partitions import source_video_partitions
 from clipped_resources.storage import LocalStorage

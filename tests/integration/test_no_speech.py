@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from dagster import materialize
 
+from clipped.layout import REQUEST_FILE
 from clipped.pipeline import first_failure
-from clipped.sources import REQUEST_FILE, request_for, source_ref_for
+from clipped.sources import request_for, source_ref_for
 from clipped.types import Candidate, ClipSettings
 from clipped_assets import ingest, select, understand
 from clipped_resources.profiles import build_resources

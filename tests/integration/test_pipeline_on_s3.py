@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from clipped.layout import SourceRef
+from clipped.layout import RENDERED_CLIPS_FILE, REQUEST_FILE, SourceRef
 from clipped.pipeline import export_clips, run_clip_job
-from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
-from clipped.sources import REQUEST_FILE, SourceRequest, source_ref_for
+from clipped.render_manifest import RenderedClipsManifest
+from clipped.sources import SourceRequest, source_ref_for
 from clipped.types import ClipSettings
 from clipped_assets.partitions import source_video_partitions
 from clipped_resources.profiles import build_resources

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from clipped.layout import InvalidKeyError
 from clipped_resources.s3_storage import S3Storage
-from clipped_resources.storage import StorageKeyError
 from tests.support.s3_server import S3Bucket
 
 MIB = 1024**2
@@ -49,18 +49,18 @@ def test_bytes_json_listing_and_missing_keys(storage: S3Storage) -> None:
 
 def test_bad_keys_and_keys_of_another_workspace_are_refused(storage: S3Storage, s3_bucket: S3Bucket) -> None:
     for key in ["../x", "/abs/key", "acme//x", "acme/../other/x", ""]:
-        with pytest.raises(StorageKeyError):
+        with pytest.raises(InvalidKeyError):
             storage.write_bytes(key, b"x")
     acme = storage.for_workspace("acme")
     acme.write_bytes("acme/sources/v/mine.bin", b"mine")
     storage.write_bytes("other/sources/v/theirs.bin", b"theirs")
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         acme.read_bytes("other/sources/v/theirs.bin")
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         acme.write_bytes("other/sources/v/planted.bin", b"x")
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         acme.list_keys("other")
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         acme.presigned_get("other/sources/v/theirs.bin")
     assert acme.read_bytes("acme/sources/v/mine.bin") == b"mine"
     keys = [item["Key"] for item in s3_bucket.client().list_objects_v2(Bucket=s3_bucket.name)["Contents"]]
@@ -85,7 +85,7 @@ def test_read_range_is_a_ranged_get_with_fewer_bytes_at_the_end(storage: S3Stora
     acme = storage.for_workspace("acme")
     assert acme.read_range("acme/clips/c/clip.mp4", 0, 4) == b"0123"
     for key in ("other/clips/c/clip.mp4", "acme/../other/clips/c/clip.mp4"):
-        with pytest.raises(StorageKeyError):
+        with pytest.raises(InvalidKeyError):
             acme.read_range(key, 0, 6)
 
 
@@ -100,9 +100,9 @@ def test_rename_raw_copies_server_side_then_deletes_and_never_overwrites(
     assert acme.read_bytes("acme/inbox/my-stream-nov-20-e.mp4") == "acme/inbox/My Stream (Nov 20) é.mp4".encode()
     with pytest.raises(FileExistsError):
         acme.rename_raw("acme/inbox/..\\x.mp4", "acme/inbox/my-stream-nov-20-e.mp4")
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         acme.rename_raw("acme/inbox/../../escape.mp4", "acme/inbox/escape.mp4")
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         acme.rename_raw("acme/inbox/..\\x.mp4", "other/inbox/x.mp4")
     with pytest.raises(FileNotFoundError):
         acme.rename_raw("acme/inbox/Gone Talk.mp4", "acme/inbox/gone.mp4")
@@ -192,7 +192,7 @@ def test_presigned_upload_refuses_other_types_oversized_caps_and_other_workspace
         storage.presigned_put("acme/inbox/page.html", "text/html")
     with pytest.raises(ValueError, match="between 1 and"):
         storage.presigned_put("acme/inbox/huge.mp4", "video/mp4", max_bytes=2 * MIB)
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         storage.for_workspace("acme").presigned_put("other/inbox/talk.mp4", "video/mp4")
     for content_type in ("video/quicktime", "video/webm", "video/x-matroska"):
         assert storage.presigned_put("acme/inbox/ok", content_type).content_type == content_type

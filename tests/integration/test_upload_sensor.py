@@ -11,9 +11,10 @@ import pytest
 from dagster import DagsterInstance, SensorResult, build_sensor_context, instance_for_test
 
 from clipped.inbox.naming import name_hash
-from clipped.render_manifest import RENDERED_CLIPS_FILE, RenderedClipsManifest
+from clipped.layout import RENDERED_CLIPS_FILE, REQUEST_FILE
+from clipped.render_manifest import RenderedClipsManifest
 from clipped.run_tags import TRIGGER_TAG, WORKSPACE_TAG
-from clipped.sources import REQUEST_FILE, SourceRequest
+from clipped.sources import SourceRequest
 from clipped_assets.partitions import source_video_partitions
 from clipped_resources.inbox import UploadInbox
 from clipped_resources.ingest_policy import IngestPolicy

@@ -3,7 +3,7 @@
 import pytest
 
 from clipped.inbox.naming import candidate_names, name_hash, printable_name, safe_name
-from clipped_resources.storage import check_key
+from clipped.layout import check_key
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import pytest
 
 from clipped.inbox.readiness import InboxCursor, SeenFile, is_candidate_name, split_ready
 from clipped.inbox.validation import check_name_and_size
-from clipped_resources.storage import ObjectInfo
+from clipped.storage import ObjectInfo
 
 EXTENSIONS = [".mp4", ".mov", ".webm", ".mkv", ".m4v"]
 

@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from clipped.layout import InvalidKeyError, SourceRef, video_id_for
+from clipped.layout import InvalidKeyError, SourceRef, check_key, video_id_for
 from clipped.sources import request_for, source_ref_for
 from clipped.types import ClipSettings
-from clipped_resources.storage import LocalStorage, StorageKeyError, check_key
+from clipped_resources.storage import LocalStorage
 
 
 def test_partition_key_round_trip() -> None:
@@ -41,12 +41,12 @@ def test_same_file_same_partition_url_and_file_classified(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("key", ["", "/abs/key", "ws/../other", "ws//x", "ws/a b", "ws/.hidden", "ws\\x"])
 def test_invalid_storage_keys_are_refused(key: str) -> None:
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         check_key(key)
 
 
 def test_keys_outside_the_workspace_are_refused() -> None:
-    with pytest.raises(StorageKeyError, match="outside workspace"):
+    with pytest.raises(InvalidKeyError, match="outside workspace"):
         check_key("other/sources/x/a.json", "acme")
     assert check_key("acme/sources/x/a.json", "acme")
 
@@ -75,5 +75,5 @@ def test_local_storage_put_file_and_local_path(tmp_path: Path) -> None:
         assert path.read_bytes() == b"video"
     with pytest.raises(FileNotFoundError), storage.local_path("acme/uploads/missing.mp4"):
         pass
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         storage.read_bytes("../outside")

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from clipped_resources.storage import LocalStorage, StorageKeyError
+from clipped.layout import InvalidKeyError
+from clipped_resources.storage import LocalStorage
 
 
 def test_list_objects_sees_size_and_a_new_version_after_a_rewrite(tmp_path: Path) -> None:
@@ -42,7 +43,7 @@ def test_workspace_view_refuses_keys_of_other_workspaces(tmp_path: Path) -> None
         lambda: acme.list_keys("other"),
         lambda: acme.read_bytes("acme/../other/sources/v/secret.json"),
     ):
-        with pytest.raises(StorageKeyError):
+        with pytest.raises(InvalidKeyError):
             call()
     assert storage.list_keys("other") == ["other/sources/v/secret.json"]
     assert acme.list_keys("acme") == ["acme/sources/v/a.json"]
@@ -80,7 +81,7 @@ def test_workspace_view_reads_ranges_only_inside_its_workspace(tmp_path: Path) -
     acme.write_bytes("acme/clips/c/clip.mp4", b"mine")
     assert acme.read_range("acme/clips/c/clip.mp4", 1, 2) == b"in"
     for key in ("other/clips/c/clip.mp4", "acme/../other/clips/c/clip.mp4", "/etc/passwd"):
-        with pytest.raises(StorageKeyError):
+        with pytest.raises(InvalidKeyError):
             acme.read_range(key, 0, 6)
 
 
@@ -131,7 +132,7 @@ def test_rename_raw_refuses_anything_but_a_name_directly_in_its_own_inbox(
     (tmp_path / "other/inbox").mkdir(parents=True)
     (tmp_path / "other/inbox/Odd Name.mp4").write_bytes(b"kept")
     before = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         storage.for_workspace("acme").rename_raw(raw_key, target_key)
     assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file()) == before
 
@@ -144,7 +145,7 @@ def test_rename_raw_never_follows_a_name_out_of_the_inbox(tmp_path: Path) -> Non
     secret.write_bytes(b"secret")
     (inbox / "Link (1).mp4").symlink_to(secret)
     (inbox / "..\\..\\evil.mp4").write_bytes(b"dropped")  # a backslash is an ordinary character on POSIX
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         storage.rename_raw("acme/inbox/Link (1).mp4", "acme/inbox/link-1.mp4")
     assert secret.read_bytes() == b"secret" and (inbox / "Link (1).mp4").is_symlink()
     assert not (inbox / "link-1.mp4").exists()
@@ -156,5 +157,5 @@ def test_rename_raw_never_follows_a_name_out_of_the_inbox(tmp_path: Path) -> Non
 def test_listing_refuses_a_prefix_outside_the_layout(tmp_path: Path) -> None:
     storage = LocalStorage(root=str(tmp_path / "storage"))
     (tmp_path / "outside.txt").write_bytes(b"x")
-    with pytest.raises(StorageKeyError):
+    with pytest.raises(InvalidKeyError):
         storage.list_keys("..")
