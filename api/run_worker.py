@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from clipped.instance import local_instance
+from clipped_app.instance import local_instance
 from clipped.layout import SourceRef
-from clipped.pipeline import PipelineFailedError, run_clip_job
+from clipped_app.pipeline import PipelineFailedError, run_clip_job
 
 
 def main(argv: list[str]) -> int:

@@ -42,7 +42,7 @@ class AppState:
         """The Dagster instance of DAGSTER_HOME (the one the UI and the launcher use), opened on first use."""
         with self._instance_lock:
             if self._instance is None:
-                from clipped.instance import local_instance
+                from clipped_app.instance import local_instance
 
                 self._instance = local_instance()
             return self._instance

@@ -33,7 +33,7 @@ def build_long_input(minutes: float, out: Path) -> Path:
 def run_once(minutes: float, max_clips: int, work: Path) -> dict[str, float]:
     from dagster import DagsterInstance
 
-    from clipped.pipeline import register_source, run_clip_job
+    from clipped_app.pipeline import register_source, run_clip_job
     from clipped.types import ClipSettings
     from definitions import build_definitions
 

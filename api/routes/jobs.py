@@ -30,7 +30,7 @@ from api.schemas import JobIn, JobOut, JobPage, StreamTokenOut
 from api.services.job_status import TERMINAL
 from api.services.jobs import is_terminal, job_out, job_run_view, job_statuses, launch
 from clipped.ingest.url_policy import DisallowedUrlError, validate_video_url
-from clipped.pipeline import register_request
+from clipped_app.pipeline import register_request
 from clipped.sources import SourceRequest, request_for
 from clipped.types import ClipSettings
 

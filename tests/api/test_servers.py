@@ -56,7 +56,7 @@ def test_clipped_api_serves_health_openapi_and_web(api_env) -> None:
 
 @pytest.fixture
 def webserver(api_env) -> Iterator[str]:
-    from clipped.instance import dagster_home
+    from clipped_app.instance import dagster_home
 
     dagster_home()  # the webserver needs the instance folder to exist; the app shares it
     port = free_port()

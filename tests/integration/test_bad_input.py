@@ -8,7 +8,7 @@ import pytest
 from dagster import materialize
 
 from clipped.layout import REQUEST_FILE, SourceRef
-from clipped.pipeline import first_failure
+from clipped_app.pipeline import first_failure
 from clipped.sources import SourceRequest
 from clipped_assets.ingest import source_video
 from clipped_resources.ingest_policy import IngestPolicy
@@ -140,7 +140,7 @@ def test_a_bad_source_leaves_other_partitions_alone(clipped_env: ClippedEnv) -> 
 def test_cli_reports_bad_input_in_one_line(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from clipped.cli import app
+    from clipped_app.cli import app
 
     empty = tmp_path / "empty.mp4"
     empty.touch()

@@ -12,7 +12,7 @@ import pyloudnorm
 import pytest
 from typer.testing import CliRunner
 
-from clipped.cli import app
+from clipped_app.cli import app
 from tests.conftest import copy_sample
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("end_to_end")]

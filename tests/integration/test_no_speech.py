@@ -6,7 +6,7 @@ import pytest
 from dagster import materialize
 
 from clipped.layout import REQUEST_FILE
-from clipped.pipeline import first_failure
+from clipped_app.pipeline import first_failure
 from clipped.sources import request_for, source_ref_for
 from clipped.types import Candidate, ClipSettings
 from clipped_assets import ingest, select, understand

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from clipped.layout import RENDERED_CLIPS_FILE, REQUEST_FILE, SourceRef
-from clipped.pipeline import export_clips, run_clip_job
+from clipped_app.pipeline import export_clips, run_clip_job
 from clipped.render_manifest import RenderedClipsManifest
 from clipped.sources import SourceRequest, source_ref_for
 from clipped.types import ClipSettings

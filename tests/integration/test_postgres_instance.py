@@ -22,7 +22,7 @@ import yaml
 from dagster import AssetKey, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
 from clipped.layout import SourceRef
-from clipped.pipeline import register_source, run_clip_job
+from clipped_app.pipeline import register_source, run_clip_job
 from clipped.run_tags import GPU_TAG, TRIGGER_TAG, WORKSPACE_TAG
 from clipped.types import ClipSettings
 from definitions import build_definitions

@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from api.settings import ApiSettings
-from clipped.cli import app as cli
+from clipped_app.cli import app as cli
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MANIFEST = ROOT / "deploy" / "k8s" / "review-api.yaml"

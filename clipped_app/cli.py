@@ -36,8 +36,8 @@ def run(
     workspace: Annotated[str, typer.Option(help="Workspace id (storage prefix)")] = DEFAULT_WORKSPACE,
 ) -> None:
     """Process one video end to end and write the best clips to --out."""
-    from clipped.instance import local_instance
-    from clipped.pipeline import PipelineFailedError, export_clips, register_source, run_clip_job
+    from clipped_app.instance import local_instance
+    from clipped_app.pipeline import PipelineFailedError, export_clips, register_source, run_clip_job
 
     if aspect not in Aspect.__args__:  # type: ignore[attr-defined]
         raise typer.BadParameter(f"aspect must be one of {', '.join(Aspect.__args__)}")  # type: ignore[attr-defined]
@@ -79,7 +79,7 @@ def run(
 @app.command()
 def ui(port: Annotated[int, typer.Option()] = 3000) -> None:
     """Open the Dagster UI (dagster dev) on the same instance `clipped run` writes to."""
-    from clipped.instance import dagster_home
+    from clipped_app.instance import dagster_home
 
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home())}
     root = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def api(
     import uvicorn
 
     from api.app import create_app
-    from clipped.instance import dagster_home
+    from clipped_app.instance import dagster_home
 
     os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
     uvicorn.run(create_app(), host=host, port=port)

@@ -1,0 +1,1 @@
+"""The app floor: the `clipped` CLI, running the clip job in process, and the local Dagster instance."""
