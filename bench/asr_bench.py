@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from clipped_resources.asr_audio import WHISPER_SAMPLE_RATE, load_audio_for_asr
+from clipped.understand.asr_audio import WHISPER_SAMPLE_RATE, load_audio_for_asr
 from clipped_resources.asr_backends import asr_from_env
 from clipped_resources.asr_device import resolve_compute_type, resolve_device
 

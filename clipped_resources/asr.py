@@ -1,6 +1,8 @@
 """Speech recognition: one interface (:class:`AsrResource`) and its faster-whisper implementation.
 
-Assets type-hint :class:`AsrResource`; the profile decides which implementation and which model is used.
+Assets type-hint :class:`AsrResource`; the profile decides which implementation and which model is used. The
+chunk loop both Whisper backends share is :func:`clipped.understand.transcription.transcribe_in_chunks`; a backend
+here only loads its model and decodes one chunk.
 """
 
 from __future__ import annotations
@@ -8,22 +10,26 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from clipped.progress import ProgressCallback, no_progress
-from clipped.types import Segment, Transcript, Word
-from clipped_resources.asr_audio import WHISPER_SAMPLE_RATE, chunk_bounds, load_audio_for_asr
+from clipped.progress import ProgressCallback
+from clipped.types import Transcript
+from clipped.understand.asr_audio import WHISPER_SAMPLE_RATE, load_audio_for_asr
+from clipped.understand.transcription import DecodedChunk, DecodedSegment, DecodedWord, transcribe_in_chunks
 from clipped_resources.asr_device import resolve_batch_size, resolve_compute_type, resolve_device
 from clipped_resources.baked_models import baked_whisper_dir
 from clipped_resources.model_store import ModelNotAvailableError, packaged_whisper_dir, packaged_whisper_models
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
+    from faster_whisper.transcribe import Segment as FasterWhisperSegment
 
 _MODEL_CACHE: dict[tuple[str, str, str, int], WhisperModel] = {}
 # Whisper's window: the batched pipeline decodes audio in pieces of at most this length.
@@ -82,51 +88,28 @@ class FasterWhisperAsr(WhisperAsrSettings):
         on_progress: ProgressCallback | None = None,
     ) -> Transcript:
         """Transcribe with word timestamps; progress follows segment end times over the audio duration."""
-        report = on_progress or no_progress
         device = resolve_device(self.device)
         whisper = self._load_model(device)
-        batch_size = resolve_batch_size(self.batch_size, device)
         if language is not None and language not in whisper.supported_languages:
             raise ValueError(
                 f"Whisper model '{self.model}' cannot transcribe language '{language}'; "
                 f"it supports: {', '.join(whisper.supported_languages)}"
             )
         options: dict[str, Any] = {
-            "language": language,
             "beam_size": self.beam_size,
             "vad_filter": self.vad_filter,
             "word_timestamps": True,
             # Without it a small model that mishears once keeps repeating the mistake in later windows.
             "condition_on_previous_text": False,
         }
-        audio = load_audio_for_asr(audio_path)
-        duration_s = len(audio) / WHISPER_SAMPLE_RATE
-        segments: list[Segment] = []
-        previous_end = 0.0
-        detected_language = language
-        report(0.0)
-        # Long audio goes in chunks cut at quiet moments: faster-whisper builds features for all the audio it
-        # is given at once, which for an hour of audio costs gigabytes.
-        for first, last in chunk_bounds(audio, WHISPER_SAMPLE_RATE, self.chunk_s):
-            offset_s = first / WHISPER_SAMPLE_RATE
-            segments_iter, info = _transcribe_chunk(whisper, audio[first:last], options, batch_size)
-            if detected_language is None:
-                detected_language = info.language
-                options["language"] = detected_language  # later chunks keep the first chunk's language
-            # faster-whisper decodes lazily: iterating the generator is where the work (and progress) happens.
-            for raw in segments_iter:
-                words, previous_end = clean_words(raw.words or [], previous_end, duration_s, offset_s)
-                if words:
-                    segments.append(
-                        Segment(start_s=words[0].start_s, end_s=words[-1].end_s, text=raw.text.strip(), words=words)
-                    )
-                if duration_s > 0:
-                    report(min(1.0, (offset_s + float(raw.end)) / duration_s))
-            if duration_s > 0:
-                report(last / WHISPER_SAMPLE_RATE / duration_s)
-        report(1.0)
-        return Transcript(
-            language=detected_language or "en", duration_s=duration_s, model=self.model, segments=segments
+        decode = partial(_decode_chunk, whisper, options, resolve_batch_size(self.batch_size, device))
+        return transcribe_in_chunks(
+            load_audio_for_asr(audio_path),
+            decode,
+            model=self.model,
+            language=language,
+            chunk_s=self.chunk_s,
+            on_progress=on_progress,
         )
 
     def _load_model(self, device: str) -> WhisperModel:
@@ -190,36 +173,43 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _transcribe_chunk(whisper: WhisperModel, audio: Any, options: dict[str, Any], batch_size: int) -> tuple[Any, Any]:
+def _decode_chunk(
+    whisper: WhisperModel,
+    options: dict[str, Any],
+    batch_size: int,
+    samples: np.ndarray,
+    language: str | None,
+    _on_progress: ProgressCallback,
+) -> DecodedChunk:
+    """One chunk through faster-whisper, sequentially or through its batched pipeline (``batch_size`` > 0).
+
+    The segments stay lazy: faster-whisper decodes while they are iterated, so the chunk loop's per-segment
+    progress follows the real work.
+    """
     if batch_size <= 0:
-        return whisper.transcribe(audio, **options)
-    from faster_whisper import BatchedInferencePipeline
+        segments, info = whisper.transcribe(samples, language=language, **options)
+    else:
+        from faster_whisper import BatchedInferencePipeline
 
-    batched_options = dict(options)
-    if not options["vad_filter"]:
-        # The batched pipeline needs speech regions to cut windows from; without VAD, fixed 30 s windows.
-        duration_s = len(audio) / WHISPER_SAMPLE_RATE
-        windows = max(1, math.ceil(duration_s / _WINDOW_S))
-        batched_options["clip_timestamps"] = [
-            {"start": index * _WINDOW_S, "end": min((index + 1) * _WINDOW_S, duration_s)} for index in range(windows)
+        batched_options = dict(options)
+        if not options["vad_filter"]:
+            # The batched pipeline needs speech regions to cut windows from; without VAD, fixed 30 s windows.
+            duration_s = len(samples) / WHISPER_SAMPLE_RATE
+            windows = max(1, math.ceil(duration_s / _WINDOW_S))
+            batched_options["clip_timestamps"] = [
+                {"start": index * _WINDOW_S, "end": min((index + 1) * _WINDOW_S, duration_s)}
+                for index in range(windows)
+            ]
+        # The pipeline only wraps the loaded model, so building one per chunk costs nothing.
+        pipeline = BatchedInferencePipeline(model=whisper)
+        segments, info = pipeline.transcribe(samples, batch_size=batch_size, language=language, **batched_options)
+    return DecodedChunk(language=info.language, segments=_decoded_segments(segments))
+
+
+def _decoded_segments(segments: Iterable[FasterWhisperSegment]) -> Iterator[DecodedSegment]:
+    for segment in segments:
+        words = [
+            DecodedWord(word.word, float(word.start), float(word.end), float(word.probability))
+            for word in segment.words or []
         ]
-    # The pipeline only wraps the loaded model, so building one per chunk costs nothing.
-    return BatchedInferencePipeline(model=whisper).transcribe(audio, batch_size=batch_size, **batched_options)
-
-
-def clean_words(
-    raw_words: Sequence[Any], previous_end: float, duration_s: float, offset_s: float = 0.0
-) -> tuple[list[Word], float]:
-    """Strip and drop empty words; shift chunk times by ``offset_s``; clamp times so they never go backwards,
-    overlap, or pass the audio's end."""
-    words: list[Word] = []
-    limit = duration_s if duration_s > 0 else float("inf")
-    for raw in raw_words:
-        text = raw.word.strip()
-        if not text:
-            continue
-        start = min(max(float(raw.start) + offset_s, previous_end), limit)
-        end = min(max(float(raw.end) + offset_s, start), limit)
-        words.append(Word(word=text, start_s=start, end_s=end, probability=float(raw.probability)))
-        previous_end = end
-    return words, previous_end
+        yield DecodedSegment(text=segment.text, end_s=float(segment.end), words=words)

@@ -9,8 +9,8 @@ import pytest
 
 from clipped.media.ffmpeg import run_ffmpeg
 from clipped.types import Transcript
+from clipped.understand.asr_audio import WHISPER_SAMPLE_RATE, load_audio_for_asr
 from clipped_resources.asr import FasterWhisperAsr
-from clipped_resources.asr_audio import WHISPER_SAMPLE_RATE, load_audio_for_asr
 from clipped_resources.model_store import ModelNotAvailableError, assemble_whisper_base
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from clipped.types import Transcript
-from clipped_resources.asr_whisperx import AsrBackendUnavailableError, WhisperXAsr, segments_from_whisperx
+from clipped.types import Segment, Transcript
+from clipped.understand.transcription import segment_on_timeline
+from clipped.understand.whisperx_segments import segments_from_whisperx
+from clipped_resources.asr_whisperx import AsrBackendUnavailableError, WhisperXAsr
 from clipped_resources.model_store import ModelNotAvailableError
 
 SPEECH = Path(__file__).resolve().parents[1] / "data" / "librivox_austen_5utt.wav"
@@ -47,8 +49,22 @@ ALIGNED = [
 ]
 
 
+def on_timeline(
+    raw_segments: list[dict], *, offset_s: float, previous_end: float, duration_s: float
+) -> tuple[list[Segment], float]:
+    """WhisperX's segments placed on the source's timeline as the chunk loop places them."""
+    segments: list[Segment] = []
+    for decoded in segments_from_whisperx(raw_segments):
+        segment, previous_end = segment_on_timeline(
+            decoded, offset_s=offset_s, previous_end=previous_end, duration_s=duration_s
+        )
+        if segment is not None:
+            segments.append(segment)
+    return segments, previous_end
+
+
 def test_aligned_words_keep_their_times_and_scores() -> None:
-    segments, last_end = segments_from_whisperx(ALIGNED, offset_s=0.0, previous_end=0.0, duration_s=60.0)
+    segments, last_end = on_timeline(ALIGNED, offset_s=0.0, previous_end=0.0, duration_s=60.0)
     first = segments[0]
     assert first.text == "In 1811, the Dashwoods had lived at Norland Park"
     assert [w.word for w in first.words][:4] == ["In", "1811,", "the", "Dashwoods"]
@@ -59,7 +75,7 @@ def test_aligned_words_keep_their_times_and_scores() -> None:
 
 
 def test_unaligned_numerals_sit_between_their_aligned_neighbours() -> None:
-    segments, _ = segments_from_whisperx(ALIGNED, offset_s=0.0, previous_end=0.0, duration_s=60.0)
+    segments, _ = on_timeline(ALIGNED, offset_s=0.0, previous_end=0.0, duration_s=60.0)
     year = segments[0].words[1]
     assert year.word == "1811,"
     assert (year.start_s, year.end_s) == (0.633, 1.402)  # from the end of "In" to the start of "the"
@@ -84,7 +100,7 @@ def test_a_run_of_unaligned_words_shares_the_gap_by_length() -> None:
             ],
         }
     ]
-    (segment,), _ = segments_from_whisperx(raw, offset_s=0.0, previous_end=0.0, duration_s=60.0)
+    (segment,), _ = on_timeline(raw, offset_s=0.0, previous_end=0.0, duration_s=60.0)
     _, first, second, _ = segment.words
     assert (first.start_s, first.end_s) == pytest.approx((10.5, 11.25))  # 3 of 7 characters of 1.75 s
     assert (second.start_s, second.end_s) == pytest.approx((11.25, 12.25))
@@ -92,13 +108,13 @@ def test_a_run_of_unaligned_words_shares_the_gap_by_length() -> None:
 
 def test_a_segment_the_aligner_gave_up_on_is_spread_over_its_vad_bounds() -> None:
     raw = [{"start": 20.0, "end": 21.0, "text": " 42 17", "words": []}]
-    (segment,), _ = segments_from_whisperx(raw, offset_s=0.0, previous_end=0.0, duration_s=60.0)
+    (segment,), _ = on_timeline(raw, offset_s=0.0, previous_end=0.0, duration_s=60.0)
     assert [(w.word, w.start_s, w.end_s) for w in segment.words] == [("42", 20.0, 20.5), ("17", 20.5, 21.0)]
 
 
 def test_words_with_no_time_anywhere_are_dropped_not_invented() -> None:
     raw = [{"text": "1990", "words": [{"word": "1990"}]}, {"start": None, "end": math.nan, "text": "", "words": []}]
-    segments, last_end = segments_from_whisperx(raw, offset_s=0.0, previous_end=3.0, duration_s=60.0)
+    segments, last_end = on_timeline(raw, offset_s=0.0, previous_end=3.0, duration_s=60.0)
     assert segments == [] and last_end == 3.0
 
 
@@ -116,7 +132,7 @@ def test_chunk_offset_is_added_and_times_clamped_to_the_timeline() -> None:
             ],
         }
     ]
-    (segment,), last_end = segments_from_whisperx(raw, offset_s=600.0, previous_end=600.3, duration_s=601.8)
+    (segment,), last_end = on_timeline(raw, offset_s=600.0, previous_end=600.3, duration_s=601.8)
     assert [(w.word, w.start_s, w.end_s) for w in segment.words] == [
         ("back", 600.3, 600.4),
         ("again", 600.5, 600.9),
@@ -126,7 +142,7 @@ def test_chunk_offset_is_added_and_times_clamped_to_the_timeline() -> None:
 
 
 def test_mapped_segments_make_a_valid_transcript() -> None:
-    segments, _ = segments_from_whisperx(ALIGNED, offset_s=0.0, previous_end=0.0, duration_s=6.0)
+    segments, _ = on_timeline(ALIGNED, offset_s=0.0, previous_end=0.0, duration_s=6.0)
     transcript = Transcript(language="en", duration_s=6.0, model="whisperx:large-v2", segments=segments)
     again = Transcript.model_validate_json(transcript.model_dump_json())
     starts = [w.start_s for w in again.words]
