@@ -6,22 +6,30 @@ profile (``CLIPPED_PROFILE``), chosen when Dagster loads the code location, not 
 
 from __future__ import annotations
 
-import os
+from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 
 from clipped_assets import ingest, render, select, understand
 from clipped_assets.partitions import source_video_partitions
 from clipped_assets.placement import step_executor
-from clipped_resources.profiles import build_resources
+from clipped_resources.profiles import active_profile, build_resources
 from clipped_sensors.upload import source_video_upload_sensor
 
 STAGE_MODULES = (ingest, understand, select, render)
 
 
-def build_definitions(profile: str | None = None) -> dg.Definitions:
-    """Definitions for ``profile`` (default: ``$CLIPPED_PROFILE`` or ``local``)."""
-    profile = profile or os.environ.get("CLIPPED_PROFILE", "local")
+def build_definitions(
+    profile: str | None = None,
+    *,
+    asr_model: str | None = None,
+    extra_allowed_roots: Sequence[str] = (),
+    home: Path | None = None,
+) -> dg.Definitions:
+    """Definitions for ``profile`` (default: ``$CLIPPED_PROFILE`` or ``local``); the keyword options override
+    resource settings for one caller (see :func:`clipped_resources.profiles.build_resources`)."""
+    profile = active_profile(profile)
     clip_job = dg.define_asset_job(
         name="clip_job",
         selection=dg.AssetSelection.groups("ingest", "understand", "select", "render"),
@@ -35,7 +43,7 @@ def build_definitions(profile: str | None = None) -> dg.Definitions:
         asset_checks=dg.load_asset_checks_from_modules(STAGE_MODULES),
         jobs=[clip_job],
         sensors=[source_video_upload_sensor],
-        resources=build_resources(profile),
+        resources=build_resources(profile, asr_model=asr_model, extra_allowed_roots=extra_allowed_roots, home=home),
     )
 
 

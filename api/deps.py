@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy import select
@@ -187,6 +187,28 @@ def access_to(session: Session, principal: Principal, workspace_id: str) -> Acce
         raise not_found("workspace")
     scopes = list(token.scopes) if token is not None else None
     return Access(principal, workspace_id, membership.role, permissions_for(membership.role, scopes))
+
+
+class WorkspaceOwned(Protocol):
+    workspace_id: str
+
+
+OwnedT = TypeVar("OwnedT", bound=WorkspaceOwned)
+
+
+def load_in_workspace(
+    session: Session, principal: Principal, model: type[OwnedT], item_id: str, permission: Permission, noun: str
+) -> tuple[OwnedT, Access]:
+    """The ``model`` row ``item_id`` if the caller's workspace holds it (else 404, named ``noun``) and their role
+    allows ``permission`` (else 403)."""
+    item = session.get(model, item_id)
+    if item is None:
+        raise not_found(noun)
+    try:
+        access = access_to(session, principal, item.workspace_id)
+    except ApiError as exc:
+        raise not_found(noun) from exc
+    return item, access.require(permission)
 
 
 def default_workspace_id(session: Session, principal: Principal) -> str:

@@ -14,7 +14,6 @@ class Permission(StrEnum):
     OWN = "own"  # grant or take the owner role
 
 
-ROLES = ("viewer", "editor", "admin", "owner")
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "viewer": frozenset({Permission.READ}),
     "editor": frozenset({Permission.READ, Permission.EDIT}),

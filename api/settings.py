@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from clipped_resources.profiles import clipped_home
+from clipped_resources.profiles import active_profile, clipped_home
 
 SECRET_FILE = "api_jwt_secret"
 WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -60,7 +60,7 @@ class ApiSettings(BaseModel):
 
 def _local_secret(home: Path) -> str:
     """A secret generated on the first local start and kept under CLIPPED_HOME; prod must configure one."""
-    if os.environ.get("CLIPPED_PROFILE", "local") == "prod":
+    if active_profile() == "prod":
         raise RuntimeError("CLIPPED_API_JWT_SECRET must be set in the prod profile")
     path = home / SECRET_FILE
     if not path.exists():

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.rate_limit import RateLimiter
 from api.settings import ApiSettings
+from clipped_app.instance import local_instance
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import StorageResource
@@ -42,7 +43,5 @@ class AppState:
         """The Dagster instance of DAGSTER_HOME (the one the UI and the launcher use), opened on first use."""
         with self._instance_lock:
             if self._instance is None:
-                from clipped_app.instance import local_instance
-
                 self._instance = local_instance()
             return self._instance

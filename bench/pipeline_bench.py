@@ -9,7 +9,6 @@ against a throwaway instance, and prints a markdown table (also written to bench
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import tempfile
@@ -33,14 +32,12 @@ def build_long_input(minutes: float, out: Path) -> Path:
 def run_once(minutes: float, max_clips: int, work: Path) -> dict[str, float]:
     from dagster import DagsterInstance
 
-    from clipped_app.pipeline import register_source, run_clip_job
     from clipped.types import ClipSettings
+    from clipped_app.pipeline import register_source, run_clip_job
     from definitions import build_definitions
 
     video = build_long_input(minutes, work / f"long_{minutes:g}min.mp4")
-    os.environ["CLIPPED_HOME"] = str(work / f"home_{minutes:g}")
-    os.environ["CLIPPED_ALLOWED_ROOTS"] = str(work)
-    defs = build_definitions("local")
+    defs = build_definitions("local", home=work / f"home_{minutes:g}", extra_allowed_roots=[str(work)])
     instance = DagsterInstance.ephemeral()
     source = register_source(
         defs.resources["storage"], instance, str(video), ClipSettings(max_clips=max_clips), "bench"

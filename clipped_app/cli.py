@@ -9,13 +9,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.app import create_app
 from clipped.layout import DEFAULT_WORKSPACE
 from clipped.progress import add_step_listener
 from clipped.types import Aspect, ClipSettings
+from clipped_app.instance import dagster_home, local_instance
+from clipped_app.pipeline import PipelineFailedError, export_clips, register_source, run_clip_job
+from definitions import build_definitions
 
 app = typer.Typer(add_completion=False, help="Clipped: long video in, short vertical clips out.")
 console = Console(stderr=True)
@@ -36,17 +41,12 @@ def run(
     workspace: Annotated[str, typer.Option(help="Workspace id (storage prefix)")] = DEFAULT_WORKSPACE,
 ) -> None:
     """Process one video end to end and write the best clips to --out."""
-    from clipped_app.instance import local_instance
-    from clipped_app.pipeline import PipelineFailedError, export_clips, register_source, run_clip_job
-
     if aspect not in Aspect.__args__:  # type: ignore[attr-defined]
         raise typer.BadParameter(f"aspect must be one of {', '.join(Aspect.__args__)}")  # type: ignore[attr-defined]
     if min_duration >= max_duration:
         raise typer.BadParameter("--min-duration must be below --max-duration")
-    if asr_model:
-        os.environ["CLIPPED_ASR_MODEL"] = asr_model
-    if "://" not in source:
-        _allow_local_file(Path(source))
+    # A person running the CLI may name any file they can read: its folder becomes an allowed root for this run.
+    extra_roots = [] if "://" in source else [str(Path(source).expanduser().resolve().parent)]
     settings = ClipSettings(
         max_clips=max_clips,
         min_duration_s=min_duration,
@@ -54,9 +54,7 @@ def run(
         aspect=aspect,  # type: ignore[arg-type]
         language=language,
     )
-    from definitions import build_definitions
-
-    defs = build_definitions(profile)
+    defs = build_definitions(profile, asr_model=asr_model, extra_allowed_roots=extra_roots)
     storage = defs.resources["storage"]
     instance = local_instance()
     try:
@@ -79,8 +77,6 @@ def run(
 @app.command()
 def ui(port: Annotated[int, typer.Option()] = 3000) -> None:
     """Open the Dagster UI (dagster dev) on the same instance `clipped run` writes to."""
-    from clipped_app.instance import dagster_home
-
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home())}
     root = Path(__file__).resolve().parent.parent
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"), "-p", str(port)]
@@ -93,24 +89,7 @@ def api(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """Start the review API and web app (migrations run first) on the same instance and storage."""
-    import uvicorn
-
-    from api.app import create_app
-    from clipped_app.instance import dagster_home
-
-    os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
     uvicorn.run(create_app(), host=host, port=port)
-
-
-def _allow_local_file(path: Path) -> None:
-    """A person running the CLI may name any file they can read: add its folder to the allowed roots."""
-    folder = str(path.expanduser().resolve().parent)
-    roots = [root for root in os.environ.get("CLIPPED_ALLOWED_ROOTS", "").split(os.pathsep) if root]
-    if not roots:
-        from clipped_resources.profiles import default_allowed_roots
-
-        roots = default_allowed_roots()
-    os.environ["CLIPPED_ALLOWED_ROOTS"] = os.pathsep.join([*roots, folder])
 
 
 class _step_progress:

@@ -29,6 +29,4 @@ def dagster_home() -> Path:
 
 def local_instance() -> DagsterInstance:
     """The persistent instance that `clipped run` writes to and `clipped ui` shows."""
-    home = dagster_home()
-    os.environ["DAGSTER_HOME"] = str(home)
-    return DagsterInstance.get()
+    return DagsterInstance.from_config(str(dagster_home()))

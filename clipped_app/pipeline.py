@@ -128,7 +128,3 @@ def export_clips(storage: StorageResource, source: SourceRef, out_dir: Path) -> 
     temp.write_text(json.dumps(manifest, indent=2))
     temp.replace(out_dir / MANIFEST_NAME)
     return manifest
-
-
-def load_request(storage: StorageResource, source: SourceRef) -> SourceRequest:
-    return storage.read_model(source.key(REQUEST_FILE), SourceRequest)

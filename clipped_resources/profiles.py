@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from clipped_resources.asr_backends import asr_from_env
@@ -29,18 +30,36 @@ def default_allowed_roots() -> list[str]:
     return [str(Path.cwd()), str(Path.home())]
 
 
-def build_resources(profile: str | None = None) -> dict[str, object]:
-    """Resources for ``profile`` (default ``$CLIPPED_PROFILE`` or ``local``)."""
-    profile = profile or os.environ.get("CLIPPED_PROFILE", "local")
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
-    home = clipped_home()
+def active_profile(profile: str | None = None) -> str:
+    """``profile`` if given, else ``$CLIPPED_PROFILE``, else ``local``: the one place that reads CLIPPED_PROFILE."""
+    chosen = profile or os.environ.get("CLIPPED_PROFILE", "local")
+    if chosen not in PROFILES:
+        raise ValueError(f"unknown profile {chosen!r}; expected one of {', '.join(PROFILES)}")
+    return chosen
+
+
+def build_resources(
+    profile: str | None = None,
+    *,
+    asr_model: str | None = None,
+    extra_allowed_roots: Sequence[str] = (),
+    home: Path | None = None,
+) -> dict[str, object]:
+    """Resources for ``profile`` (see :func:`active_profile`).
+
+    ``asr_model`` overrides ``CLIPPED_ASR_MODEL``; ``extra_allowed_roots`` adds folders local sources may be read
+    from (the CLI adds the folder of the file it was given); ``home`` overrides :func:`clipped_home` for the
+    local storage.
+    """
+    profile = active_profile(profile)
+    home = home or clipped_home()
     storage = s3_storage_from_env() if profile == "prod" else LocalStorage(root=str(home / "storage"))
+    asr_env = {**os.environ, "CLIPPED_ASR_MODEL": asr_model} if asr_model else None
     return {
         "storage": storage,
-        "asr": asr_from_env(),  # CLIPPED_ASR_BACKEND/_DEVICE/_MODEL/_BATCH_SIZE, CLIPPED_MODEL_CACHE
+        "asr": asr_from_env(asr_env),  # CLIPPED_ASR_BACKEND/_DEVICE/_MODEL/_BATCH_SIZE, CLIPPED_MODEL_CACHE
         "vision": RetinaFaceVision(),
-        "ingest": IngestPolicy(allowed_roots=default_allowed_roots()),
+        "ingest": IngestPolicy(allowed_roots=[*default_allowed_roots(), *extra_allowed_roots]),
         "render": RenderOptions(),
         "inbox": inbox_from_env(),
     }

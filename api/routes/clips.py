@@ -19,7 +19,7 @@ from api.deps import (
     SessionDep,
     StateDep,
     WorkspaceDep,
-    access_to,
+    load_in_workspace,
 )
 from api.errors import ApiError, not_found
 from api.links import MEDIA, LinkIssuer, MediaKind, clip_media_resource
@@ -79,15 +79,7 @@ def clip_out(clip: Clip, links: LinkIssuer) -> ClipOut:
 
 
 def load_clip(session: Session, principal: Principal, clip_id: str, permission: Permission) -> tuple[Clip, Access]:
-    """The clip if the caller's workspace holds it (else 404), and their role allows ``permission`` (else 403)."""
-    clip = session.get(Clip, clip_id)
-    if clip is None:
-        raise not_found("clip")
-    try:
-        access = access_to(session, principal, clip.workspace_id)
-    except ApiError as exc:
-        raise not_found("clip") from exc
-    return clip, access.require(permission)
+    return load_in_workspace(session, principal, Clip, clip_id, permission, "clip")
 
 
 @router.get("/caption-styles", response_model=list[CaptionStyleOut])

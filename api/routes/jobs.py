@@ -12,15 +12,17 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.deps import (
     LinkCredentialsDep,
     LinkIssuerDep,
+    Principal,
     PrincipalDep,
     SessionDep,
     StateDep,
     WorkspaceDep,
-    access_to,
+    load_in_workspace,
 )
 from api.errors import ApiError, not_found
 from api.links import EVENTS, job_events_resource
@@ -30,9 +32,9 @@ from api.schemas import JobIn, JobOut, JobPage, StreamTokenOut
 from api.services.job_status import TERMINAL
 from api.services.jobs import is_terminal, job_out, job_run_view, job_statuses, launch
 from clipped.ingest.url_policy import DisallowedUrlError, validate_video_url
-from clipped_app.pipeline import register_request
 from clipped.sources import SourceRequest, request_for
 from clipped.types import ClipSettings
+from clipped_app.pipeline import register_request
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 HEARTBEAT_S = 15.0
@@ -124,17 +126,8 @@ def list_jobs(
     return JobPage(items=items, page=page, limit=limit, total=total)
 
 
-def load_job(session, principal, job_id: str, permission: Permission) -> Job:
-    """The job if the caller's workspace holds it (else 404), and their role allows ``permission`` (else 403)."""
-    job = session.get(Job, job_id)
-    if job is None:
-        raise not_found("job")
-    try:
-        access = access_to(session, principal, job.workspace_id)
-    except ApiError as exc:
-        raise not_found("job") from exc
-    access.require(permission)
-    return job
+def load_job(session: Session, principal: Principal, job_id: str, permission: Permission) -> Job:
+    return load_in_workspace(session, principal, Job, job_id, permission, "job")[0]
 
 
 @router.get("/{job_id}", response_model=JobOut)

@@ -15,13 +15,8 @@ from api.services.clips import sync_clips
 from api.services.job_status import RUN_STATUS, TERMINAL, RunView, run_view
 from api.state import AppState
 from clipped.layout import SourceRef
-from clipped.types import ClipSettings
 
 log = logging.getLogger("clipped.api")
-
-
-def clip_settings(settings: dict) -> ClipSettings:
-    return ClipSettings.model_validate(settings)
 
 
 def latest_run_id(job: Job) -> str | None:

@@ -87,11 +87,6 @@ def normalize(token: str) -> str:
     return cleaned.strip(".-'")
 
 
-def is_number(token: str) -> bool:
-    """Digits anywhere ("3", "2024", "40%") or a spelled-out number word."""
-    return any(char.isdigit() for char in token) or normalize(token) in NUMBER_WORDS
-
-
 def ends_sentence(token: str) -> bool:
     """Whether an ASR word closes its sentence (terminal punctuation not belonging to an abbreviation)."""
     stripped = token.strip().rstrip(CLOSING_MARKS)

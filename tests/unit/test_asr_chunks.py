@@ -2,7 +2,7 @@ import itertools
 
 import numpy as np
 
-from clipped_resources.asr_audio import chunk_bounds
+from clipped.understand.asr_audio import chunk_bounds
 
 RATE = 100  # a low rate keeps the arrays small; the logic is rate-independent
 
