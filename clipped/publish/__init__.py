@@ -1,0 +1,1 @@
+"""Distribution: posting approved clips to connected platform accounts through the platforms' official APIs."""
