@@ -102,10 +102,9 @@ def publish_publication(
     account.last_post_at, account.health, account.health_detail = clock(), "active", ""
     account.rate_limited_until = None
     store.save_account(account)
-    stored = store.get_publication(publication.id) or publication
-    stored.post_id, stored.post_url = result.post_id, result.url
-    stored.published_at = clock()
-    return _finish(store, stored, status="published", error="")
+    stored = _latest(store, publication)
+    stored.post_id, stored.post_url, stored.published_at = result.post_id, result.url, clock()
+    return _close(store, stored, status="published", error="")
 
 
 def fresh_grant(
@@ -150,26 +149,32 @@ def _retry_later(
     error: PublishError,
     minimum: timedelta = timedelta(0),
 ) -> Publication:
-    stored = store.get_publication(publication.id) or publication
+    stored = _latest(store, publication)
     stored.attempts += 1
     if stored.attempts >= MAX_ATTEMPTS:
-        return _finish(store, stored, status="failed", error=f"gave up after {stored.attempts} attempts: {error}")
+        return _close(store, stored, status="failed", error=f"gave up after {stored.attempts} attempts: {error}")
     backoff = min(MAX_BACKOFF, timedelta(minutes=2**stored.attempts))
-    wait = max(backoff, minimum, timedelta(seconds=error.retry_after_s or 0))
-    return _defer(store, stored, until=now + wait, error=str(error))
+    stored.next_attempt_at = now + max(backoff, minimum, timedelta(seconds=error.retry_after_s or 0))
+    return _close(store, stored, status="scheduled", error=str(error))
 
 
 def _defer(store: PublishingStore, publication: Publication, *, until: datetime, error: str) -> Publication:
-    stored = store.get_publication(publication.id) or publication
-    stored.next_attempt_at, stored.error = until, error[:500]
-    return _finish(store, stored, status="scheduled", error=stored.error)
+    stored = _latest(store, publication)
+    stored.next_attempt_at = until
+    return _close(store, stored, status="scheduled", error=error)
 
 
 def _finish(store: PublishingStore, publication: Publication, *, status: str, error: str) -> Publication:
-    stored = store.get_publication(publication.id) or publication
-    if publication is not stored:
-        for field in ("post_id", "post_url", "published_at", "attempts", "next_attempt_at"):
-            setattr(stored, field, getattr(publication, field))
+    return _close(store, _latest(store, publication), status=status, error=error)
+
+
+def _latest(store: PublishingStore, publication: Publication) -> Publication:
+    """The stored row (with the resume state the adapter saved during the attempt)."""
+    return store.get_publication(publication.id) or publication
+
+
+def _close(store: PublishingStore, stored: Publication, *, status: str, error: str) -> Publication:
+    """End the attempt: set the outcome and give the lease back."""
     stored.status, stored.error = status, error[:500]  # type: ignore[assignment]
-    stored.lease_owner, stored.lease_until, stored.updated_at = "", None, utcnow()
+    stored.lease_owner, stored.lease_until = "", None
     return store.save_publication(stored)

@@ -14,6 +14,8 @@ from clipped.publish.schedule import PostingPlan
 AccountHealth = Literal["active", "rate_limited", "needs_reconnect", "disabled"]
 PublicationStatus = Literal["scheduled", "publishing", "published", "failed", "canceled"]
 OPEN_STATUSES: tuple[PublicationStatus, ...] = ("scheduled", "publishing")
+# The publications asset's partition dimension of publication ids (beside the source video's dimension).
+PUBLICATION_PARTITIONS = "publication"
 
 
 def new_record_id(prefix: str) -> str:
@@ -112,6 +114,10 @@ class Publication(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     published_at: datetime | None = None
+
+    @property
+    def partition_keys_by_dimension(self) -> dict[str, str]:
+        return {"source_video": self.source_partition, PUBLICATION_PARTITIONS: self.id}
 
     @property
     def due_at(self) -> datetime:
