@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from clipped.media.ffmpeg import run_ffmpeg
+from clipped.publish.grants import refresh_expiring_grants, reseal_all_grants
 from clipped.publish.models import TokenGrant
 from clipped.publish.publishing import publish_publication
 from clipped.publish.records import Account, Publication
@@ -41,7 +42,8 @@ class World:
     def __init__(self, tmp_path: Path, fake: FakeTikTok, video: Path) -> None:
         self.fake = fake
         self.store = SqlPublishingStore(f"sqlite:///{tmp_path / 'app.db'}")
-        self.vault = TokenVault([TokenVault.new_key()])
+        self.key = TokenVault.new_key()
+        self.vault = TokenVault([self.key])
         self.media = LocalStorage(root=str(tmp_path / "storage"))
         self.media.put_file(video, VIDEO_KEY)
         self.sleeps: list[float] = []
@@ -164,3 +166,31 @@ def test_two_workers_cannot_hold_the_same_publication(world: World):
     assert world.store.claim_publication(world.publication.id, "run-b", now, now + timedelta(minutes=5)) is None
     with pytest.raises(RuntimeError, match="no longer leased"):
         world.store.save_resume(world.publication.id, "run-b", {"x": 1})
+
+
+def test_key_rotation_reseals_every_grant_and_the_old_key_can_then_be_removed(world: World):
+    new_key = TokenVault.new_key()
+    both = TokenVault([new_key, world.key])
+    assert reseal_all_grants(world.store, both) == 1
+    only_new = TokenVault([new_key])
+    assert only_new.open(world.store.get_account(world.account.id).sealed_grant) == world.grant
+
+
+def test_grants_close_to_lapsing_are_refreshed_ahead_and_a_refused_one_asks_for_reconnection(world: World):
+    account = world.store.get_account(world.account.id)
+    account.refresh_expires_at = datetime.now(UTC) + timedelta(days=3)
+    world.store.save_account(account)
+    outcomes = refresh_expiring_grants(world.store, world.vault, {"tiktok": world.adapter}, datetime.now(UTC))
+    assert outcomes == {account.id: "refreshed"}
+    refreshed = world.store.get_account(account.id)
+    assert refreshed.refresh_expires_at > datetime.now(UTC) + timedelta(days=300)
+    assert world.vault.open(refreshed.sealed_grant).refresh_token != world.grant.refresh_token
+    # Nothing is close to lapsing now; a revoked grant found on the next close call marks the account.
+    assert refresh_expiring_grants(world.store, world.vault, {"tiktok": world.adapter}, datetime.now(UTC)) == {}
+    refreshed.refresh_expires_at = datetime.now(UTC) + timedelta(days=1)
+    world.store.save_account(refreshed)
+    world.fake.revoke_all_grants()
+    assert refresh_expiring_grants(world.store, world.vault, {"tiktok": world.adapter}, datetime.now(UTC)) == {
+        account.id: "needs_reconnect"
+    }
+    assert world.store.get_account(account.id).health == "needs_reconnect"
