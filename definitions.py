@@ -11,13 +11,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from clipped_assets import ingest, render, select, understand
-from clipped_assets.partitions import source_video_partitions
+from clipped_assets import clip_versions, ingest, render, select, understand
+from clipped_assets.partitions import clip_version_partitions, source_video_partitions
 from clipped_assets.placement import step_executor
 from clipped_resources.profiles import active_profile, build_resources
 from clipped_sensors.upload import source_video_upload_sensor
 
-STAGE_MODULES = (ingest, understand, select, render)
+STAGE_MODULES = (ingest, understand, select, render, clip_versions)
 
 
 def build_definitions(
@@ -32,16 +32,24 @@ def build_definitions(
     profile = active_profile(profile)
     clip_job = dg.define_asset_job(
         name="clip_job",
-        selection=dg.AssetSelection.groups("ingest", "understand", "select", "render"),
+        selection=dg.AssetSelection.groups("ingest", "understand", "select", "render")
+        - dg.AssetSelection.assets(clip_versions.clip_version),
         partitions_def=source_video_partitions,
         # prod: each step in its own Kubernetes pod, GPU steps on GPU nodes; local: Dagster's default executor.
         executor_def=step_executor(profile),
         description="Source video to rendered clips, for one partition.",
     )
+    clip_version_job = dg.define_asset_job(
+        name="clip_version_job",
+        selection=dg.AssetSelection.assets(clip_versions.clip_version),
+        partitions_def=clip_version_partitions,
+        executor_def=step_executor(profile),  # a re-render from the review API runs where clip_job's render does
+        description="One clip rendered again as a new version (a re-render from the review API).",
+    )
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGE_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(STAGE_MODULES),
-        jobs=[clip_job],
+        jobs=[clip_job, clip_version_job],
         sensors=[source_video_upload_sensor],
         resources=build_resources(profile, asr_model=asr_model, extra_allowed_roots=extra_allowed_roots, home=home),
     )

@@ -165,6 +165,8 @@ class ClipVersion(Base):
     video_key: Mapped[str] = mapped_column(String(300))
     thumbnail_key: Mapped[str] = mapped_column(String(300))
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The clip_version_job run that renders it (status follows the run); None until launched, and for version 1.
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -29,6 +29,12 @@ CANDIDATES_FILE = "candidates.json"
 FACES_FILE = "faces.json"
 RENDERED_CLIPS_FILE = "rendered_clips.json"
 
+# Partitioning names shared by the asset graph and the review API (which must not import the asset modules).
+SOURCE_VIDEO_PARTITIONS = "source_video"
+CLIP_VERSION_PARTITIONS = "clip_version"
+# A clip version's folder: the rendered clip's id, then "-v" and the version number (2 and up for re-renders).
+_CLIP_VERSION_FOLDER = re.compile(r"^(?P<clip_id>[a-z0-9][a-z0-9-]{0,150})-v(?P<version>[1-9][0-9]{0,4})$")
+
 
 class InvalidKeyError(ValueError):
     """A partition or storage key that does not follow the layout (absolute, '..', odd characters, wrong
@@ -60,6 +66,56 @@ class SourceRef:
         if not WORKSPACE_ID.match(workspace_id) or not VIDEO_ID.match(video_id):
             raise InvalidKeyError(f"partition key {partition_key!r} is not '<workspace>.<video>'")
         return cls(workspace_id, video_id)
+
+
+@dataclass(frozen=True)
+class ClipVersionRef:
+    """One version of one rendered clip: clip ``clip_id`` of the source's rendered_clips, rendered as ``version``.
+
+    Its files live in their own folder, ``{workspace}/clips/{clip_id}-v{version}/``, so a new version never
+    overwrites an old one. As a partition it has two dimensions: the source (``source_video``) and the version
+    folder (``clip_version``), so Dagster can map it onto the source's ``rendered_clips`` partition.
+    """
+
+    source: SourceRef
+    clip_id: str
+    version: int
+
+    def __post_init__(self) -> None:
+        if not _CLIP_VERSION_FOLDER.match(self.folder):
+            raise InvalidKeyError(f"clip version {self.clip_id!r} v{self.version} is not a valid version folder")
+
+    @property
+    def folder(self) -> str:
+        return f"{self.clip_id}-v{self.version}"
+
+    def key(self, name: str) -> str:
+        """Storage key of a file of this version."""
+        return self.source.clip_key(self.folder, name)
+
+    @property
+    def partition_keys_by_dimension(self) -> dict[str, str]:
+        return {SOURCE_VIDEO_PARTITIONS: self.source.partition_key, CLIP_VERSION_PARTITIONS: self.folder}
+
+    @property
+    def partition_key(self) -> str:
+        """The two-dimensional key as one string, the way Dagster writes it: the dimensions' keys in the order of
+        the dimension names, joined by ``|`` (a character no source or version key may contain)."""
+        keys = self.partition_keys_by_dimension
+        return "|".join(keys[name] for name in sorted(keys))
+
+    @classmethod
+    def from_partition_key(cls, partition_key: str) -> ClipVersionRef:
+        names = sorted((SOURCE_VIDEO_PARTITIONS, CLIP_VERSION_PARTITIONS))
+        parts = partition_key.split("|")
+        if len(parts) != len(names):
+            raise InvalidKeyError(f"partition key {partition_key!r} is not '<clip>-v<n>|<workspace>.<video>'")
+        keys = dict(zip(names, parts, strict=True))
+        folder = _CLIP_VERSION_FOLDER.match(keys[CLIP_VERSION_PARTITIONS])
+        if folder is None:
+            raise InvalidKeyError(f"partition key {partition_key!r} does not name a clip version")
+        source = SourceRef.from_partition_key(keys[SOURCE_VIDEO_PARTITIONS])
+        return cls(source, folder["clip_id"], int(folder["version"]))
 
 
 def check_workspace_id(workspace_id: str) -> str:

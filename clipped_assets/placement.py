@@ -46,14 +46,22 @@ CPU_STEP_K8S_CONFIG: dict[str, Any] = {
 RENDER_STEP_K8S_CONFIG: dict[str, Any] = {
     "container_config": {"resources": {"requests": {"cpu": "4", "memory": "4Gi"}, "limits": {"memory": "12Gi"}}}
 }
+# Re-rendering one clip version (clip_version_job): one x264 encode and its inspection.
+CLIP_VERSION_STEP_K8S_CONFIG: dict[str, Any] = {
+    "container_config": {"resources": {"requests": {"cpu": "2", "memory": "2Gi"}, "limits": {"memory": "6Gi"}}}
+}
 GPU_IMAGE_ENV = "CLIPPED_GPU_IMAGE"
 
 
 def step_executor(profile: str) -> ExecutorDefinition | None:
-    """The executor for clip_job under ``profile``; None keeps Dagster's default (local multiprocess)."""
+    """The executor for clip_job and clip_version_job under ``profile``; None keeps Dagster's default (local
+    multiprocess)."""
     if profile != "prod":
         return None
-    per_step: dict[str, Any] = {"rendered_clips": RENDER_STEP_K8S_CONFIG}
+    per_step: dict[str, Any] = {
+        "rendered_clips": RENDER_STEP_K8S_CONFIG,
+        "clip_version": CLIP_VERSION_STEP_K8S_CONFIG,
+    }
     gpu_image = os.environ.get(GPU_IMAGE_ENV)
     if gpu_image:
         # GPU steps run the CUDA image (deploy/Dockerfile.gpu); every other step the run's CPU image.

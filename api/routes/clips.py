@@ -42,7 +42,7 @@ from api.schemas import (
 )
 from api.services.jobs import job_out
 from api.services.media import check_range
-from api.services.rendering import preview_frame, queue_rerender
+from api.services.rendering import preview_frame, queue_rerender, settle_versions
 from api.state import AppState
 from clipped.layout import check_key
 
@@ -118,13 +118,18 @@ def list_clips(
         "rank": (Clip.job_id, Clip.rank),
     }[sort]
     total = session.scalar(select(func.count()).select_from(Clip).where(*where)) or 0
-    clips = session.scalars(select(Clip).where(*where).order_by(*order).offset((page - 1) * limit).limit(limit))
+    clips = session.scalars(select(Clip).where(*where).order_by(*order).offset((page - 1) * limit).limit(limit)).all()
+    settle_versions(state, session, clips)  # a re-render that finished since the last look shows as current
     return ClipPage(items=[clip_out(c, links) for c in clips], page=page, limit=limit, total=total)
 
 
 @router.get("/clips/{clip_id}", response_model=ClipOut)
-def get_clip(clip_id: str, principal: PrincipalDep, session: SessionDep, links: LinkIssuerDep) -> ClipOut:
-    return clip_out(load_clip(session, principal, clip_id, Permission.READ)[0], links)
+def get_clip(
+    clip_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep, links: LinkIssuerDep
+) -> ClipOut:
+    clip, _ = load_clip(session, principal, clip_id, Permission.READ)
+    settle_versions(state, session, [clip])
+    return clip_out(clip, links)
 
 
 def _version(session: Session, clip: Clip, number: int | None) -> ClipVersion:
@@ -165,6 +170,7 @@ def _media_clip(
     resource = clip_media_resource(clip_id, version, kind) if version is not None else None
     principal = credentials.principal(session, state, MEDIA, resource)
     clip, _ = load_clip(session, principal, clip_id, Permission.READ)
+    settle_versions(state, session, [clip])
     return clip, _version(session, clip, version)
 
 
@@ -241,6 +247,7 @@ def rerender_clip(
     clip_id: str, body: RerenderIn, principal: PrincipalDep, session: SessionDep, state: StateDep, links: LinkIssuerDep
 ) -> ClipVersionOut:
     clip, _ = load_clip(session, principal, clip_id, Permission.EDIT)
+    settle_versions(state, session, [clip])  # a run that has finished no longer keeps the clip busy
     busy = session.scalar(select(func.count()).where(ClipVersion.clip_id == clip.id, ClipVersion.status == "rendering"))
     if busy:
         raise ApiError(409, "a re-render of this clip is already running")
@@ -251,9 +258,10 @@ def rerender_clip(
 
 @router.get("/clips/{clip_id}/versions", response_model=list[ClipVersionOut])
 def clip_versions(
-    clip_id: str, principal: PrincipalDep, session: SessionDep, links: LinkIssuerDep
+    clip_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep, links: LinkIssuerDep
 ) -> list[ClipVersionOut]:
     clip, _ = load_clip(session, principal, clip_id, Permission.READ)
+    settle_versions(state, session, [clip])
     versions = session.scalars(select(ClipVersion).where(ClipVersion.clip_id == clip.id).order_by(ClipVersion.version))
     return [_version_out(clip, v, links) for v in versions]
 

@@ -1,6 +1,8 @@
-"""Launching clip_job runs: in this machine's instance (embedded) or through the Dagster webserver (GraphQL).
+"""Launching runs: in this machine's instance (embedded) or through the Dagster webserver (GraphQL).
 
-Both return the run id at once, so a job always knows its run; status is then read from the instance.
+Two jobs are launched: clip_job for a source (a review job) and clip_version_job for one version of a clip (a
+re-render). Both launchers return the run id at once, so a job or version always knows its run; status is then
+read from the instance.
 """
 
 from __future__ import annotations
@@ -19,19 +21,34 @@ from pathlib import Path
 from dagster import DagsterInstance, DagsterRunStatus
 
 from api.services.background import BackgroundWorker
-from clipped.layout import SourceRef
-from clipped.run_tags import run_tags_for
+from clipped.layout import ClipVersionRef, SourceRef
+from clipped.run_tags import TRIGGER_TAG, WORKSPACE_TAG, run_tags_for
 
 log = logging.getLogger("clipped.api")
 PARTITION_TAG = "dagster/partition"
 CLIP_JOB = "clip_job"
+CLIP_VERSION_JOB = "clip_version_job"
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
 
+def clip_version_run_tags(version: ClipVersionRef) -> dict[str, str]:
+    """Tags of a re-render run: the workspace (queue fairness) and who asked; no GPU tag, it renders on CPU."""
+    return {WORKSPACE_TAG: version.source.workspace_id, TRIGGER_TAG: "api"}
+
+
+def partition_tags(version: ClipVersionRef) -> dict[str, str]:
+    """The tags by which Dagster knows a run's partition of two dimensions: the key, and each dimension's key."""
+    by_dimension = {f"{PARTITION_TAG}/{name}": key for name, key in version.partition_keys_by_dimension.items()}
+    return {PARTITION_TAG: version.partition_key, **by_dimension}
+
+
 class RunLauncher:
-    """Interface: start a clip_job run for a partition, and cancel one."""
+    """Interface: start a clip_job run for a partition or a clip_version_job run for a version, and cancel one."""
 
     def launch(self, source: SourceRef) -> str:
+        raise NotImplementedError
+
+    def launch_clip_version(self, version: ClipVersionRef) -> str:
         raise NotImplementedError
 
     def cancel(self, run_id: str) -> None:
@@ -49,11 +66,17 @@ class EmbeddedLauncher(RunLauncher):
         self._processes: dict[str, subprocess.Popen] = {}
 
     def launch(self, source: SourceRef) -> str:
+        return self._submit(CLIP_JOB, source.partition_key)
+
+    def launch_clip_version(self, version: ClipVersionRef) -> str:
+        return self._submit(CLIP_VERSION_JOB, version.partition_key)
+
+    def _submit(self, job_name: str, partition_key: str) -> str:
         run_id = str(uuid.uuid4())
-        self._worker.submit(lambda: self._execute(source, run_id))
+        self._worker.submit(lambda: self._execute(job_name, partition_key, run_id))
         return run_id
 
-    def _execute(self, source: SourceRef, run_id: str) -> None:
+    def _execute(self, job_name: str, partition_key: str, run_id: str) -> None:
         with self._lock:
             if run_id in self._canceled:
                 return
@@ -61,7 +84,7 @@ class EmbeddedLauncher(RunLauncher):
             project = str(Path(__file__).resolve().parents[2])
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
             process = subprocess.Popen(
-                [sys.executable, "-m", "api.run_worker", source.partition_key, run_id],
+                [sys.executable, "-m", "api.run_worker", "--job", job_name, partition_key, run_id],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -129,8 +152,19 @@ class GraphQLLauncher(RunLauncher):
             "tags": {**run_tags_for(source, trigger="api"), PARTITION_TAG: source.partition_key},
         }
 
+    def version_submission(self, version: ClipVersionRef) -> dict[str, object]:
+        """The arguments of submit_job_execution for a re-render of ``version`` (its partition as tags)."""
+        return {
+            "job_name": CLIP_VERSION_JOB,
+            "repository_location_name": self.location_name,
+            "tags": {**clip_version_run_tags(version), **partition_tags(version)},
+        }
+
     def launch(self, source: SourceRef) -> str:
         return self.client().submit_job_execution(**self.submission(source))
+
+    def launch_clip_version(self, version: ClipVersionRef) -> str:
+        return self.client().submit_job_execution(**self.version_submission(version))
 
     def cancel(self, run_id: str) -> None:
         self.client().terminate_run(run_id)

@@ -1,90 +1,39 @@
 """Re-rendering a clip with other settings (a new version beside the old ones) and caption-style preview frames.
 
-Both read the pipeline's stage outputs through storage and use the pipeline's own render functions.
+A re-render is a run of ``clip_version_job`` for the version's partition, launched like any job: the API stores the
+version's request, adds its partition and launches the run, and a version's status follows its run's from then on.
+No re-render is encoded in this process; only the one-frame caption preview is.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
+from dagster import DagsterEventType, DagsterRun, DagsterRunStatus, RunsFilter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import Clip, ClipVersion, Job
+from api.services.job_status import _failure_reason
 from api.state import AppState
-from clipped.layout import RENDERED_CLIPS_FILE, SOURCE_FILE, SourceRef
+from clipped.layout import CLIP_VERSION_PARTITIONS, SOURCE_FILE, ClipVersionRef, SourceRef
 from clipped.media.ffmpeg import run_ffmpeg
 from clipped.render.captions_ass import build_ass
 from clipped.render.filtergraph import ass_filter
-from clipped.render.inputs import load_render_inputs
 from clipped.render.render_clip import output_size
-from clipped.render_manifest import RenderedClipsManifest
-from clipped.types import RenderedClip
+from clipped.render.versions import ClipVersionRequest, rendered_clip, save_version_request, version_keys
 
 log = logging.getLogger("clipped.api")
+RUN_FAILED = {DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+ERROR_MAX_CHARS = 500
 
 
-def rendered_clip_of(state: AppState, job: Job, clip: Clip) -> RenderedClip:
-    source = SourceRef.from_partition_key(job.partition_key)
-    manifest = state.storage.read_model(source.key(RENDERED_CLIPS_FILE), RenderedClipsManifest)
-    for rendered in manifest.clips:
-        if rendered.clip_id == clip.manifest_clip_id:
-            return rendered
-    raise LookupError(f"clip {clip.manifest_clip_id} is no longer in the rendered clips manifest")
-
-
-def version_keys(job: Job, clip: Clip, version: int) -> dict[str, str]:
-    """Storage keys of a re-rendered version: its own folder under the job's workspace, old files untouched."""
-    source = SourceRef.from_partition_key(job.partition_key)
-    folder = f"{clip.manifest_clip_id}-v{version}"
-    return {name: source.clip_key(folder, name) for name in ("clip.mp4", "thumbnail.jpg", "captions.ass")}
-
-
-def rerender_version(state: AppState, version_id: str) -> None:
-    """Render a queued version (background worker); marks it ready and makes it the clip's current version."""
-    with state.sessions() as session:
-        version = session.get(ClipVersion, version_id)
-        if version is None:
-            return
-        clip = session.get(Clip, version.clip_id)
-        job = session.get(Job, clip.job_id) if clip else None
-        if clip is None or job is None:
-            return
-        try:
-            _render(state, job, clip, version)
-        except Exception as exc:
-            log.exception("re-render of clip %s v%s failed", clip.id, version.version)
-            version.status, version.error = "failed", str(exc).strip().splitlines()[-1][:500] if str(exc) else "failed"
-            session.commit()
-            return
-        version.status = "ready"
-        if version.version > clip.version:
-            clip.version, clip.caption_style = version.version, version.caption_style
-        session.commit()
-
-
-def _render(state: AppState, job: Job, clip: Clip, version: ClipVersion) -> None:
-    storage, source = state.storage, SourceRef.from_partition_key(job.partition_key)
-    rendered = rendered_clip_of(state, job, clip)
-    inputs = load_render_inputs(storage, source)
-    with (
-        storage.local_path(source.key(SOURCE_FILE)) as video,
-        storage.writer(version.video_key) as video_out,
-        storage.writer(version.thumbnail_key) as thumbnail_out,
-        tempfile.TemporaryDirectory(prefix="clipped-rerender-") as scratch,
-    ):
-        spec = inputs.spec(
-            video,
-            start_s=rendered.start_s,
-            end_s=rendered.end_s,
-            words=rendered.words,
-            candidate_id=rendered.candidate_id,
-            aspect=job.settings.get("aspect", "9:16"),
-            caption_style=version.caption_style,
-        )
-        state.render_options.encode(spec, video_out, thumbnail_out, Path(scratch) / "captions.ass")
+def version_ref(job: Job, clip: Clip, number: int) -> ClipVersionRef:
+    """Version ``number`` of ``clip``: its own folder under the job's workspace, old files untouched."""
+    return ClipVersionRef(SourceRef.from_partition_key(job.partition_key), clip.manifest_clip_id, number)
 
 
 def preview_frame(state: AppState, job: Job, clip: Clip, caption_style: str) -> bytes:
@@ -93,7 +42,7 @@ def preview_frame(state: AppState, job: Job, clip: Clip, caption_style: str) -> 
     The frame is taken where a word starts about a third into the clip, so there is always a caption to see.
     """
     storage, source = state.storage, SourceRef.from_partition_key(job.partition_key)
-    rendered = rendered_clip_of(state, job, clip)
+    rendered = rendered_clip(storage, source, clip.manifest_clip_id)
     width, height = output_size(job.settings.get("aspect", "9:16"))
     words = [w for w in rendered.words if rendered.start_s <= w.start_s < rendered.end_s]
     at_s = words[len(words) // 3].start_s + 0.05 if words else rendered.start_s
@@ -112,32 +61,112 @@ def preview_frame(state: AppState, job: Job, clip: Clip, caption_style: str) -> 
 
 
 def queue_rerender(state: AppState, session: Session, job: Job, clip: Clip, caption_style: str) -> ClipVersion:
+    """Add the next version of ``clip`` ("rendering") and launch its run; the version is returned at once."""
     latest = max((v.version for v in session.query(ClipVersion).filter(ClipVersion.clip_id == clip.id)), default=0)
-    number = latest + 1
-    keys = version_keys(job, clip, number)
+    keys = version_keys(version_ref(job, clip, latest + 1))
     version = ClipVersion(
         clip_id=clip.id,
-        version=number,
+        version=latest + 1,
         caption_style=caption_style,
         status="rendering",
         video_key=keys["clip.mp4"],
         thumbnail_key=keys["thumbnail.jpg"],
     )
     session.add(version)
-    session.commit()
-    state.worker.submit(lambda: rerender_version(state, version.id))
+    session.commit()  # the number is taken (unique per clip) before anything is written under it
+    launch_version(state, session, job, clip, version)
     return version
 
 
-def resume_rerenders(state: AppState) -> list[str]:
-    """Queue again every version still "rendering": its render lived in a process that has stopped.
+def launch_version(state: AppState, session: Session, job: Job, clip: Clip, version: ClipVersion) -> None:
+    """Store the version's request, add its partition and launch its run; a launch that fails fails the version
+    (with the reason) rather than leaving it "rendering" with no run."""
+    source = SourceRef.from_partition_key(job.partition_key)
+    request = ClipVersionRequest(
+        clip_id=clip.manifest_clip_id,
+        version=version.version,
+        caption_style=version.caption_style,
+        aspect=job.settings.get("aspect", "9:16"),
+    )
+    try:
+        ref = save_version_request(state.storage, source, request)
+        if not state.instance.has_dynamic_partition(CLIP_VERSION_PARTITIONS, ref.folder):
+            state.instance.add_dynamic_partitions(CLIP_VERSION_PARTITIONS, [ref.folder])
+        version.run_id = state.launcher.launch_clip_version(ref)
+    except Exception as exc:
+        log.exception("could not launch the re-render of clip %s v%s", clip.id, version.version)
+        version.status, version.error = "failed", f"the re-render could not start: {_one_line(exc)}"
+    session.commit()
 
-    Re-renders run in this process's background worker, so after a restart nothing else would finish them.
-    Returns the ids of the versions queued.
+
+def settle_versions(state: AppState, session: Session, clips: Iterable[Clip]) -> None:
+    """Bring the versions of ``clips`` still "rendering" up to date with their runs.
+
+    A finished run makes its version "ready" (and the clip's current one, when it is the newest) or "failed" with
+    the failing step's reason. Runs the instance does not know yet, or that are still going, change nothing.
     """
+    by_id = {clip.id: clip for clip in clips}
+    if not by_id:
+        return
+    pending = session.scalars(
+        select(ClipVersion).where(
+            ClipVersion.clip_id.in_(by_id), ClipVersion.status == "rendering", ClipVersion.run_id.is_not(None)
+        )
+    ).all()
+    if not pending:
+        return
+    runs = {run.run_id: run for run in state.instance.get_runs(RunsFilter(run_ids=[v.run_id for v in pending]))}
+    settled = False
+    for version in sorted(pending, key=lambda v: v.version):
+        run = runs.get(version.run_id)
+        if run is None:
+            continue
+        if run.status == DagsterRunStatus.SUCCESS:
+            version.status = "ready"
+            clip = by_id[version.clip_id]
+            if version.version > clip.version:
+                clip.version, clip.caption_style = version.version, version.caption_style
+        elif run.status in RUN_FAILED:
+            version.status, version.error = "failed", run_failure(state, run)
+        else:
+            continue
+        settled = True
+    if settled:
+        session.commit()
+
+
+def run_failure(state: AppState, run: DagsterRun) -> str:
+    """One line on why ``run`` did not succeed: its failing step's reason, read as job status reads it."""
+    if run.status == DagsterRunStatus.CANCELED:
+        return "the re-render was canceled"
+    for entry in state.instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE):
+        if entry.dagster_event is not None:
+            return _failure_reason(entry.dagster_event)[:ERROR_MAX_CHARS]
+    return "the run failed before any step reported an error"
+
+
+def resume_rerenders(state: AppState) -> list[str]:
+    """Launch again every version still "rendering" whose run never reached the instance; returns their ids.
+
+    The embedded launcher queues runs in memory, and a version may predate runs (rendered in this process): after
+    a restart nothing else would finish them. A run the instance knows is left alone; its status settles on read.
+    """
+    resumed: list[str] = []
     with state.sessions() as session:
-        pending = list(session.scalars(select(ClipVersion.id).where(ClipVersion.status == "rendering")))
-    for version_id in pending:
-        log.info("resuming re-render of version %s", version_id)
-        state.worker.submit(lambda version_id=version_id: rerender_version(state, version_id))
-    return pending
+        pending = session.scalars(select(ClipVersion).where(ClipVersion.status == "rendering")).all()
+        for version in pending:
+            if version.run_id is not None and state.instance.get_run_by_id(version.run_id) is not None:
+                continue
+            clip = session.get(Clip, version.clip_id)
+            job = session.get(Job, clip.job_id) if clip is not None else None
+            if clip is None or job is None:
+                continue
+            log.info("relaunching re-render of clip %s v%s: its run never started", clip.id, version.version)
+            launch_version(state, session, job, clip, version)
+            resumed.append(version.id)
+    return resumed
+
+
+def _one_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[-1] if lines else type(exc).__name__)[:ERROR_MAX_CHARS]

@@ -14,7 +14,7 @@ from api.app import create_app
 from api.services.launcher import RunLauncher
 from api.settings import ApiSettings
 from api.state import AppState
-from clipped.layout import SourceRef
+from clipped.layout import ClipVersionRef, SourceRef
 
 PASSWORD = "correct horse battery"
 _emails = itertools.count()
@@ -38,11 +38,17 @@ class RecordingLauncher(RunLauncher):
 
     def __init__(self) -> None:
         self.launched: list[tuple[str, str]] = []
+        self.launched_versions: list[tuple[str, str]] = []  # (clip version partition key, run id)
         self.canceled: list[str] = []
 
     def launch(self, source: SourceRef) -> str:
         run_id = f"run-{len(self.launched) + 1:04d}"
         self.launched.append((source.partition_key, run_id))
+        return run_id
+
+    def launch_clip_version(self, version: ClipVersionRef) -> str:
+        run_id = f"version-run-{len(self.launched_versions) + 1:04d}"
+        self.launched_versions.append((version.partition_key, run_id))
         return run_id
 
     def cancel(self, run_id: str) -> None:

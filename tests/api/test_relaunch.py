@@ -1,10 +1,13 @@
-"""Work held in memory by a stopped service is picked up on start-up: unstarted job runs and re-renders."""
+"""Work held in memory by a stopped service is picked up on start-up: unstarted job and re-render runs."""
 
 from __future__ import annotations
 
-from api.models import ClipVersion, Job
+import dagster as dg
+
+from api.models import Clip, ClipVersion, Job
 from api.services.jobs import relaunch_unstarted
 from api.services.rendering import resume_rerenders
+from clipped.layout import ClipVersionRef
 from tests.api.conftest import ApiHarness, RecordingLauncher
 from tests.api.world import add_job, seed_world
 
@@ -26,9 +29,12 @@ def test_unstarted_jobs_are_launched_again_and_others_are_not(sqlite_api: ApiHar
         assert session.get(Job, never_launched).run_ids == []
 
 
-def test_rerenders_left_rendering_by_a_stopped_process_are_finished(sqlite_api: ApiHarness) -> None:
+def test_rerenders_whose_run_never_started_are_launched_again(sqlite_api: ApiHarness) -> None:
+    launcher = sqlite_api.launcher
+    assert isinstance(launcher, RecordingLauncher)
     world = seed_world(sqlite_api)
     with sqlite_api.state.sessions() as session:
+        # Queued in the memory of a stopped process (or rendered in process before runs): never reached Dagster.
         stranded = ClipVersion(
             clip_id=world.clip_id,
             version=2,
@@ -36,14 +42,36 @@ def test_rerenders_left_rendering_by_a_stopped_process_are_finished(sqlite_api: 
             status="rendering",
             video_key=f"{world.workspace_id}/clips/x-v2/clip.mp4",
             thumbnail_key=f"{world.workspace_id}/clips/x-v2/thumbnail.jpg",
+            run_id="run-lost-in-memory",
         )
         session.add(stranded)
         session.commit()
         stranded_id = stranded.id
 
     assert resume_rerenders(sqlite_api.state) == [stranded_id]
-    assert sqlite_api.state.worker.wait_idle(timeout=120)
+    [(partition_key, run_id)] = launcher.launched_versions
     with sqlite_api.state.sessions() as session:
         version = session.get(ClipVersion, stranded_id)
-        # The seeded job has no pipeline outputs, so the resumed render fails - with a reason, not stuck.
-        assert version.status == "failed" and version.error
+        clip = session.get(Clip, world.clip_id)
+        assert version.status == "rendering" and version.run_id == run_id
+        assert partition_key == ClipVersionRef.from_partition_key(partition_key).partition_key
+        assert partition_key.startswith(f"{clip.manifest_clip_id}-v2|{world.workspace_id}.")
+    assert sqlite_api.state.instance.has_dynamic_partition("clip_version", f"{clip.manifest_clip_id}-v2")
+
+    # Once Dagster knows the run, the next start-up leaves the version to it: never two runs for one version.
+    known = placeholder_run.execute_in_process(instance=sqlite_api.state.instance).run_id
+    with sqlite_api.state.sessions() as session:
+        session.get(ClipVersion, stranded_id).run_id = known
+        session.commit()
+    assert resume_rerenders(sqlite_api.state) == []
+    assert len(launcher.launched_versions) == 1
+
+
+@dg.op
+def nothing() -> None:
+    """Stands for the version's run: all the instance needs is a run with its id."""
+
+
+@dg.job
+def placeholder_run() -> None:
+    nothing()

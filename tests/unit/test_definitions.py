@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import AssetCheckKey, AssetKey, DynamicPartitionsDefinition
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    DynamicPartitionsDefinition,
+    MultiPartitionsDefinition,
+    MultiToSingleDimensionPartitionMapping,
+)
 
 from definitions import build_definitions
 from tests.support.s3_server import S3Bucket
@@ -23,7 +29,10 @@ ASSETS = {
     "candidates": "select",
     "faces": "select",
     "rendered_clips": "render",
+    "clip_version": "render",
 }
+# Partitioned per version of a clip within its source, not per source (see test_clip_version_partitions).
+PER_VERSION = {"clip_version"}
 CHECKS = {
     ("transcript", "transcript_times_within_audio"),
     ("rendered_clips", "rendered_clips_have_target_resolution"),
@@ -31,6 +40,11 @@ CHECKS = {
     ("rendered_clips", "rendered_clips_have_audio"),
     ("rendered_clips", "rendered_clips_free_of_black_or_frozen_stretches"),
     ("rendered_clips", "rendered_clips_have_burned_captions"),
+    ("clip_version", "clip_version_has_target_resolution"),
+    ("clip_version", "clip_version_within_duration_bounds"),
+    ("clip_version", "clip_version_has_audio"),
+    ("clip_version", "clip_version_free_of_black_or_frozen_stretches"),
+    ("clip_version", "clip_version_has_burned_captions"),
 }
 
 
@@ -42,8 +56,22 @@ def test_asset_keys_groups_and_partitions() -> None:
     for name, group in ASSETS.items():
         node = graph.get(AssetKey(name))
         assert node.group_name == group
+        if name in PER_VERSION:
+            continue
         assert isinstance(node.partitions_def, DynamicPartitionsDefinition)
         assert node.partitions_def.name == "source_video"
+
+
+def test_clip_version_partitions() -> None:
+    """A version's partition is (source, version): the source dimension is source_video's own definition."""
+    graph = build_definitions("local").resolve_asset_graph()
+    partitions = graph.get(AssetKey("clip_version")).partitions_def
+    assert isinstance(partitions, MultiPartitionsDefinition)
+    dimensions = {dimension.name: dimension.partitions_def for dimension in partitions.partitions_defs}
+    assert set(dimensions) == {"source_video", "clip_version"}
+    assert dimensions["source_video"] == graph.get(AssetKey("rendered_clips")).partitions_def
+    assert isinstance(dimensions["clip_version"], DynamicPartitionsDefinition)
+    assert dimensions["clip_version"].name == "clip_version"
 
 
 def test_lineage() -> None:
@@ -56,6 +84,10 @@ def test_lineage() -> None:
     assert parents("candidates") == {"transcript", "scenes", "audio_features"}
     assert parents("faces") == {"candidates"}
     assert parents("rendered_clips") == {"candidates", "faces"}
+    assert parents("clip_version") == {"rendered_clips"}
+    # Per partition: a version depends on its own source's rendered_clips, through the shared dimension.
+    mapping = graph.get_partition_mapping(AssetKey("clip_version"), AssetKey("rendered_clips"))
+    assert isinstance(mapping, MultiToSingleDimensionPartitionMapping)
 
 
 def test_checks_are_blocking_and_named_as_predicates() -> None:
@@ -71,9 +103,9 @@ def test_retry_policies_follow_the_seed_table() -> None:
     graph = defs.resolve_asset_graph()
     attempts = {
         name: graph.get(AssetKey(name)).assets_def.op.retry_policy.max_retries + 1
-        for name in ("source_video", "transcript", "rendered_clips")
+        for name in ("source_video", "transcript", "rendered_clips", "clip_version")
     }
-    assert attempts == {"source_video": 3, "transcript": 2, "rendered_clips": 2}
+    assert attempts == {"source_video": 3, "transcript": 2, "rendered_clips": 2, "clip_version": 2}
 
 
 def test_gpu_steps_are_tagged_and_cpu_steps_are_not() -> None:
@@ -87,7 +119,17 @@ def test_gpu_steps_are_tagged_and_cpu_steps_are_not() -> None:
 
 def test_job_and_resources() -> None:
     defs = build_definitions("local")
+    assert {job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")} == {
+        "clip_job",
+        "clip_version_job",
+    }
     assert defs.resolve_job_def("clip_job").partitions_def.name == "source_video"
+    # clip_job renders sources; versions are rendered only by their own job.
+    clip_job_assets = defs.resolve_job_def("clip_job").asset_layer.executable_asset_keys
+    assert clip_job_assets == {AssetKey(name) for name in ASSETS if name not in PER_VERSION}
+    version_job = defs.resolve_job_def("clip_version_job")
+    assert version_job.asset_layer.executable_asset_keys == {AssetKey("clip_version")}
+    assert isinstance(version_job.partitions_def, MultiPartitionsDefinition)
     assert set(defs.resources) >= {"storage", "asr", "vision", "ingest", "render"}
 
 
@@ -120,7 +162,8 @@ def test_prod_clip_job_runs_each_step_in_its_own_kubernetes_pod(
 
     for name, value in s3_bucket.prod_env().items():
         monkeypatch.setenv(name, value)
-    executor = build_definitions().resolve_job_def("clip_job").executor_def
-    assert executor.executor_creation_fn is k8s_job_executor.executor_creation_fn
-    local = build_definitions("local").resolve_job_def("clip_job").executor_def
-    assert local.executor_creation_fn is not k8s_job_executor.executor_creation_fn
+    for job in ("clip_job", "clip_version_job"):
+        executor = build_definitions().resolve_job_def(job).executor_def
+        assert executor.executor_creation_fn is k8s_job_executor.executor_creation_fn, job
+        local = build_definitions("local").resolve_job_def(job).executor_def
+        assert local.executor_creation_fn is not k8s_job_executor.executor_creation_fn, job

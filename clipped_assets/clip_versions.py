@@ -1,0 +1,99 @@
+"""`clip_version`: one rendered clip rendered again with another caption style, a new version beside the old.
+
+The review API stores the version's request, adds its partition and launches ``clip_version_job`` for it, so a
+re-render is a run like any other: in the UI's lineage under ``rendered_clips``, and on the k8s workers in prod.
+"""
+
+import contextlib
+from collections.abc import Iterator
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    asset,
+)
+
+from clipped.layout import ClipVersionRef
+from clipped.render.versions import (
+    CLIP_VERSION,
+    VERSION_CHECKS,
+    VERSION_CLIP_FILE,
+    ClipVersionError,
+    read_version_request,
+    render_clip_version,
+    version_check_results,
+    version_output_keys,
+    version_stage,
+)
+from clipped.stage_outputs import read_request
+from clipped.stage_record import StageOutputs, reuse_or_compute
+from clipped.types import RenderedClip
+from clipped_assets.partitions import clip_version_partitions
+from clipped_assets.render import rendered_clips
+from clipped_assets.step_context import failing_clearly, progress_for
+from clipped_resources.render_options import RenderOptions
+from clipped_resources.storage import StorageResource
+
+
+@asset(
+    name=CLIP_VERSION.name,
+    code_version=CLIP_VERSION.code_version,
+    partitions_def=clip_version_partitions,
+    # Each version depends on its own source's rendered_clips partition only: Dagster infers the mapping from the
+    # shared source_video dimension (MultiToSingleDimensionPartitionMapping; naming it here only adds a beta warning).
+    deps=[rendered_clips],
+    group_name="render",
+    retry_policy=RetryPolicy(max_retries=1, delay=30),
+    kinds={"ffmpeg"},
+    check_specs=[
+        AssetCheckSpec(name, asset=CLIP_VERSION.name, description=text, blocking=True)
+        for name, text in VERSION_CHECKS.items()
+    ],
+    description="One rendered clip rendered again with another caption style, in its own folder; old versions stay.",
+)
+def clip_version(context: AssetExecutionContext, storage: StorageResource, render: RenderOptions) -> MaterializeResult:
+    with failing_clearly(), never_retried():
+        version = ClipVersionRef.from_partition_key(context.partition_key)
+        request = read_version_request(storage, version)
+        settings = read_request(storage, version.source).settings
+        # The clip id carries the fingerprint of the rendered_clips it came from, so the request pins the upstream.
+        inputs = [request.model_dump(), render.model_dump(exclude={"parallel_clips", "threads_per_clip"})]
+
+        def compute() -> StageOutputs:
+            progress = progress_for(context, CLIP_VERSION.name)
+            render_clip_version(storage, render, version.source, request, progress)
+            return StageOutputs(version_output_keys(version))
+
+        result = reuse_or_compute(storage, version.source, version_stage(version), inputs, compute)
+    if result.reused:
+        context.log.info(f"reusing complete {version.folder} of {version.source.partition_key}")
+    clip = storage.read_model(version.key(VERSION_CLIP_FILE), RenderedClip)
+    return MaterializeResult(
+        metadata={
+            "clip": clip.clip_id,
+            "caption_style": request.caption_style,
+            "aspect": request.aspect,
+            "duration_s": MetadataValue.float(round(clip.end_s - clip.start_s, 2)),
+            "loudness_lufs": MetadataValue.float(clip.loudness_lufs) if clip.loudness_lufs is not None else "–",
+            "video": MetadataValue.md(f"[clip.mp4]({storage.uri(clip.video_key)})"),
+        },
+        check_results=[
+            AssetCheckResult(check_name=name, passed=passed, severity=AssetCheckSeverity.ERROR)
+            for name, passed in version_check_results(clip, settings).items()
+        ],
+    )
+
+
+@contextlib.contextmanager
+def never_retried() -> Iterator[None]:
+    """A version that cannot be rendered as asked fails at once with its one-line reason, without a retry."""
+    try:
+        yield
+    except ClipVersionError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from exc
