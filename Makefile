@@ -9,6 +9,9 @@ export DAGSTER_HOME ?= $(CLIPPED_HOME)/dagster_home
 # Browser tests drive Debian's Chromium (the machine image does not have it; Playwright cannot download browsers here).
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The render tests run with Debian's ffmpeg as well as imageio-ffmpeg's static build; `make demo` needs neither apt
+# nor this (it falls back to the static build).
+FFMPEG := /usr/bin/ffmpeg
 
 .PHONY: install demo test lint ui api validate bench clean
 
@@ -25,10 +28,14 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
 		|| ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
+$(FFMPEG):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ffmpeg \
+		|| ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ffmpeg)
+
 demo: install
 	$(BIN)/clipped run samples/clipped_sample.mp4 --max-clips 3 --out clips/
 
-test: install $(CHROMIUM)
+test: install $(CHROMIUM) $(FFMPEG)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: install

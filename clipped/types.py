@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from clipped.media.capabilities import FfmpegIdentity
+
 Aspect = Literal["9:16", "1:1", "16:9"]
 
 
@@ -138,3 +140,4 @@ class RenderedClip(BaseModel):
     words: list[Word]
     loudness_lufs: float | None = None
     inspection: dict[str, object] = Field(default_factory=dict)
+    ffmpeg: FfmpegIdentity | None = None  # the binary that rendered the files (None in manifests from before it)

@@ -13,6 +13,7 @@ import av
 import numpy as np
 from pydantic import BaseModel
 
+from clipped.media.capabilities import EBUR128_SUMMARY_FILTER
 from clipped.media.ffmpeg import MediaToolError, ffmpeg_exe, last_error_line, run_ffmpeg
 from clipped.render.filtergraph import FONTS_DIR, ass_filter
 from clipped.render.loudness import parse_integrated_lufs
@@ -54,8 +55,9 @@ class CaptionCheck(BaseModel):
         return self.samples > 0 and self.matched == self.samples
 
 
-def inspect_clip(path: Path) -> ClipInspection:
-    """Probe ``path`` and scan it once for loudness, black stretches and frozen stretches."""
+def inspect_clip(path: Path, *, ffmpeg: str | None = None) -> ClipInspection:
+    """Probe ``path`` and scan it once (with ``ffmpeg``, default :func:`ffmpeg_exe`) for loudness, black
+    stretches and frozen stretches."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -78,8 +80,8 @@ def inspect_clip(path: Path) -> ClipInspection:
         "-f", "null", "-",
     ]  # fmt: skip
     if has_audio:
-        args[-3:-3] = ["-map", "0:a:0", "-af", "ebur128=framelog=quiet"]
-    stderr = run_ffmpeg(args).stderr
+        args[-3:-3] = ["-map", "0:a:0", "-af", EBUR128_SUMMARY_FILTER]
+    stderr = run_ffmpeg(args, ffmpeg=ffmpeg).stderr
     return ClipInspection(
         width=width,
         height=height,
@@ -125,7 +127,9 @@ def _merge_touching(stretches: list[tuple[float, float]]) -> list[tuple[float, f
     return merged
 
 
-def caption_check(video: Path, ass_path: Path, *, samples: int = 6, fonts_dir: Path = FONTS_DIR) -> CaptionCheck:
+def caption_check(
+    video: Path, ass_path: Path, *, samples: int = 6, fonts_dir: Path = FONTS_DIR, ffmpeg: str | None = None
+) -> CaptionCheck:
     """Check the captions in ``ass_path`` are burned into ``video``.
 
     libass draws the same script on a plain grey canvas; where it puts letter fill (bright) and outline (black)
@@ -147,11 +151,12 @@ def caption_check(video: Path, ass_path: Path, *, samples: int = 6, fonts_dir: P
     if last_frame is not None:
         indices = [index for index in indices if index <= last_frame] or [last_frame]
     last_s = indices[-1] / fps + 1
+    ffmpeg = ffmpeg or ffmpeg_exe()
     canvas = _gray_frames(
-        ["-f", "lavfi", "-i", f"color=c=gray:s={width}x{height}:r={fps}:d={last_s:.3f}"],
+        ffmpeg, ["-f", "lavfi", "-i", f"color=c=gray:s={width}x{height}:r={fps}:d={last_s:.3f}"],
         f"{ass_filter(ass_path, fonts_dir)},", indices, width, height,
     )  # fmt: skip
-    frames = _gray_frames(["-i", str(video)], "", indices, width, height)
+    frames = _gray_frames(ffmpeg, ["-i", str(video)], "", indices, width, height)
     matched = 0
     rows: list[int] = []
     for drawn, shown in zip(canvas, frames, strict=True):
@@ -179,11 +184,13 @@ def _dialogue_times(ass_text: str) -> list[tuple[float, float]]:
     return [(seconds(start), seconds(end)) for start, end in re.findall(pattern, ass_text, flags=re.MULTILINE)]
 
 
-def _gray_frames(inputs: list[str], prefix: str, indices: list[int], width: int, height: int) -> np.ndarray:
+def _gray_frames(
+    ffmpeg: str, inputs: list[str], prefix: str, indices: list[int], width: int, height: int
+) -> np.ndarray:
     """Frames number ``indices`` of the input after ``prefix`` filters, as 8-bit luma arrays."""
     select = "+".join(f"eq(n\\,{n})" for n in indices)
     command = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *inputs,
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *inputs,
         "-vf", f"{prefix}select={select},format=gray", "-fps_mode", "passthrough",
         "-f", "rawvideo", "-",
     ]  # fmt: skip

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from clipped.media.capabilities import EBUR128_SUMMARY_FILTER
 from clipped.media.ffmpeg import MediaToolError, run_ffmpeg
 
 TARGET_LUFS = -14.0
@@ -41,12 +42,14 @@ def loudnorm_target() -> str:
     return f"I={TARGET_LUFS}:TP={TARGET_TRUE_PEAK_DB}:LRA={TARGET_LRA}"
 
 
-def measure_loudnorm(source: Path, start_s: float, duration_s: float) -> LoudnormMeasurement:
+def measure_loudnorm(
+    source: Path, start_s: float, duration_s: float, *, ffmpeg: str | None = None
+) -> LoudnormMeasurement:
     """Run loudnorm's analysis over ``duration_s`` of audio from ``start_s`` (audio only, so it is cheap)."""
     result = run_ffmpeg([
         "-nostats", "-ss", f"{start_s:.3f}", "-i", str(source), "-t", f"{duration_s:.3f}", "-vn",
         "-af", f"{STEREO},loudnorm={loudnorm_target()}:print_format=json", "-f", "null", "-",
-    ])  # fmt: skip
+    ], ffmpeg=ffmpeg)  # fmt: skip
     match = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", result.stderr)
     if not match:
         raise MediaToolError("ffmpeg failed: loudnorm printed no measurement")
@@ -71,7 +74,11 @@ def loudnorm_apply_filter(measured: LoudnormMeasurement) -> str:
 
 
 def parse_integrated_lufs(stderr: str) -> float | None:
-    """The integrated loudness from an ``ebur128`` summary in ffmpeg's stderr (None when absent or silent)."""
+    """The integrated loudness from an ``ebur128`` summary in ffmpeg's stderr (None when absent or silent).
+
+    Reads the last summary, so per-frame lines (printed too when ffmpeg logs at verbose) cannot be mistaken
+    for it; ffmpeg 5.1 and 7+ print the summary alike.
+    """
     summary = stderr.rsplit("Integrated loudness:", 1)
     if len(summary) < 2:
         return None
@@ -82,7 +89,9 @@ def parse_integrated_lufs(stderr: str) -> float | None:
     return value if value > -70 else None
 
 
-def integrated_loudness(path: Path) -> float | None:
+def integrated_loudness(path: Path, *, ffmpeg: str | None = None) -> float | None:
     """Integrated loudness (LUFS) of a file's first audio stream, None when it has no audible audio."""
-    result = run_ffmpeg(["-nostats", "-i", str(path), "-vn", "-af", "ebur128=framelog=quiet", "-f", "null", "-"])
+    result = run_ffmpeg(
+        ["-nostats", "-i", str(path), "-vn", "-af", EBUR128_SUMMARY_FILTER, "-f", "null", "-"], ffmpeg=ffmpeg
+    )
     return parse_integrated_lufs(result.stderr)

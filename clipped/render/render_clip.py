@@ -1,7 +1,8 @@
 """Render one clip: cut, reframe along the crop path, burn captions, normalise loudness, encode; one video pass.
 
 Three ffmpeg runs per clip, only one of them touching video: an audio-only loudness analysis of the segment,
-the render itself, and a single-frame thumbnail grab from the result.
+the render itself, and a single-frame thumbnail grab from the result. The same spec rendered by the same ffmpeg
+with the same encoder and thread count gives byte-identical files (x264's output depends on its thread count).
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from typing import IO
 import av
 from pydantic import BaseModel, Field
 
-from clipped.media.ffmpeg import MediaToolError, ffmpeg_exe, last_error_line, run_ffmpeg
+from clipped.media.capabilities import REPRODUCIBLE_OUTPUT_ARGS
+from clipped.media.ffmpeg import (
+    FfmpegIdentity,
+    MediaToolError,
+    ffmpeg_identity,
+    last_error_line,
+    require_ffmpeg,
+    run_ffmpeg,
+)
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.captions_ass import build_ass
 from clipped.render.crop_path import CROP_FILTER_NAME, CropPath, plan_crop_path
@@ -45,6 +54,8 @@ class RenderSpec(BaseModel):
     source_height: int = Field(gt=0)
     aspect: Aspect = "9:16"
     caption_style: str = "highlight_word"
+    # The ffmpeg to render with, pinned to reproduce an earlier render; None renders with ffmpeg_identity().
+    ffmpeg: FfmpegIdentity | None = None
 
     @property
     def duration_s(self) -> float:
@@ -57,6 +68,7 @@ class RenderReport(BaseModel):
     duration_s: float
     loudness_lufs: float | None  # measured on the rendered file; None when the clip has no audible audio
     encode_s: float  # wall time of the video pass
+    ffmpeg: FfmpegIdentity | None = None  # the binary that wrote the files: their bytes depend on it
 
 
 def output_size(aspect: Aspect | str) -> tuple[int, int]:
@@ -81,17 +93,19 @@ def render_clip(
 
     ``encoder`` is ``libx264`` (``preset`` applies) or ``h264_nvenc`` (see :mod:`clipped.render.encoder`).
     Writes exactly the three given paths; raises :class:`MediaToolError` with a one-line reason on failure.
+    A spec that pins ``ffmpeg`` renders with that binary only if it still reports the pinned version.
     """
     if spec.duration_s <= 0:
         raise ValueError(f"clip end {spec.end_s} is not after its start {spec.start_s}")
     width, height = output_size(spec.aspect)
     progress = on_progress or no_progress
+    ffmpeg = require_ffmpeg(spec.ffmpeg) if spec.ffmpeg else ffmpeg_identity()
     captions = build_ass(spec.words, spec.start_s, spec.end_s, width, height, spec.caption_style)
     path = plan_crop_path(
         spec.face_frames, spec.start_s, spec.end_s, spec.source_width, spec.source_height, spec.aspect,
         spec.scene_cuts_s, fps=OUTPUT_FPS,
     )  # fmt: skip
-    audio_filter = _audio_filter(spec) if _has_audio(spec.source_path) else None
+    audio_filter = _audio_filter(spec, ffmpeg.path) if _has_audio(spec.source_path) else None
     out_ass.write_text(captions)
 
     with tempfile.TemporaryDirectory(prefix="clipped-render-") as work:
@@ -100,18 +114,19 @@ def render_clip(
         video_args = video_encoder_args(encoder, x264_preset=preset, crf=CRF, threads=threads)
         args = _render_args(spec, path, script, out_ass, out_video, width, height, audio_filter, threads, video_args)
         started = time.monotonic()
-        _run_with_progress(args, spec.duration_s, progress, Path(work) / "ffmpeg.log")
+        _run_with_progress(ffmpeg.path, args, spec.duration_s, progress, Path(work) / "ffmpeg.log")
         encode_s = time.monotonic() - started
 
     duration_s = _probe_duration(out_video)
-    _grab_thumbnail(out_video, duration_s * THUMBNAIL_AT, out_thumbnail)
+    _grab_thumbnail(ffmpeg.path, out_video, duration_s * THUMBNAIL_AT, out_thumbnail)
     progress(1.0)
     return RenderReport(
         width=width,
         height=height,
         duration_s=duration_s,
-        loudness_lufs=integrated_loudness(out_video) if audio_filter else None,
+        loudness_lufs=integrated_loudness(out_video, ffmpeg=ffmpeg.path) if audio_filter else None,
         encode_s=round(encode_s, 3),
+        ffmpeg=ffmpeg,
     )
 
 
@@ -133,8 +148,8 @@ def video_filter(path: CropPath, script: Path, ass_path: Path, width: int, heigh
     )
 
 
-def _audio_filter(spec: RenderSpec) -> str:
-    measured = measure_loudnorm(spec.source_path, spec.start_s, spec.duration_s)
+def _audio_filter(spec: RenderSpec, ffmpeg: str) -> str:
+    measured = measure_loudnorm(spec.source_path, spec.start_s, spec.duration_s, ffmpeg=ffmpeg)
     chain = [STEREO]
     if measured.is_measurable():
         chain.append(loudnorm_apply_filter(measured))
@@ -169,12 +184,17 @@ def _render_args(
             "-c:a", "aac", "-b:a", "128k", "-ar", str(AUDIO_RATE), "-ac", "2",
         ]  # fmt: skip
     # The output -t as well: fps emits a frame AT the input's end time too, one frame longer than asked.
-    return [*args, "-t", f"{spec.duration_s:.3f}", "-movflags", "+faststart", "-f", "mp4", str(out_video)]
+    return [
+        *args, "-t", f"{spec.duration_s:.3f}", "-movflags", "+faststart", *REPRODUCIBLE_OUTPUT_ARGS,
+        "-f", "mp4", str(out_video),
+    ]  # fmt: skip
 
 
-def _run_with_progress(args: list[str], duration_s: float, progress: ProgressCallback, log_path: Path) -> None:
+def _run_with_progress(
+    ffmpeg: str, args: list[str], duration_s: float, progress: ProgressCallback, log_path: Path
+) -> None:
     """Run ffmpeg, reporting ``out_time`` from ``-progress pipe:1`` as a fraction of the clip."""
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-y", *args]
     # stderr goes to a file: ffmpeg can write more than a pipe buffer holds while we read stdout.
     with log_path.open("w+", errors="replace") as log:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, errors="replace")
@@ -182,19 +202,24 @@ def _run_with_progress(args: list[str], duration_s: float, progress: ProgressCal
         reader = threading.Thread(target=_read_progress, args=(process.stdout, duration_s, progress), daemon=True)
         reader.start()
         returncode = process.wait()
-        reader.join(timeout=5)
+        # No timeout: stdout ends when ffmpeg exits, and a reader still running on a busy machine would report
+        # a late 0.99 after the caller's final 1.0.
+        reader.join()
         if returncode != 0:
             log.seek(0)
             raise MediaToolError(f"ffmpeg failed: {last_error_line(log.read())}")
 
 
 def _read_progress(stream: IO[str], duration_s: float, progress: ProgressCallback) -> None:
+    done = 0.0
     for line in stream:
         key, _, value = line.strip().partition("=")
         # out_time_us is in microseconds (so, despite its name, is out_time_ms); N/A before the first frame.
         if key == "out_time_us" and value.lstrip("-").isdigit():
-            # The last 1% is left for the thumbnail and loudness check after encoding.
-            progress(min(0.99, max(0.0, int(value) / 1e6 / duration_s)))
+            # The last 1% is left for the thumbnail and loudness check after encoding. Never backwards: out_time
+            # follows whichever stream was muxed last, and audio and video need not arrive in step.
+            done = max(done, min(0.99, int(value) / 1e6 / duration_s))
+            progress(done)
 
 
 def _has_audio(path: Path) -> bool:
@@ -213,8 +238,8 @@ def _probe_duration(path: Path) -> float:
         return float(container.duration or 0) / 1e6
 
 
-def _grab_thumbnail(video: Path, at_s: float, out_thumbnail: Path) -> None:
+def _grab_thumbnail(ffmpeg: str, video: Path, at_s: float, out_thumbnail: Path) -> None:
     run_ffmpeg([
         "-ss", f"{at_s:.3f}", "-i", str(video), "-frames:v", "1", "-q:v", "3", "-update", "1",
-        "-f", "image2", "-c:v", "mjpeg", str(out_thumbnail),
-    ])  # fmt: skip
+        *REPRODUCIBLE_OUTPUT_ARGS, "-f", "image2", "-c:v", "mjpeg", str(out_thumbnail),
+    ], ffmpeg=ffmpeg)  # fmt: skip

@@ -1,4 +1,7 @@
-"""Render real clips from the bundled sample and check the delivered files, not the renderer's intentions."""
+"""Render real clips from the bundled sample and check the delivered files, not the renderer's intentions.
+
+The clips are rendered and checked once with the system ffmpeg and once with imageio-ffmpeg's (``ffmpeg_binary``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from clipped.render.captions_ass import build_ass
 from clipped.render.inspect_clip import ClipInspection, caption_check, inspect_clip
 from clipped.render.render_clip import RenderReport, RenderSpec, render_clip
 from clipped.types import FaceBox, FaceFrame, Word
+from tests.support.ffmpeg_binaries import ffmpeg_binary_fixture  # noqa: F401  (provides ffmpeg_binary)
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "clipped_sample.mp4"
 SCENE_CUTS_S = [24.96, 47.56]
@@ -81,12 +85,12 @@ class Rendered:
 
 
 @pytest.fixture(scope="module")
-def vertical(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+def vertical(tmp_path_factory: pytest.TempPathFactory, ffmpeg_binary: str) -> Rendered:
     return Rendered(spec_for(2.0, 22.0, "9:16"), tmp_path_factory.mktemp("vertical"))
 
 
 @pytest.fixture(scope="module")
-def square(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+def square(tmp_path_factory: pytest.TempPathFactory, ffmpeg_binary: str) -> Rendered:
     # Crosses the second scene cut, in karaoke style; the folder name tests filtergraph path escaping.
     return Rendered(spec_for(44.0, 52.0, "1:1", "karaoke"), tmp_path_factory.mktemp("sq uare, [1]; 'x':y"))
 
@@ -106,6 +110,12 @@ def test_vertical_clip_has_the_delivery_format(vertical: Rendered):
         assert audio.codec_context.channels == 2
         assert container.streams.video[0].codec_context.name == "h264"
         assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
+
+
+def test_render_reports_the_ffmpeg_that_wrote_it(vertical: Rendered, ffmpeg_binary: str):
+    assert vertical.report.ffmpeg is not None
+    assert vertical.report.ffmpeg.path == ffmpeg_binary
+    assert vertical.report.ffmpeg.version not in ("", "unknown")
 
 
 def test_vertical_clip_is_loudness_normalised(vertical: Rendered):
@@ -163,7 +173,7 @@ def test_square_clip_across_a_scene_cut(square: Rendered):
     assert square.thumbnail.read_bytes()[:3] == b"\xff\xd8\xff"
 
 
-def test_crop_moves_on_the_planned_frame_and_silent_sources_render(tmp_path: Path):
+def test_crop_moves_on_the_planned_frame_and_silent_sources_render(tmp_path: Path, ffmpeg_binary: str):
     # A white line at x=500 on black, no audio track. The face is at 300 (window 98..502, line visible at the
     # right edge) until a scene cut at 1.0 s, then at 1000 (window 798..1202, line gone): the snap must land
     # exactly on output frame 30, neither a frame early nor late.

@@ -138,10 +138,7 @@ def test_unknown_video_encoder_args_are_refused() -> None:
 
 def test_render_options_resolve_the_encoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ffmpeg, _ = fake_ffmpeg(tmp_path, ENCODERS_WITH_NVENC, encode_exit=0)
-    monkeypatch.setenv("CLIPPED_FFMPEG", str(ffmpeg))
-    ffmpeg_exe.cache_clear()
-    try:
-        assert RenderOptions().video_encoder() == NVENC
-        assert RenderOptions(encoder="x264").video_encoder() == X264
-    finally:
-        ffmpeg_exe.cache_clear()
+    # This fake only knows -encoders, so it would fail the capability probe that CLIPPED_FFMPEG goes through.
+    monkeypatch.setattr("clipped.render.encoder.ffmpeg_exe", lambda: str(ffmpeg))
+    assert RenderOptions().video_encoder() == NVENC
+    assert RenderOptions(encoder="x264").video_encoder() == X264
