@@ -12,7 +12,6 @@ from api.db import make_engine, migrate, session_factory
 from api.errors import install_error_handlers
 from api.rate_limit import RateLimiter
 from api.routes import auth, clips, health, jobs, uploads, workspaces
-from api.services.background import BackgroundWorker
 from api.services.jobs import relaunch_unstarted
 from api.services.launcher import EmbeddedLauncher, GraphQLLauncher, RunLauncher
 from api.services.rendering import resume_rerenders
@@ -46,7 +45,6 @@ def build_state(settings: ApiSettings, launcher: RunLauncher | None = None) -> A
             settings.auth_rate_per_minute * IP_BUCKET_FACTOR, settings.auth_rate_burst * IP_BUCKET_FACTOR
         ),
         launcher=launcher,
-        worker=BackgroundWorker("clipped-renders"),
     )
     state_ref["state"] = state
     return state
@@ -63,7 +61,6 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
             relaunch_unstarted(state)  # runs queued in memory by a previous process
         resume_rerenders(state)  # re-renders that were in flight when the previous process stopped
         yield
-        state.worker.stop()
         state.engine.dispose()
 
     app = FastAPI(

@@ -19,7 +19,6 @@ from clipped_resources.storage import StorageResource
 if TYPE_CHECKING:
     from dagster import DagsterInstance
 
-    from api.services.background import BackgroundWorker
     from api.services.launcher import RunLauncher
 
 
@@ -34,7 +33,6 @@ class AppState:
     rate_limiter: RateLimiter
     ip_rate_limiter: RateLimiter
     launcher: RunLauncher
-    worker: BackgroundWorker
     _instance: DagsterInstance | None = None
     _instance_lock: threading.Lock = field(default_factory=threading.Lock)
 

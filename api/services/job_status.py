@@ -87,7 +87,7 @@ def run_view(instance: DagsterInstance, run_id: str | None) -> RunView:
             step.status, step.ended_at, step.fraction = "succeeded", _at(entry), 1.0
         elif kind == DagsterEventType.STEP_FAILURE:
             step.status, step.ended_at = "failed", _at(entry)
-            error = error or f"{step.name}: {_failure_reason(event)}"
+            error = error or f"{step.name}: {failure_reason(event)}"
         elif kind == DagsterEventType.STEP_SKIPPED:
             step.status = "skipped"
     if status in TERMINAL:
@@ -101,7 +101,7 @@ def run_view(instance: DagsterInstance, run_id: str | None) -> RunView:
     return RunView(status=status, steps=list(steps.values()), error=error if status == "failed" else None)
 
 
-def _failure_reason(event) -> str:
+def failure_reason(event) -> str:
     data = event.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
         return data.user_failure_data.description

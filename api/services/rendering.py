@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import Clip, ClipVersion, Job
-from api.services.job_status import _failure_reason
+from api.services.job_status import failure_reason
 from api.state import AppState
 from clipped.layout import CLIP_VERSION_PARTITIONS, SOURCE_FILE, ClipVersionRef, SourceRef
 from clipped.media.ffmpeg import run_ffmpeg
@@ -141,7 +141,7 @@ def run_failure(state: AppState, run: DagsterRun) -> str:
         return "the re-render was canceled"
     for entry in state.instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE):
         if entry.dagster_event is not None:
-            return _failure_reason(entry.dagster_event)[:ERROR_MAX_CHARS]
+            return failure_reason(entry.dagster_event)[:ERROR_MAX_CHARS]
     return "the run failed before any step reported an error"
 
 
