@@ -20,6 +20,7 @@ from dagster import (
 )
 
 from clipped.layout import ClipVersionRef
+from clipped.media.ffmpeg import ffmpeg_identity
 from clipped.render.versions import (
     CLIP_VERSION,
     VERSION_CHECKS,
@@ -63,7 +64,7 @@ def clip_version(context: AssetExecutionContext, storage: StorageResource, rende
         request = read_version_request(storage, version)
         settings = read_request(storage, version.source).settings
         # The clip id carries the fingerprint of the rendered_clips it came from, so the request pins the upstream.
-        inputs = [request.model_dump(), render.model_dump(exclude={"parallel_clips", "threads_per_clip"})]
+        inputs = [request.model_dump(), render.model_dump(exclude={"parallel_clips"}), ffmpeg_identity().model_dump()]
 
         def compute() -> StageOutputs:
             progress = progress_for(context, CLIP_VERSION.name)

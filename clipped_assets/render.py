@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from clipped.layout import RENDERED_CLIPS_FILE
+from clipped.media.ffmpeg import ffmpeg_identity
 from clipped.render.clip_checks import CLIP_CHECKS, failing_clip_ranks
 from clipped.render.clip_set import clip_output_keys, render_clip_set
 from clipped.render_manifest import RenderedClipsManifest
@@ -46,7 +47,9 @@ def rendered_clips(
     settings = read_request(storage, source).settings
     manifest_key = source.key(RENDERED_CLIPS_FILE)
     upstream = [upstream_fingerprint(storage, source, stage) for stage in (CANDIDATES, FACES, SCENES)]
-    inputs = [upstream, settings.model_dump(), render.model_dump(exclude={"parallel_clips", "threads_per_clip"})]
+    # x264's bytes depend on its thread count and on the ffmpeg build, so both are inputs; clips in parallel are not.
+    render_config = render.model_dump(exclude={"parallel_clips"})
+    inputs = [upstream, settings.model_dump(), render_config, ffmpeg_identity().model_dump()]
     version = RENDERED_CLIPS.fingerprint(*inputs)
 
     def compute() -> StageOutputs:

@@ -101,7 +101,7 @@ def render_and_inspect(
         storage.writer(keys["thumbnail.jpg"]) as thumbnail_out,
         storage.writer(keys["captions.ass"]) as ass_out,
     ):
-        encoder.encode(spec, video_out, thumbnail_out, ass_out, on_progress)
+        report = encoder.encode(spec, video_out, thumbnail_out, ass_out, on_progress)
         inspection = inspect_clip(video_out)
         captions = caption_check(video_out, ass_out) if candidate.words else None
     width, height = output_size(spec.aspect)
@@ -127,6 +127,7 @@ def render_and_inspect(
             "caption_samples": captions.samples if captions else 0,
             "caption_samples_matched": captions.matched if captions else 0,
         },
+        ffmpeg=report.ffmpeg,
     )
 
 
