@@ -11,13 +11,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from clipped_assets import clip_versions, ingest, render, select, understand
+from clipped_assets import clip_versions, ingest, publish, render, select, understand
 from clipped_assets.partitions import clip_version_partitions, source_video_partitions
 from clipped_assets.placement import step_executor
 from clipped_resources.profiles import active_profile, build_resources
+from clipped_sensors.publish import due_publications_sensor
 from clipped_sensors.upload import source_video_upload_sensor
 
-STAGE_MODULES = (ingest, understand, select, render, clip_versions)
+STAGE_MODULES = (ingest, understand, select, render, clip_versions, publish)
 
 
 def build_definitions(
@@ -46,11 +47,18 @@ def build_definitions(
         executor_def=step_executor(profile),  # a re-render from the review API runs where clip_job's render does
         description="One clip rendered again as a new version (a re-render from the review API).",
     )
+    publication_job = dg.define_asset_job(
+        name="publication_job",
+        selection=dg.AssetSelection.assets(publish.publications),
+        partitions_def=publish.publication_partitions,
+        description="One approved clip posted to one connected account (launched when due, or 'publish now').",
+    )
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGE_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(STAGE_MODULES),
-        jobs=[clip_job, clip_version_job],
-        sensors=[source_video_upload_sensor],
+        jobs=[clip_job, clip_version_job, publication_job, publish.platform_grants_job],
+        schedules=[publish.platform_grants_schedule],
+        sensors=[source_video_upload_sensor, due_publications_sensor],
         resources=build_resources(profile, asr_model=asr_model, extra_allowed_roots=extra_allowed_roots, home=home),
     )
 

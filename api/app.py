@@ -40,6 +40,7 @@ def build_state(settings: ApiSettings, launcher: RunLauncher | None = None) -> A
         storage=resources["storage"],
         ingest_policy=resources["ingest"],
         render_options=resources["render"],
+        publisher=resources["publisher"],
         rate_limiter=RateLimiter(settings.auth_rate_per_minute, settings.auth_rate_burst),
         ip_rate_limiter=RateLimiter(
             settings.auth_rate_per_minute * IP_BUCKET_FACTOR, settings.auth_rate_burst * IP_BUCKET_FACTOR

@@ -13,6 +13,7 @@ from api.rate_limit import RateLimiter
 from api.settings import ApiSettings
 from clipped_app.instance import local_instance
 from clipped_resources.ingest_policy import IngestPolicy
+from clipped_resources.publisher import PublisherResource
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import StorageResource
 
@@ -30,6 +31,7 @@ class AppState:
     storage: StorageResource
     ingest_policy: IngestPolicy
     render_options: RenderOptions
+    publisher: PublisherResource
     rate_limiter: RateLimiter
     ip_rate_limiter: RateLimiter
     launcher: RunLauncher

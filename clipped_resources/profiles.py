@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from clipped.publish.models import PLATFORMS
 from clipped_resources.asr_backends import asr_from_env
 from clipped_resources.inbox import inbox_from_env
 from clipped_resources.ingest_policy import IngestPolicy
+from clipped_resources.publisher import PlatformApp, PublisherResource
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.s3_storage import S3Storage
 from clipped_resources.storage import LocalStorage, StorageResource
@@ -62,6 +65,7 @@ def build_resources(
         "ingest": IngestPolicy(allowed_roots=[*default_allowed_roots(), *extra_allowed_roots]),
         "render": RenderOptions(),
         "inbox": inbox_from_env(),
+        "publisher": publisher_from_env(profile, home),
     }
 
 
@@ -76,3 +80,41 @@ def s3_storage_from_env() -> StorageResource:
         region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
         work_dir=os.environ.get("CLIPPED_WORK_DIR") or None,
     )
+
+
+def publisher_from_env(profile: str, home: Path) -> PublisherResource:
+    """The publisher: store URL, token keys and each platform's app from ``CLIPPED_*`` variables (docs: README
+    "Publishing"). Secrets stay in the environment; the resource only names the variables."""
+    env = os.environ
+    database_url = (
+        env.get("CLIPPED_PUBLISH_DATABASE_URL") or env.get("CLIPPED_API_DATABASE_URL") or f"sqlite:///{home / 'app.db'}"
+    )
+    apps = {}
+    for platform in PLATFORMS:
+        prefix = f"CLIPPED_{platform.upper()}"
+        apps[platform] = PlatformApp(
+            client_id=env.get(f"{prefix}_CLIENT_ID", ""),
+            client_secret_env=f"{prefix}_CLIENT_SECRET",
+            urls=_json_object(env, f"{prefix}_URLS"),
+            options={k: v for k, v in _json_object(env, f"{prefix}_OPTIONS").items() if not isinstance(v, bool)},
+            flags={k: v for k, v in _json_object(env, f"{prefix}_OPTIONS").items() if isinstance(v, bool)},
+        )
+    return PublisherResource(
+        database_url=database_url,
+        token_keys_file="" if profile == "prod" else str(home / "token_keys"),
+        redirect_base_url=env.get("CLIPPED_PUBLIC_URL", "http://127.0.0.1:8000"),
+        **apps,
+    )
+
+
+def _json_object(env: Mapping[str, str], name: str) -> dict:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} must be a JSON object: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object")
+    return value

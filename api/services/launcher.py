@@ -22,12 +22,14 @@ from dagster import DagsterInstance, DagsterRunStatus
 
 from api.services.background import BackgroundWorker
 from clipped.layout import ClipVersionRef, SourceRef
+from clipped.publish.records import Publication
 from clipped.run_tags import TRIGGER_TAG, WORKSPACE_TAG, run_tags_for
 
 log = logging.getLogger("clipped.api")
 PARTITION_TAG = "dagster/partition"
 CLIP_JOB = "clip_job"
 CLIP_VERSION_JOB = "clip_version_job"
+PUBLICATION_JOB = "publication_job"
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
 
@@ -51,6 +53,9 @@ class RunLauncher:
     def launch_clip_version(self, version: ClipVersionRef) -> str:
         raise NotImplementedError
 
+    def launch_publication(self, publication: Publication) -> str:
+        raise NotImplementedError
+
     def cancel(self, run_id: str) -> None:
         raise NotImplementedError
 
@@ -70,6 +75,9 @@ class EmbeddedLauncher(RunLauncher):
 
     def launch_clip_version(self, version: ClipVersionRef) -> str:
         return self._submit(CLIP_VERSION_JOB, version.partition_key)
+
+    def launch_publication(self, publication: Publication) -> str:
+        return self._submit(PUBLICATION_JOB, publication.partition_key)
 
     def _submit(self, job_name: str, partition_key: str) -> str:
         run_id = str(uuid.uuid4())
@@ -165,6 +173,18 @@ class GraphQLLauncher(RunLauncher):
 
     def launch_clip_version(self, version: ClipVersionRef) -> str:
         return self.client().submit_job_execution(**self.version_submission(version))
+
+    def publication_submission(self, publication: Publication) -> dict[str, object]:
+        """The arguments of submit_job_execution for one attempt at ``publication`` (its partition as tags)."""
+        by_dimension = {f"{PARTITION_TAG}/{name}": key for name, key in publication.partition_keys_by_dimension.items()}
+        return {
+            "job_name": PUBLICATION_JOB,
+            "repository_location_name": self.location_name,
+            "tags": {**publication.run_tags("api"), PARTITION_TAG: publication.partition_key, **by_dimension},
+        }
+
+    def launch_publication(self, publication: Publication) -> str:
+        return self.client().submit_job_execution(**self.publication_submission(publication))
 
     def cancel(self, run_id: str) -> None:
         self.client().terminate_run(run_id)

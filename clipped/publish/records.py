@@ -120,6 +120,22 @@ class Publication(BaseModel):
         return {"source_video": self.source_partition, PUBLICATION_PARTITIONS: self.id}
 
     @property
+    def partition_key(self) -> str:
+        """The two-dimensional key as Dagster writes it: dimension keys in dimension-name order, joined by ``|``."""
+        keys = self.partition_keys_by_dimension
+        return "|".join(keys[name] for name in sorted(keys))
+
+    def run_tags(self, trigger: str) -> dict[str, str]:
+        """Tags of a publication run: the account (one upload per account at a time, see deploy/dagster.yaml), the
+        workspace (queue fairness), the platform and who launched it."""
+        return {
+            "clipped/workspace": self.workspace_id,
+            "clipped/account": self.account_id,
+            "clipped/platform": self.platform,
+            "clipped/trigger": trigger,
+        }
+
+    @property
     def due_at(self) -> datetime:
         return max(self.scheduled_at, self.next_attempt_at or self.scheduled_at)
 

@@ -8,8 +8,8 @@ import pytest
 from dagster import materialize
 
 from clipped.layout import REQUEST_FILE, SourceRef
-from clipped_app.pipeline import first_failure
 from clipped.sources import SourceRequest
+from clipped_app.pipeline import first_failure
 from clipped_assets.ingest import source_video
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.storage import LocalStorage

@@ -6,9 +6,9 @@ import pytest
 from dagster import materialize
 
 from clipped.layout import REQUEST_FILE
-from clipped_app.pipeline import first_failure
 from clipped.sources import request_for, source_ref_for
 from clipped.types import Candidate, ClipSettings
+from clipped_app.pipeline import first_failure
 from clipped_assets import ingest, select, understand
 from clipped_resources.profiles import build_resources
 from tests.conftest import ClippedEnv, make_video

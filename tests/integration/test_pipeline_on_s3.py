@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from clipped.layout import RENDERED_CLIPS_FILE, REQUEST_FILE, SourceRef
-from clipped_app.pipeline import export_clips, run_clip_job
 from clipped.render_manifest import RenderedClipsManifest
 from clipped.sources import SourceRequest, source_ref_for
 from clipped.types import ClipSettings
+from clipped_app.pipeline import export_clips, run_clip_job
 from clipped_assets.partitions import source_video_partitions
 from clipped_resources.profiles import build_resources
 from clipped_resources.s3_storage import S3Storage

@@ -22,9 +22,9 @@ import yaml
 from dagster import AssetKey, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
 from clipped.layout import SourceRef
-from clipped_app.pipeline import register_source, run_clip_job
 from clipped.run_tags import GPU_TAG, TRIGGER_TAG, WORKSPACE_TAG
 from clipped.types import ClipSettings
+from clipped_app.pipeline import register_source, run_clip_job
 from definitions import build_definitions
 from tests.conftest import copy_sample
 from tests.support.postgres import PostgresDatabase, PostgresServer
@@ -303,6 +303,8 @@ def test_queue_limits_load_from_the_yaml(queue_instance: DagsterInstance) -> Non
     limits = {limit["key"]: limit for limit in config.tag_concurrency_limits}
     assert limits[GPU_TAG] == {"key": GPU_TAG, "value": "true", "limit": 4}
     assert limits[WORKSPACE_TAG] == {"key": WORKSPACE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 3}
+    account = "clipped/account"
+    assert limits[account] == {"key": account, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
 
 
 def test_gpu_pool_limit_loads_from_the_yaml(queue_instance: DagsterInstance) -> None:

@@ -30,9 +30,10 @@ ASSETS = {
     "faces": "select",
     "rendered_clips": "render",
     "clip_version": "render",
+    "publications": "distribute",
 }
-# Partitioned per version of a clip within its source, not per source (see test_clip_version_partitions).
-PER_VERSION = {"clip_version"}
+# Partitioned per version of a clip, or per publication, within its source (see test_clip_version_partitions).
+PER_VERSION = {"clip_version", "publications"}
 CHECKS = {
     ("transcript", "transcript_times_within_audio"),
     ("rendered_clips", "rendered_clips_have_target_resolution"),
@@ -85,6 +86,9 @@ def test_lineage() -> None:
     assert parents("faces") == {"candidates"}
     assert parents("rendered_clips") == {"candidates", "faces"}
     assert parents("clip_version") == {"rendered_clips"}
+    assert parents("publications") == {"rendered_clips"}
+    publication_mapping = graph.get_partition_mapping(AssetKey("publications"), AssetKey("rendered_clips"))
+    assert isinstance(publication_mapping, MultiToSingleDimensionPartitionMapping)
     # Per partition: a version depends on its own source's rendered_clips, through the shared dimension.
     mapping = graph.get_partition_mapping(AssetKey("clip_version"), AssetKey("rendered_clips"))
     assert isinstance(mapping, MultiToSingleDimensionPartitionMapping)
@@ -122,7 +126,13 @@ def test_job_and_resources() -> None:
     assert {job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")} == {
         "clip_job",
         "clip_version_job",
+        "publication_job",
+        "platform_grants_job",
     }
+    assert {schedule.name for schedule in defs.schedules} == {"platform_grants_schedule"}
+    assert {sensor.name for sensor in defs.sensors} == {"source_video_upload_sensor", "due_publications_sensor"}
+    publication_job = defs.resolve_job_def("publication_job")
+    assert publication_job.asset_layer.executable_asset_keys == {AssetKey("publications")}
     assert defs.resolve_job_def("clip_job").partitions_def.name == "source_video"
     # clip_job renders sources; versions are rendered only by their own job.
     clip_job_assets = defs.resolve_job_def("clip_job").asset_layer.executable_asset_keys
@@ -130,7 +140,7 @@ def test_job_and_resources() -> None:
     version_job = defs.resolve_job_def("clip_version_job")
     assert version_job.asset_layer.executable_asset_keys == {AssetKey("clip_version")}
     assert isinstance(version_job.partitions_def, MultiPartitionsDefinition)
-    assert set(defs.resources) >= {"storage", "asr", "vision", "ingest", "render"}
+    assert set(defs.resources) >= {"storage", "asr", "vision", "ingest", "render", "publisher"}
 
 
 def validate_definitions(tmp_path: Path, extra_env: dict[str, str]) -> None:

@@ -172,7 +172,7 @@ def test_helm_queue_limits_match_the_instance_yaml(values: dict) -> None:
     instance = yaml.safe_load(INSTANCE_YAML.read_text())["concurrency"]
     assert runs["maxConcurrentRuns"] == instance["runs"]["max_concurrent_runs"]
     assert runs["tagConcurrencyLimits"] == instance["runs"]["tag_concurrency_limits"]
-    assert {limit["key"] for limit in runs["tagConcurrencyLimits"]} == {GPU_TAG, WORKSPACE_TAG}
+    assert {limit["key"] for limit in runs["tagConcurrencyLimits"]} == {GPU_TAG, WORKSPACE_TAG, "clipped/account"}
     assert values["concurrency"]["pools"]["defaultLimit"] == instance["pools"]["default_limit"]
 
 
