@@ -17,12 +17,16 @@ from rich.table import Table
 from api.app import create_app
 from clipped.layout import DEFAULT_WORKSPACE
 from clipped.progress import add_step_listener
+from clipped.publish.grants import reseal_all_grants
+from clipped.publish.token_vault import TokenVault, VaultKeyError
 from clipped.types import Aspect, ClipSettings
 from clipped_app.instance import dagster_home, local_instance
 from clipped_app.pipeline import PipelineFailedError, export_clips, register_source, run_clip_job
 from definitions import build_definitions
 
 app = typer.Typer(add_completion=False, help="Clipped: long video in, short vertical clips out.")
+keys = typer.Typer(add_completion=False, help="Encryption keys of connected accounts' platform tokens.")
+app.add_typer(keys, name="keys")
 console = Console(stderr=True)
 STEPS = ("source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips")
 
@@ -136,6 +140,25 @@ def _print_clips(manifest: dict, out: Path) -> None:
             str(out / clip["file"]),
         )
     Console().print(table)
+
+
+@keys.command("new")
+def new_key() -> None:
+    """Print a new token key: put it first in CLIPPED_TOKEN_KEYS (comma-separated), keep the old ones, then rotate."""
+    typer.echo(TokenVault.new_key())
+
+
+@keys.command("rotate")
+def rotate_keys(
+    profile: Annotated[str | None, typer.Option(help="Resource profile: local or prod")] = None,
+) -> None:
+    """Re-encrypt every stored platform token with the first key; afterwards the old keys can be removed."""
+    publisher = build_definitions(profile).resources["publisher"]
+    try:
+        count = reseal_all_grants(publisher.store(), publisher.vault())
+    except VaultKeyError as exc:
+        _fail(str(exc))
+    console.print(f"re-encrypted {count} account tokens with the newest key")
 
 
 def _clock(seconds: float) -> str:
