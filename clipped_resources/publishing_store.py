@@ -112,6 +112,11 @@ class SqlPublishingStore:
     def __init__(self, database_url: str) -> None:
         self.engine = engine_for(database_url)
 
+    def _upsert(self, table: Table, record_id: str, row: dict[str, Any]) -> None:
+        with self.engine.begin() as db:
+            if db.execute(update(table).where(table.c.id == record_id).values(**row)).rowcount == 0:
+                db.execute(insert(table).values(id=record_id, **row))
+
     # Accounts
     def save_account(self, account: Account) -> Account:
         account.updated_at = datetime.now(UTC)
@@ -121,9 +126,7 @@ class SqlPublishingStore:
             "platform_account_id": account.platform_account_id,
             "data": account.model_dump(mode="json"),
         }
-        with self.engine.begin() as db:
-            if db.execute(update(accounts).where(accounts.c.id == account.id).values(**row)).rowcount == 0:
-                db.execute(insert(accounts).values(id=account.id, **row))
+        self._upsert(accounts, account.id, row)
         return account
 
     def get_account(self, account_id: str) -> Account | None:
@@ -184,9 +187,7 @@ class SqlPublishingStore:
             "attempts": publication.attempts,
             "data": publication.model_dump(mode="json"),
         }
-        with self.engine.begin() as db:
-            if db.execute(update(publications).where(publications.c.id == publication.id).values(**row)).rowcount == 0:
-                db.execute(insert(publications).values(id=publication.id, **row))
+        self._upsert(publications, publication.id, row)
         return publication
 
     def get_publication(self, publication_id: str) -> Publication | None:
@@ -205,6 +206,29 @@ class SqlPublishingStore:
         with self.engine.connect() as db:
             rows = db.execute(query.order_by(publications.c.due_at)).mappings().all()
         return [_publication(row) for row in rows]
+
+    def update_scheduled(self, publication_id: str, changes: dict[str, Any], now: datetime) -> Publication | None:
+        """Apply ``changes`` (publication fields) only while the publication is scheduled and no attempt holds its
+        lease, in one conditional UPDATE (an attempt claiming it at the same moment wins or loses whole); the
+        publication as stored, or None when it is not (any more) waiting."""
+        waiting = and_(
+            publications.c.id == publication_id,
+            publications.c.status == "scheduled",
+            or_(publications.c.lease_until.is_(None), publications.c.lease_until < now),
+        )
+        with self.engine.begin() as db:
+            row = db.execute(select(publications).where(waiting)).mappings().first()
+            if row is None:
+                return None
+            publication = _publication(row).model_copy(update={**changes, "updated_at": datetime.now(UTC)})
+            values = {
+                "status": publication.status,
+                "due_at": publication.due_at,
+                "data": publication.model_dump(mode="json"),
+            }
+            if db.execute(update(publications).where(waiting).values(**values)).rowcount != 1:
+                return None
+        return publication
 
     def due_publications(self, now: datetime, limit: int) -> list[Publication]:
         query = (
