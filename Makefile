@@ -18,7 +18,9 @@ FFMPEG := /usr/bin/ffmpeg
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# setuptools warns on every editable install that local folders shadow the package: true of any editable
+	@# install and not actionable, so it is kept off the first screen a new user sees.
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip install --quiet --no-deps "rapidocr-onnxruntime>=1.3"
 	touch $(STAMP)
 
