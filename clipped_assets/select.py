@@ -1,9 +1,10 @@
 """Selecting moments: `candidates` (scored windows) and `faces` (tracks inside the windows to render)."""
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, RetryPolicy
+from dagster import AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue, RetryPolicy
 
 from clipped.faces.windows import track_faces_in_windows
 from clipped.layout import AUDIO_FEATURES_FILE, CANDIDATES_FILE, FACES_FILE, SCENES_FILE, SOURCE_FILE, TRANSCRIPT_FILE
+from clipped.learn.versions import latest_key, read_latest_weights
 from clipped.select.candidates import select_candidates
 from clipped.stage_outputs import read_candidates, read_request
 from clipped.stage_record import StageOutputs, upstream_fingerprint
@@ -23,12 +24,17 @@ from clipped_resources.vision import VisionResource
     group_name="select",
     retry_policy=RetryPolicy(max_retries=2, delay=10),
     kinds={"python"},
-    description="Windows on sentence boundaries scored into hook, flow, value and energy; top 3× max clips kept.",
+    description=(
+        "Windows on sentence boundaries scored into hook, flow, value and energy; top 3× max clips kept. "
+        "Ranked with the workspace's latest accepted ranking_weights, when it has any."
+    ),
 )
 def candidates(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
     source = source_of(context)
     settings = read_request(storage, source).settings
     key = source.key(CANDIDATES_FILE)
+    weights = read_latest_weights(storage, source.workspace_id)
+    ranking = weights if weights.version else None  # version 0: the built-in weights, exactly as before
 
     def compute() -> StageOutputs:
         chosen = select_candidates(
@@ -36,19 +42,29 @@ def candidates(context: AssetExecutionContext, storage: StorageResource) -> Mate
             storage.read_model(source.key(AUDIO_FEATURES_FILE), AudioFeatures),
             storage.read_model(source.key(SCENES_FILE), Scenes),
             settings,
+            ranking=ranking,
         )
         storage.write_json(key, [candidate.model_dump(mode="json") for candidate in chosen])
         return StageOutputs([key])
 
     upstream = [upstream_fingerprint(storage, source, stage) for stage in (TRANSCRIPT, SCENES, AUDIO_FEATURES)]
-    materialize_stage(context, storage, CANDIDATES, [upstream, settings.model_dump()], compute)
+    # Learned weights join the fingerprint (so a newly accepted fit re-ranks on the next run or backfill, and
+    # everything downstream follows); without any, the fingerprint is the one sources always had.
+    inputs = [upstream, settings.model_dump(), *([ranking.lineage()] if ranking is not None else [])]
+    record = materialize_stage(context, storage, CANDIDATES, inputs, compute)
     chosen = read_candidates(storage, source)
     return MaterializeResult(
         metadata={
             "candidate_count": len(chosen),
             "top_score": MetadataValue.float(chosen[0].score if chosen else 0.0),
             "candidates": MetadataValue.md(candidates_table(chosen)),
-        }
+            "ranking_weights_version": weights.version,
+            "ranking_weights": MetadataValue.json(
+                {"weights": weights.weights, "duration_terms": weights.duration_terms}
+            ),
+            **({"ranking_weights_key": latest_key(source.workspace_id)} if ranking is not None else {}),
+        },
+        data_version=DataVersion(record.fingerprint),
     )
 
 

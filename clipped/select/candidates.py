@@ -7,7 +7,7 @@ import numpy as np
 from clipped.select.energy import EnergyFeatures, describe_energy, energy_features, energy_scores
 from clipped.select.errors import NoCandidatesError
 from clipped.select.no_speech import no_speech_candidates
-from clipped.select.scoring import WEIGHTS, combine
+from clipped.select.scoring import WEIGHTS, Ranking, combine, weights_of
 from clipped.select.sentences import join_words, split_sentences
 from clipped.select.suppression import suppress_overlaps
 from clipped.select.text_scores import TextFeatures, describe_text, text_features, text_scores, title_sentence
@@ -23,6 +23,7 @@ def select_candidates(
     settings: ClipSettings,
     *,
     keep: int | None = None,
+    ranking: Ranking | None = None,
 ) -> list[Candidate]:
     """The best clip windows of a source, sorted by score (0..1) descending.
 
@@ -31,6 +32,9 @@ def select_candidates(
     energy (weights in :data:`clipped.select.scoring.WEIGHTS`) and thinned so no two kept windows overlap by
     more than half the shorter one. ``keep`` defaults to three per requested clip. Without enough speech for
     one window, windows come from scene cuts, silences and audio energy instead.
+
+    ``ranking`` (a workspace's learned :class:`clipped.learn.RankingWeights`) replaces the default weights and
+    adds its duration bonus; without it the result is exactly the default selector's.
 
     Raises :class:`NoCandidatesError` when not even that fits (the source is shorter than the minimum
     duration, or the bounds contradict each other).
@@ -47,8 +51,9 @@ def select_candidates(
         ends = np.array([sentence.end_s for sentence in sentences], dtype=np.float64)
         first, last = spans_within(starts, ends, min_s, max_s)
         if len(first):
-            return _speech_candidates(text_features(words, sentences), energy, first, last, keep)
-    return no_speech_candidates(words, energy, settings, keep, source_duration(transcript, audio, scenes))
+            return _speech_candidates(text_features(words, sentences), energy, first, last, keep, ranking)
+    duration_s = source_duration(transcript, audio, scenes)
+    return no_speech_candidates(words, energy, settings, keep, duration_s, ranking=ranking)
 
 
 def source_duration(transcript: Transcript, audio: AudioFeatures, scenes: Scenes) -> float:
@@ -60,25 +65,39 @@ def source_duration(transcript: Transcript, audio: AudioFeatures, scenes: Scenes
 
 
 def _speech_candidates(
-    text: TextFeatures, energy: EnergyFeatures, first: np.ndarray, last: np.ndarray, keep: int
+    text: TextFeatures,
+    energy: EnergyFeatures,
+    first: np.ndarray,
+    last: np.ndarray,
+    keep: int,
+    ranking: Ranking | None,
 ) -> list[Candidate]:
     start, end = text.starts_s[first], text.ends_s[last]
     parts = {**text_scores(text, first, last), **energy_scores(energy, start, end)}
-    score = combine(parts)
+    score = combine(parts, ranking, end - start)
+    weights = dict(weights_of(ranking))
     return [
-        _speech_candidate(text, energy, int(first[k]), int(last[k]), score[k], {n: parts[n][k] for n in WEIGHTS})
+        _speech_candidate(
+            text, energy, int(first[k]), int(last[k]), score[k], {n: parts[n][k] for n in WEIGHTS}, weights
+        )
         for k in suppress_overlaps(start, end, score, keep)
     ]
 
 
 def _speech_candidate(
-    text: TextFeatures, energy: EnergyFeatures, first: int, last: int, score: float, parts: dict[str, float]
+    text: TextFeatures,
+    energy: EnergyFeatures,
+    first: int,
+    last: int,
+    score: float,
+    parts: dict[str, float],
+    weights: dict[str, float],
 ) -> Candidate:
     start_s, end_s = float(text.starts_s[first]), float(text.ends_s[last])
     words = list(text.words[int(text.first_word[first]) : int(text.past_word[last])])
     signals = [
-        *describe_text(text, first, last, WEIGHTS),
-        *describe_energy(energy, start_s, end_s, WEIGHTS["energy"]),
+        *describe_text(text, first, last, weights),
+        *describe_energy(energy, start_s, end_s, weights["energy"]),
     ]
     return Candidate(
         candidate_id=f"c{round(start_s * 1000)}-{round(end_s * 1000)}",

@@ -18,7 +18,7 @@ import numpy as np
 
 from clipped.select.energy import EnergyFeatures, describe_energy, energy_scores, silent_seconds, window_levels
 from clipped.select.errors import NoCandidatesError
-from clipped.select.scoring import WEIGHTS, combine
+from clipped.select.scoring import WEIGHTS, Ranking, combine, weights_of
 from clipped.select.sentences import join_words
 from clipped.select.suppression import suppress_overlaps
 from clipped.select.titles import NO_SPEECH_REASON, make_reason, timestamp_title
@@ -36,8 +36,11 @@ def no_speech_candidates(
     settings: ClipSettings,
     keep: int,
     duration_s: float,
+    *,
+    ranking: Ranking | None = None,
 ) -> list[Candidate]:
-    """Up to ``keep`` non-overlapping windows chosen from audio energy and scene changes, best first.
+    """Up to ``keep`` non-overlapping windows chosen from audio energy and scene changes, best first
+    (``ranking``: learned weights, as in :func:`clipped.select.candidates.select_candidates`).
 
     Raises :class:`NoCandidatesError` when the source is shorter than the minimum clip duration.
     """
@@ -53,15 +56,16 @@ def no_speech_candidates(
     start, end = boundaries[first], boundaries[last]
     parts = energy_scores(energy, start, end)
     parts.update(_audio_text_scores(energy, start, end, opens[first], closes[last], parts))
-    score = combine(parts)
+    score = combine(parts, ranking, end - start)
     kept = suppress_overlaps(start, end, score, keep)
+    energy_weight = weights_of(ranking)["energy"]
     word_starts = np.array([word.start_s for word in words])
     word_ends = np.array([word.end_s for word in words])
     candidates = []
     for index in kept:
         window_start, window_end = float(start[index]), float(end[index])
         inside = [words[k] for k in np.flatnonzero((word_starts >= window_start) & (word_ends <= window_end))]
-        signals = describe_energy(energy, window_start, window_end, WEIGHTS["energy"])
+        signals = describe_energy(energy, window_start, window_end, energy_weight)
         candidates.append(
             Candidate(
                 candidate_id=f"c{round(window_start * 1000)}-{round(window_end * 1000)}",
