@@ -136,7 +136,8 @@ def _ridge_toward(x: np.ndarray, y: np.ndarray, centre: np.ndarray, strength: np
     xc = x - x.mean(axis=0)
     yc = y - y.mean()
     variance = (xc**2).mean(axis=0)
-    penalty = np.diag(strength * np.maximum(variance, 1e-12))
+    # A floor keeps the system solvable when a column is constant or one-hot levels add up to the intercept.
+    penalty = np.diag(np.maximum(strength, 1e-3) * np.maximum(variance, 1e-9))
     gram = xc.T @ xc + penalty
     return centre + np.linalg.solve(gram, xc.T @ (yc - xc @ centre))
 
