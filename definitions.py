@@ -11,14 +11,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from clipped_assets import clip_versions, ingest, publish, render, select, understand
+from clipped_assets import analytics, clip_versions, ingest, publish, render, select, understand
 from clipped_assets.partitions import clip_version_partitions, source_video_partitions
 from clipped_assets.placement import step_executor
 from clipped_resources.profiles import active_profile, build_resources
 from clipped_sensors.publish import due_publications_sensor
 from clipped_sensors.upload import source_video_upload_sensor
 
-STAGE_MODULES = (ingest, understand, select, render, clip_versions, publish)
+STAGE_MODULES = (ingest, understand, select, render, clip_versions, publish, analytics)
 
 
 def build_definitions(
@@ -56,8 +56,8 @@ def build_definitions(
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGE_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(STAGE_MODULES),
-        jobs=[clip_job, clip_version_job, publication_job, publish.platform_grants_job],
-        schedules=[publish.platform_grants_schedule],
+        jobs=[clip_job, clip_version_job, publication_job, publish.platform_grants_job, analytics.engagement_job],
+        schedules=[publish.platform_grants_schedule, analytics.engagement_daily_schedule],
         sensors=[source_video_upload_sensor, due_publications_sensor],
         resources=build_resources(profile, asr_model=asr_model, extra_allowed_roots=extra_allowed_roots, home=home),
     )

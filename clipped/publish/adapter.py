@@ -6,7 +6,7 @@ from typing import Protocol
 
 from clipped.progress import ProgressCallback
 from clipped.publish.metadata import PlatformLimits
-from clipped.publish.models import Platform, PostRequest, PostResult, ResumeState, TokenGrant
+from clipped.publish.models import Platform, PostMetrics, PostRequest, PostResult, ResumeState, TokenGrant
 
 
 class PlatformAdapter(Protocol):
@@ -37,4 +37,9 @@ class PlatformAdapter(Protocol):
 
     def fetch_status(self, post_id: str, access_token: str) -> PostResult:
         """The post's state as the platform reports it now."""
+        ...
+
+    def fetch_metrics(self, post_id: str, access_token: str) -> PostMetrics:
+        """The post's lifetime counts from the platform's documented insights endpoint; a number the platform does
+        not report for it is ``None`` (a deleted post: all ``None``)."""
         ...

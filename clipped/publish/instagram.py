@@ -43,6 +43,7 @@ from clipped.publish.models import (
     Platform,
     PlatformRejectedError,
     PlatformUnavailableError,
+    PostMetrics,
     PostRequest,
     PostResult,
     PublishError,
@@ -57,7 +58,14 @@ INSTAGRAM_OAUTH_URL = "https://api.instagram.com"
 INSTAGRAM_GRAPH_URL = "https://graph.instagram.com"
 INSTAGRAM_UPLOAD_URL = "https://rupload.facebook.com"
 INSTAGRAM_API_VERSION = "v21.0"
-INSTAGRAM_SCOPES = ("instagram_business_basic", "instagram_business_content_publish")
+# instagram_business_manage_insights: a media's insights (views, likes, shares, saves, watch time).
+INSTAGRAM_SCOPES = (
+    "instagram_business_basic",
+    "instagram_business_content_publish",
+    "instagram_business_manage_insights",
+)
+# Reel insights, lifetime values: ``views`` (``plays`` is deprecated), ``saved`` (saves), average watch time in ms.
+INSIGHT_METRICS = ("views", "likes", "comments", "shares", "saved", "ig_reels_avg_watch_time")
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 # How many recent posts are searched for one whose media_publish answer was lost.
 RECOVERY_SEARCH_LIMIT = 25
@@ -265,6 +273,34 @@ class InstagramAdapter:
             return self._published(post_id, access_token)
         except MediaNotFoundError as exc:
             return PostResult(post_id=post_id, state="failed", detail=str(exc))
+
+    def fetch_metrics(self, post_id: str, access_token: str) -> PostMetrics:
+        """The reel's lifetime insights (``GET /{media-id}/insights``): views, likes, comments, shares, saves and
+        the average watch time. A metric the answer leaves out stays None; a deleted post has none at all."""
+        try:
+            body = self._graph(
+                "GET",
+                f"{post_id}/insights",
+                access_token,
+                "instagram media insights",
+                params={"metric": ",".join(INSIGHT_METRICS)},
+            )
+        except MediaNotFoundError:
+            return PostMetrics()
+        values: dict[str, float] = {}
+        for insight in body.get("data") or []:
+            value = _insight_value(insight)
+            if value is not None:
+                values[str(insight.get("name"))] = value
+        watch_time_ms = values.get("ig_reels_avg_watch_time")
+        return PostMetrics(
+            views=_whole(values.get("views")),
+            likes=_whole(values.get("likes")),
+            comments=_whole(values.get("comments")),
+            shares=_whole(values.get("shares")),
+            saves=_whole(values.get("saved")),
+            avg_view_duration_s=watch_time_ms / 1000 if watch_time_ms is not None else None,
+        )
 
     def _create_container(self, request: PostRequest, user_id: str, access_token: str, resume: ResumeState) -> str:
         what = "instagram container"
@@ -523,6 +559,24 @@ def _json(response: httpx.Response, what: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise PlatformUnavailableError(f"{what}: HTTP {response.status_code} with an unexpected body")
     return body
+
+
+def _insight_value(insight: object) -> float | None:
+    """The lifetime value of one insight: ``{"name", "period", "values": [{"value": n}], ...}`` (or a
+    ``total_value``), or None when it carries none."""
+    if not isinstance(insight, dict):
+        return None
+    entries = insight.get("values") or []
+    value = entries[0].get("value") if entries and isinstance(entries[0], dict) else None
+    if value is None and isinstance(insight.get("total_value"), dict):
+        value = insight["total_value"].get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _whole(value: float | None) -> int | None:
+    return int(value) if value is not None else None
 
 
 def _int(value: object) -> int | None:

@@ -1,4 +1,5 @@
-"""What publishing passes around: token grants, a post to make, its result, and the resumable state between tries."""
+"""What publishing passes around: token grants, a post to make, its result, the resumable state between tries, and
+a post's engagement counts."""
 
 from __future__ import annotations
 
@@ -47,6 +48,24 @@ class PostResult(BaseModel):
     url: str = ""
     state: PostState = "processing"
     detail: str = ""
+
+
+class PostMetrics(BaseModel):
+    """A post's lifetime engagement as the platform reports it at the time of asking.
+
+    ``None`` means the platform does not report that number for this post (YouTube has no share count, a TikTok post
+    without a public id has no counts at all): never 0, which would read as "nobody shared it". Values are taken as
+    the platform gives them, unchecked: the engagement expectations judge them, so a bad answer is seen, not hidden.
+    """
+
+    views: int | None = None
+    likes: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    saves: int | None = None
+    avg_view_duration_s: float | None = None
+    # The average share of the video watched, 0..1.
+    retention: float | None = None
 
 
 class ResumeState(BaseModel):

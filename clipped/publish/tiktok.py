@@ -27,6 +27,7 @@ from clipped.publish.models import (
     NeedsReconnectError,
     Platform,
     PlatformRejectedError,
+    PostMetrics,
     PostRequest,
     PostResult,
     Privacy,
@@ -45,8 +46,12 @@ USER_INFO_PATH = "/v2/user/info/"
 CREATOR_INFO_PATH = "/v2/post/publish/creator_info/query/"
 VIDEO_INIT_PATH = "/v2/post/publish/video/init/"
 STATUS_PATH = "/v2/post/publish/status/fetch/"
+VIDEO_QUERY_PATH = "/v2/video/query/"
+# The Video Object's counts (Display API); TikTok reports no saves, watch time or retention there.
+METRIC_FIELDS = "id,view_count,like_count,comment_count,share_count"
 
-SCOPES = "user.info.basic,video.publish"
+# video.list: reading the account's own videos and their counts (engagement metrics).
+SCOPES = "user.info.basic,video.publish,video.list"
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 
 # Media Transfer Guide: chunks of 5 MB to 64 MB, at most 1,000 of them; a file under 5 MB goes as one chunk. "MB" is
@@ -157,7 +162,8 @@ class TikTokAdapter:
     # OAuth (Login Kit v2)
 
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None) -> str:
-        """TikTok's consent page for ``user.info.basic`` and ``video.publish`` (the client goes as ``client_key``)."""
+        """TikTok's consent page for ``user.info.basic``, ``video.publish`` and ``video.list`` (the client goes as
+        ``client_key``)."""
         params = {
             "client_key": self.client_key,
             "scope": SCOPES,
@@ -262,6 +268,35 @@ class TikTokAdapter:
             creator = self._api("POST", CREATOR_INFO_PATH, access_token, "TikTok creator info")
             username = creator.get("creator_username", "")
         return _result_from_status(post_id, status, username)
+
+    def fetch_metrics(self, post_id: str, access_token: str) -> PostMetrics:
+        """Counts of the video from ``POST /v2/video/query/`` (``filters.video_ids``), which knows posts by their
+        public id only: a ``publish_id`` is first turned into that id through the publish status. A post without
+        one (private, or not through moderation yet) or missing from the answer has no counts (all None)."""
+        video_id = post_id
+        if not post_id.isdigit():
+            public_ids = self._status(post_id, access_token).get("publicaly_available_post_id") or []
+            if not public_ids:
+                return PostMetrics()
+            video_id = str(public_ids[0])
+        data = self._api(
+            "POST",
+            VIDEO_QUERY_PATH,
+            access_token,
+            "TikTok video query",
+            json_body={"filters": {"video_ids": [video_id]}},
+            params={"fields": METRIC_FIELDS},
+        )
+        videos = [video for video in data.get("videos") or [] if isinstance(video, dict)]
+        video = next((video for video in videos if str(video.get("id")) == video_id), None)
+        if video is None:
+            return PostMetrics()
+        return PostMetrics(
+            views=_count(video.get("view_count")),
+            likes=_count(video.get("like_count")),
+            comments=_count(video.get("comment_count")),
+            shares=_count(video.get("share_count")),
+        )
 
     def _init_post(self, request: PostRequest, access_token: str, resume: ResumeState) -> None:
         creator = self._api("POST", CREATOR_INFO_PATH, access_token, "TikTok creator info")
@@ -415,6 +450,16 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _count(value: object) -> int | None:
+    """A count as TikTok sends it (a number), or None when it is absent."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 def _confirmed_offset(status: dict[str, Any], plan: ChunkPlan, recorded: int) -> int:

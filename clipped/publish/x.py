@@ -31,6 +31,7 @@ from clipped.publish.models import (
     Platform,
     PlatformRejectedError,
     PlatformUnavailableError,
+    PostMetrics,
     PostRequest,
     PostResult,
     PublishError,
@@ -49,6 +50,10 @@ MAX_SEGMENTS = 1000
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
 # How far before our post request the recovery search starts (clock skew between us and X).
 RECOVERY_LOOKBACK = timedelta(minutes=2)
+# A post's counts: public ones for any post, non-public ones (the owner's impression count) for the owner's own posts
+# of the last 30 days.
+METRIC_FIELDS = "public_metrics,non_public_metrics"
+PUBLIC_METRIC_FIELDS = "public_metrics"
 # Token endpoint answers that mean the refresh token is used, revoked or expired.
 _DEAD_GRANT_ERRORS = {"invalid_grant", "invalid_request"}
 
@@ -193,6 +198,36 @@ class XAdapter:
             return _published(post_id)
         errors = body.get("errors") or [{}]
         return PostResult(post_id=post_id, url=post_url(post_id), state="failed", detail=errors[0].get("title", ""))
+
+    def fetch_metrics(self, post_id: str, access_token: str) -> PostMetrics:
+        """The post's counts from ``GET /2/tweets/{id}``: impressions as views, likes, replies as comments, reposts
+        and quotes as shares, bookmarks as saves. X serves ``non_public_metrics`` only for the owner's posts of the
+        last 30 days; an older post is asked again for its public metrics alone. A deleted post has no counts."""
+        try:
+            body = self._metrics_lookup(post_id, access_token, METRIC_FIELDS)
+        except PlatformRejectedError:
+            body = self._metrics_lookup(post_id, access_token, PUBLIC_METRIC_FIELDS)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            return PostMetrics()
+        public = data.get("public_metrics") or {}
+        private = data.get("non_public_metrics") or {}
+        impressions = _count(private.get("impression_count"))
+        reposts, quotes = _count(public.get("retweet_count")), _count(public.get("quote_count"))
+        return PostMetrics(
+            views=impressions if impressions is not None else _count(public.get("impression_count")),
+            likes=_count(public.get("like_count")),
+            comments=_count(public.get("reply_count")),
+            shares=reposts + quotes if reposts is not None and quotes is not None else reposts,
+            saves=_count(public.get("bookmark_count")),
+        )
+
+    def _metrics_lookup(self, post_id: str, token: str, fields: str) -> dict[str, Any]:
+        response = self._send(
+            "GET", f"/2/tweets/{post_id}", "X post metrics", token=token, params={"tweet.fields": fields}
+        )
+        body = response.json()
+        return body if isinstance(body, dict) else {}
 
     def _upload(self, video: Path, token: str, resume: ResumeState, on_progress: ProgressCallback) -> str:
         """The media id of ``video`` uploaded and finalized, continuing an upload ``resume`` holds if still valid."""
@@ -352,6 +387,12 @@ def _published(post_id: str) -> PostResult:
 
 def _processing_info(body: dict[str, Any]) -> dict[str, Any] | None:
     return (body.get("data") or {}).get("processing_info")
+
+
+def _count(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
 
 
 def _grant_from(body: dict[str, Any]) -> TokenGrant:

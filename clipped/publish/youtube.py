@@ -31,6 +31,7 @@ from clipped.publish.models import (
     Platform,
     PlatformRejectedError,
     PlatformUnavailableError,
+    PostMetrics,
     PostRequest,
     PostResult,
     PostState,
@@ -239,6 +240,28 @@ class YouTubeAdapter:
             reason = status.get("failureReason") or status.get("rejectionReason") or ""
             detail = f"{upload_status}: {reason}" if reason else upload_status
         return PostResult(post_id=post_id, url=shorts_url(post_id), state=state, detail=detail)
+
+    def fetch_metrics(self, post_id: str, access_token: str) -> PostMetrics:
+        """``videos.list`` with ``part=statistics`` (1 quota unit): views, likes and comments. The Data API has no
+        share or save count, and omits a count the owner hid (likes) or switched off (comments): those stay None.
+        A video gone from the list (deleted, rejected) has no counts at all."""
+        response = self._api_call(
+            lambda: self._client.get(
+                f"{self._api}/youtube/v3/videos",
+                params={"part": "statistics", "id": post_id},
+                headers=_bearer(access_token),
+            ),
+            "YouTube video statistics",
+        )
+        items = _json_object(response).get("items") or []
+        if not items:
+            return PostMetrics()
+        statistics = items[0].get("statistics") or {}
+        return PostMetrics(
+            views=_count(statistics.get("viewCount")),
+            likes=_count(statistics.get("likeCount")),
+            comments=_count(statistics.get("commentCount")),
+        )
 
     def _wait_until_settled(self, video_id: str, access_token: str) -> PostResult:
         # A fixed number of polls rather than a wall-clock deadline, so a test's no-op sleep cannot spin.
@@ -464,6 +487,14 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _count(value: object) -> int | None:
+    """A Data API count (sent as a decimal string), or None when it is absent or not a number."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 def _confirmed_offset(response: httpx.Response) -> int:

@@ -19,6 +19,7 @@ from clipped.publish.models import (
     NeedsReconnectError,
     PlatformRejectedError,
     PlatformUnavailableError,
+    PostMetrics,
     PostRequest,
     RateLimitedError,
     ResumeState,
@@ -153,7 +154,9 @@ def test_connect_gives_a_long_lived_grant_for_the_professional_account(
 ) -> None:
     url = urlsplit(adapter.authorization_url(state="s1", redirect_uri=REDIRECT_URI, code_challenge=None))
     query = parse_qs(url.query)
-    assert query["scope"] == ["instagram_business_basic,instagram_business_content_publish"]
+    assert query["scope"] == [
+        "instagram_business_basic,instagram_business_content_publish,instagram_business_manage_insights"
+    ]
     assert query["response_type"] == ["code"] and query["client_id"] == [CLIENT_ID]
     assert "code_challenge" not in query and adapter.uses_pkce is False
 
@@ -508,3 +511,48 @@ def test_tokens_stay_out_of_logs_and_errors(
     for secret in secrets:
         assert secret not in caplog.text
         assert secret not in str(revoked.value)
+
+
+# --- engagement metrics ----------------------------------------------------------------------------------------------
+
+
+def test_fetch_metrics_reads_the_reel_insights_with_views_not_plays(
+    adapter: InstagramAdapter, fake_instagram: FakeInstagram, sleeps: list[float], browser: httpx.Client
+) -> None:
+    grant = connect(adapter, browser)
+    media_id = fake_instagram.add_post()
+    fake_instagram.set_insights(
+        media_id, views=8000, likes=640, comments=31, shares=87, saved=120, ig_reels_avg_watch_time=6400
+    )
+
+    metrics = adapter.fetch_metrics(media_id, grant.access_token)
+
+    assert metrics == PostMetrics(views=8000, likes=640, comments=31, shares=87, saves=120, avg_view_duration_s=6.4)
+    assert fake_instagram.calls["insights"] == 1
+
+    fake_instagram.set_insights(media_id, views=8100, shares=None)  # a metric left out of the answer stays NULL
+    partial = adapter.fetch_metrics(media_id, grant.access_token)
+    assert partial.views == 8100 and partial.shares is None and partial.likes == 0
+    assert adapter.fetch_metrics("17999999999999999", grant.access_token) == PostMetrics()  # deleted
+
+    fake_instagram.queue_error("insights", status=429, retry_after=8)
+    assert adapter.fetch_metrics(media_id, grant.access_token).views == 8100
+    assert any(seconds >= 8 for seconds in sleeps)
+
+    fake_instagram.revoke_all()
+    with pytest.raises(NeedsReconnectError):
+        adapter.fetch_metrics(media_id, grant.access_token)
+
+
+def test_the_fake_refuses_the_retired_plays_metric(fake_instagram: FakeInstagram, browser: httpx.Client) -> None:
+    adapter = make_adapter(fake_instagram, [])
+    grant = connect(adapter, browser)
+    media_id = fake_instagram.add_post()
+
+    answer = browser.get(
+        f"{fake_instagram.base_url}/{API_VERSION}/{media_id}/insights",
+        params={"metric": "plays"},
+        headers={"Authorization": f"Bearer {grant.access_token}"},
+    )
+
+    assert answer.status_code == 400 and "metric[0]" in answer.json()["error"]["message"]

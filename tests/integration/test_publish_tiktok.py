@@ -16,6 +16,7 @@ from clipped.media.ffmpeg import run_ffmpeg
 from clipped.publish.models import (
     NeedsReconnectError,
     PlatformUnavailableError,
+    PostMetrics,
     PostRequest,
     ResumeState,
 )
@@ -120,7 +121,7 @@ def test_connect_then_post_in_chunks_until_published(
     query = parse_qs(url.query)
     assert url.path == "/v2/auth/authorize/"
     assert query["client_key"] == [fake_tiktok.client_key] and "client_id" not in query
-    assert query["scope"] == ["user.info.basic,video.publish"] and query["code_challenge_method"] == ["S256"]
+    assert query["scope"] == ["user.info.basic,video.publish,video.list"] and query["code_challenge_method"] == ["S256"]
 
     code, verifier = connect(adapter)
     grant = adapter.exchange_code(code=code, redirect_uri=REDIRECT_URI, code_verifier=verifier)
@@ -371,3 +372,35 @@ def test_chunk_plan_follows_the_documented_rules(video_size: int, preferred: int
     plan = plan_chunks(video_size, preferred)
     assert (plan.chunk_size, plan.count) == expected
     assert plan.byte_range(plan.count - 1)[1] == video_size - 1
+
+
+# Engagement metrics
+
+METRICS_SCOPE = "user.info.basic,video.publish,video.list"
+
+
+def test_fetch_metrics_queries_the_video_by_its_public_id(
+    adapter: TikTokAdapter, fake_tiktok: FakeTikTok, sleeps: list[float]
+) -> None:
+    token = fake_tiktok.issue_tokens(METRICS_SCOPE).access_token
+    publish_id = fake_tiktok.add_published_post()
+    public_id = fake_tiktok.publishes[publish_id].public_post_id
+    fake_tiktok.set_video_counts(public_id, views=5400, likes=310, comments=12, shares=44)
+    expected = PostMetrics(views=5400, likes=310, comments=12, shares=44)  # no saves or watch time from TikTok
+
+    assert adapter.fetch_metrics(str(public_id), token) == expected
+    # Given the publish_id (what a publication records), the public id comes from the publish status first.
+    assert adapter.fetch_metrics(publish_id, token) == expected
+    query = [line for line in fake_tiktok.request_lines if "/v2/video/query/" in line][-1]
+    assert "fields=id%2Cview_count%2Clike_count%2Ccomment_count%2Cshare_count" in query
+
+    private = fake_tiktok.add_published_post(public=False)
+    assert adapter.fetch_metrics(private, token) == PostMetrics()  # no public id: no counts, not zeros
+
+    fake_tiktok.queue_rate_limits("video_query", 1, retry_after_s=6)
+    assert adapter.fetch_metrics(str(public_id), token).views == 5400
+    assert any(seconds >= 6 for seconds in sleeps)
+
+    without_scope = fake_tiktok.issue_tokens().access_token  # connected before video.list was asked for
+    with pytest.raises(NeedsReconnectError):
+        adapter.fetch_metrics(str(public_id), without_scope)

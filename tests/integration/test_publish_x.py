@@ -17,6 +17,7 @@ from clipped.publish.models import (
     NeedsReconnectError,
     PlatformRejectedError,
     PlatformUnavailableError,
+    PostMetrics,
     PostRequest,
     ResumeState,
     TokenGrant,
@@ -422,3 +423,34 @@ def test_fake_refuses_malformed_requests(fake_x: FakeX) -> None:
     )
     assert no_basic_auth.status_code == 401
     assert no_basic_auth.json()["error"] == "unauthorized_client"
+
+
+# --- engagement metrics ----------------------------------------------------------------------------------------------
+
+
+def test_fetch_metrics_maps_public_and_owner_metrics(fake_x: FakeX) -> None:
+    sleeps: list[float] = []
+    adapter = make_adapter(fake_x, sleeps)
+    grant = fake_x.issue_grant(ALL_SCOPES)
+    post_id = fake_x.add_post(age=timedelta(days=2))
+    fake_x.set_metrics(post_id, impressions=2500, likes=90, replies=14, reposts=20, quotes=5, bookmarks=33)
+    expected = PostMetrics(views=2500, likes=90, comments=14, shares=25, saves=33)  # reposts + quotes are shares
+
+    assert adapter.fetch_metrics(post_id, grant.access_token) == expected
+    assert fake_x.calls["get_post"] == 1
+
+    # Past 30 days X refuses non_public_metrics: the public ones (impressions included) are asked for instead.
+    old = fake_x.add_post("An older post", age=timedelta(days=45))
+    fake_x.set_metrics(old, impressions=900, likes=3)
+    assert adapter.fetch_metrics(old, grant.access_token) == PostMetrics(
+        views=900, likes=3, comments=0, shares=0, saves=0
+    )
+    assert adapter.fetch_metrics("1880000000000009999", grant.access_token) == PostMetrics()  # deleted
+
+    fake_x.rate_limit("get_post", count=1, retry_after_s=5)
+    assert adapter.fetch_metrics(post_id, grant.access_token) == expected
+    assert any(seconds >= 5 for seconds in sleeps)
+
+    fake_x.revoke_all_grants()
+    with pytest.raises(NeedsReconnectError):
+        adapter.fetch_metrics(post_id, grant.access_token)

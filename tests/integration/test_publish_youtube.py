@@ -16,6 +16,7 @@ from clipped.media.ffmpeg import run_ffmpeg
 from clipped.publish.models import (
     NeedsReconnectError,
     PlatformUnavailableError,
+    PostMetrics,
     PostRequest,
     RateLimitedError,
     ResumeState,
@@ -521,3 +522,36 @@ def test_the_fake_rejects_malformed_requests_like_google(fake_youtube: FakeYouTu
         f"{base}/o/oauth2/v2/auth", params={**consent, "redirect_uri": "https://evil.example/cb", "state": "s"}
     )
     assert foreign.status_code == 400 and "redirect_uri_mismatch" in foreign.text
+
+
+# --- engagement metrics ----------------------------------------------------------------------------------------------
+
+
+def test_fetch_metrics_maps_statistics_and_leaves_what_youtube_does_not_report_null(
+    adapter: YouTubeAdapter,
+    fake_youtube: FakeYouTube,  # noqa: F811
+    sleeps: list[float],
+) -> None:
+    access_token, _ = fake_youtube.issue_tokens()
+    video_id = fake_youtube.add_video()
+    fake_youtube.set_statistics(video_id, views=1200, likes=None, comments=7)  # the owner hid the like count
+
+    metrics = adapter.fetch_metrics(video_id, access_token)
+
+    # The Data API has no share or save count and no watch time: NULL, never 0.
+    assert metrics == PostMetrics(views=1200, likes=None, comments=7)
+    [lookup] = [r for r in fake_youtube.requests if r.url.startswith("/youtube/v3/videos")]
+    assert parse_qs(urlsplit(lookup.url).query)["part"] == ["statistics"]
+    assert adapter.fetch_metrics("deleted0000", access_token) == PostMetrics()  # gone from the list: no counts
+
+    fake_youtube.fail_next("videos.list", status=429, retry_after=9)
+    assert adapter.fetch_metrics(video_id, access_token).views == 1200
+    assert any(seconds >= 9 for seconds in sleeps)
+
+    fake_youtube.quota_limit = fake_youtube.quota_used
+    with pytest.raises(RateLimitedError, match="quotaExceeded"):
+        adapter.fetch_metrics(video_id, access_token)
+    fake_youtube.quota_limit = 10_000
+    fake_youtube.revoke_all()
+    with pytest.raises(NeedsReconnectError):
+        adapter.fetch_metrics(video_id, access_token)

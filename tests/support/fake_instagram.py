@@ -8,7 +8,8 @@ One ``ThreadingHTTPServer`` on 127.0.0.1 (a free port) serves what four Meta hos
 - ``GET /access_token`` and ``GET /refresh_access_token`` (graph.instagram.com): the 60-day token, refreshed only
   when at least 24 hours old and unexpired (each refresh issues a new token);
 - ``/v21.0/…`` (graph.instagram.com): ``me``, REELS containers with ``upload_type=resumable``, container status,
-  ``content_publishing_limit``, ``media_publish``, media and the account's media list; Graph error bodies
+  ``content_publishing_limit``, ``media_publish``, media, a media's ``insights`` and the account's media list; Graph
+  error bodies
   ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``; every answer carries the
   ``X-Business-Use-Case-Usage`` rate-limit header;
 - ``POST /ig-api-upload/v21.0/{container-id}`` (rupload.facebook.com): the video in chunks, ``Authorization: OAuth``,
@@ -20,7 +21,8 @@ upload-status shape of Meta's video APIs; Instagram's documentation of the conta
 
 Fault knobs: :meth:`FakeInstagram.queue_error`, :meth:`FakeInstagram.fail_chunks`, :meth:`FakeInstagram.revoke_all`,
 :meth:`FakeInstagram.advance`, ``processing_polls``, ``processing_error``, ``quota_used_elsewhere``,
-``reports_upload_progress``. Records:
+``reports_upload_progress``; engagement: :meth:`FakeInstagram.issue_token`, :meth:`FakeInstagram.add_post`,
+:meth:`FakeInstagram.set_insights`. Records:
 ``posts``, ``containers``, ``chunks``, ``calls``.
 """
 
@@ -64,6 +66,19 @@ KNOWN_SCOPES = {
     "instagram_business_content_publish",
     "instagram_business_manage_messages",
     "instagram_business_manage_comments",
+    "instagram_business_manage_insights",
+}
+# Lifetime insights a Reel answers (``plays`` was retired in favour of ``views``), with their titles.
+REEL_INSIGHTS = {
+    "views": "Views",
+    "reach": "Accounts reached",
+    "likes": "Likes",
+    "comments": "Comments",
+    "shares": "Shares",
+    "saved": "Saved",
+    "total_interactions": "Interactions",
+    "ig_reels_avg_watch_time": "Average watch time",
+    "ig_reels_video_view_total_time": "Watch time",
 }
 
 CONTAINER_FIELDS = {"id", "status_code", "status", "video_status", "copyright_check_status"}
@@ -173,6 +188,8 @@ class FakeInstagram:
         self.quota_used_elsewhere = 0
         # False: containers have only their documented fields, and asking for `video_status` is an error.
         self.reports_upload_progress = True
+        # Media id → lifetime insight values (set_insights); a metric set to None is left out of the answer.
+        self.insights: dict[str, dict[str, int | None]] = {}
         self._queued: dict[str, list[QueuedError]] = {}
         self._failing_chunks: dict[int, int] = {}
         self._upload_requests = 0
@@ -227,7 +244,7 @@ class FakeInstagram:
         for 5xx unless given), a ``Retry-After`` header and/or a usage header saying when access comes back.
 
         Endpoints: authorize, token, exchange, refresh, me, create_container, upload, container_status,
-        publishing_limit, media_publish, media, media_list.
+        publishing_limit, media_publish, media, media_list, insights.
         """
         default_code = 2 if status >= 500 else 4
         error = QueuedError(status, code or default_code, retry_after, regain_access_minutes)
@@ -254,6 +271,34 @@ class FakeInstagram:
 
     def now(self) -> float:
         return time.time() + self._clock_offset_s
+
+    def issue_token(self) -> str:
+        """A long-lived token of the professional account, as if it had connected (for tests not about OAuth)."""
+        with self._lock:
+            return self._issue(long_lived=True).token
+
+    def add_post(self, caption: str = "Posted earlier #clipped") -> str:
+        """A reel the account published earlier (no upload); returns its media id."""
+        with self._lock:
+            post = Post(
+                id=self._next_id(),
+                container_id="",
+                caption=caption,
+                created_at=self.now(),
+                permalink=f"https://www.instagram.com/reel/{secrets.token_urlsafe(8)}/",
+                video=b"",
+            )
+            self.posts.append(post)
+            return post.id
+
+    def set_insights(self, media_id: str, **values: int | None) -> None:
+        """The lifetime values ``/{media_id}/insights`` reports from now on, by metric name (``views``, ``likes``,
+        ``comments``, ``shares``, ``saved``, ``ig_reels_avg_watch_time`` in ms, ...); unset metrics count 0."""
+        unknown = set(values) - set(REEL_INSIGHTS)
+        if unknown:
+            raise ValueError(f"not reel insights: {sorted(unknown)}")
+        with self._lock:
+            self.insights[media_id] = dict(values)
 
     def published_posts(self) -> list[Post]:
         with self._lock:
@@ -296,6 +341,8 @@ class FakeInstagram:
             ("GET", "content_publishing_limit"): ("publishing_limit", self._publishing_limit),
             ("POST", "media_publish"): ("media_publish", self._media_publish),
         }
+        if method == "GET" and edge == "insights":
+            return "insights", lambda: self._with_token(request, lambda params: self._insights(node, params))
         if method == "GET" and node == "me" and not edge:
             return "me", lambda: self._with_token(request, self._me)
         if (method, edge) in account_edges:
@@ -596,6 +643,42 @@ class FakeInstagram:
         data = [
             {key: value for key, value in self._media_json(post).items() if key in fields | {"id"}}
             for post in newest_first
+        ]
+        return _Reply(200, {"data": data})
+
+    def _insights(self, node: str, params: dict[str, str]) -> _Reply:
+        """``GET /{media-id}/insights?metric=…``: one lifetime entry per metric asked for, in Graph's shape."""
+        post = next((post for post in self.posts if post.id == node), None)
+        if post is None:
+            return _graph_error(
+                400,
+                100,
+                f"Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due to missing "
+                "permissions, or does not support this operation",
+                subcode=33,
+            )
+        metrics = [name.strip() for name in params.get("metric", "").split(",") if name.strip()]
+        if not metrics:
+            return _graph_error(400, 100, "(#100) The parameter metric is required")
+        unknown = [name for name in metrics if name not in REEL_INSIGHTS]
+        if unknown:
+            message = (
+                f"(#100) metric[{metrics.index(unknown[0])}] must be one of the following values: "
+                f"{', '.join(REEL_INSIGHTS)}"
+            )
+            return _graph_error(400, 100, message)
+        values = self.insights.get(post.id, {})
+        data = [
+            {
+                "name": name,
+                "period": "lifetime",
+                "values": [{"value": values.get(name, 0)}],
+                "title": REEL_INSIGHTS[name],
+                "description": f"The {REEL_INSIGHTS[name].lower()} of this reel.",
+                "id": f"{post.id}/insights/{name}/lifetime",
+            }
+            for name in metrics
+            if name not in values or values[name] is not None
         ]
         return _Reply(200, {"data": data})
 

@@ -1,6 +1,6 @@
 """A local TikTok for the tests: Login Kit v2 OAuth (auto-consent authorize, token endpoint with PKCE and rotating
 refresh tokens), user info, and the Content Posting API's Direct Post (creator info, video init, chunked PUT upload,
-publish status), over plain HTTP on 127.0.0.1.
+publish status) and the Display API's video query (a video's counts by its public id), over plain HTTP on 127.0.0.1.
 
 It enforces what TikTok documents: the Bearer header, JSON bodies, the chunk rules of the Media Transfer Guide,
 SELF_ONLY for an unaudited client, 6 init requests per minute per token, and the v2 error shapes
@@ -43,7 +43,12 @@ KNOWN_SCOPES = {
 }
 ALL_PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
 # Endpoints by the names the knobs use.
-ENDPOINTS = ("authorize", "token", "user_info", "creator_info", "init", "upload", "status")
+ENDPOINTS = ("authorize", "token", "user_info", "creator_info", "init", "upload", "status", "video_query")
+# Fields of the Video Object the fake serves (Display API reference), and the most ids one query takes.
+VIDEO_FIELDS = {"id", "create_time", "title", "video_description", "duration", "share_url", "view_count",
+                "like_count", "comment_count", "share_count"}  # fmt: skip
+COUNT_FIELDS = ("view_count", "like_count", "comment_count", "share_count")
+MAX_QUERY_IDS = 20
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
@@ -171,6 +176,8 @@ class FakeTikTok:
         # Every request's method and path with query, so a test can check no token travels in a URL.
         self.request_lines: list[str] = []
         self.init_calls = 0
+        # Public post id → the Video Object's counts (set with set_video_counts; unset posts count 0).
+        self.video_counts: dict[str, dict[str, int]] = {}
 
         self._lock = threading.RLock()
         self._clock_offset = 0.0
@@ -214,6 +221,34 @@ class FakeTikTok:
     def now(self) -> float:
         return time.time() + self._clock_offset
 
+    def add_published_post(self, *, public: bool = True, title: str = "Posted earlier #clipped") -> str:
+        """A post that finished earlier (PUBLISH_COMPLETE; with a public id when ``public``); returns its
+        ``publish_id``. ``publishes[publish_id].public_post_id`` is the id the video query knows it by."""
+        with self._lock:
+            publish_id = f"v_pub_file~v2-1.{secrets.randbelow(10**18)}"
+            self.publishes[publish_id] = FakePublish(
+                publish_id=publish_id,
+                open_id=self.open_id,
+                upload_id=secrets.token_hex(8),
+                upload_token=secrets.token_urlsafe(16),
+                title=title,
+                privacy_level="PUBLIC_TO_EVERYONE" if public else "SELF_ONLY",
+                video_size=0,
+                chunk_size=0,
+                chunk_count=0,
+                status="PUBLISH_COMPLETE",
+                public_post_id=7_000_000_000_000_000_000 + secrets.randbelow(10**15) if public else None,
+            )
+            return publish_id
+
+    def set_video_counts(
+        self, public_post_id: int | str, *, views: int = 0, likes: int = 0, comments: int = 0, shares: int = 0
+    ) -> None:
+        """What the video query reports for the post from now on."""
+        with self._lock:
+            counts = (views, likes, comments, shares)
+            self.video_counts[str(public_post_id)] = dict(zip(COUNT_FIELDS, counts, strict=True))
+
     # Serving
 
     def start(self) -> None:
@@ -251,6 +286,7 @@ class FakeTikTok:
                 ("POST", "/v2/post/publish/video/init/"): ("init", self._video_init),
                 ("PUT", "/upload/"): ("upload", self._upload_chunk),
                 ("POST", "/v2/post/publish/status/fetch/"): ("status", self._status_fetch),
+                ("POST", "/v2/video/query/"): ("video_query", self._video_query),
             }.get((method, parts.path))
             if route is None:
                 return _api_error(ApiError(404, "invalid_params", f"no such endpoint: {method} {parts.path}"))
@@ -521,6 +557,40 @@ class FakeTikTok:
         else:
             data["publicaly_available_post_id"] = []
         return _api_ok(data)
+
+    def _video_query(self, query: dict[str, str], headers: dict[str, str], body: bytes, **_: Any) -> _Response:
+        """``POST /v2/video/query/?fields=…`` with ``{"filters": {"video_ids": [...]}}``: the caller's own public
+        videos among the ids (others are left out, as TikTok does), with the fields asked for."""
+        grant = self._authorised(headers, "video.list")
+        fields = [name for name in query.get("fields", "").split(",") if name]
+        if not fields or not set(fields) <= VIDEO_FIELDS:
+            raise ApiError(400, "invalid_params", "fields is required and must name Video Object fields")
+        filters = self._json_body(headers, body).get("filters")
+        video_ids = filters.get("video_ids") if isinstance(filters, dict) else None
+        if not isinstance(video_ids, list) or not 1 <= len(video_ids) <= MAX_QUERY_IDS:
+            raise ApiError(400, "invalid_params", f"filters.video_ids must hold 1 to {MAX_QUERY_IDS} ids")
+        public = {
+            str(publish.public_post_id): publish
+            for publish in self.publishes.values()
+            if publish.public_post_id is not None and publish.open_id == grant.open_id
+        }
+        videos = []
+        for video_id in (str(video_id) for video_id in video_ids):
+            publish = public.get(video_id)
+            if publish is None:
+                continue
+            counts = self.video_counts.get(video_id, dict.fromkeys(COUNT_FIELDS, 0))
+            video = {
+                "id": video_id,
+                "create_time": int(self.now()),
+                "title": publish.title,
+                "video_description": publish.title,
+                "duration": 3,
+                "share_url": f"https://www.tiktok.com/@{self.username}/video/{video_id}",
+                **counts,
+            }
+            videos.append({name: value for name, value in video.items() if name in fields})
+        return _api_ok({"videos": videos, "cursor": 0, "has_more": False})
 
 
 def _validate_chunking(source_info: dict[str, Any]) -> tuple[int, int, int]:

@@ -2,11 +2,13 @@
 
 Served by uvicorn in a thread on 127.0.0.1 (a random free port). It implements OAuth 2.0 with PKCE (an authorize page
 that consents at once, the token endpoint with code exchange and rotating refresh tokens), ``users/me``, the chunked
-media upload v2 (initialize, append, finalize, STATUS), creating and reading posts and a user's timeline. Requests
+media upload v2 (initialize, append, finalize, STATUS), creating and reading posts (with ``public_metrics`` and the
+owner's ``non_public_metrics``, the latter for posts of the last 30 days only) and a user's timeline. Requests
 are checked the way X checks them and refused with X's error bodies; every answer carries X's rate-limit headers.
 
 Fault knobs: :meth:`FakeX.rate_limit`, :meth:`FakeX.fail_appends`, :meth:`FakeX.lose_post_responses`,
-:meth:`FakeX.revoke_all_grants`, :meth:`FakeX.expire_access_tokens`. Records: ``posts``, ``appends``, ``calls``.
+:meth:`FakeX.revoke_all_grants`, :meth:`FakeX.expire_access_tokens`; engagement: :meth:`FakeX.add_post`,
+:meth:`FakeX.set_metrics`. Records: ``posts``, ``appends``, ``calls``.
 Tests get it as the ``fake_x`` fixture: ``from tests.support.fake_x import fake_x_fixture  # noqa: F401``.
 """
 
@@ -23,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -64,6 +66,11 @@ RATE_LIMITS = {
     "get_post": 900,
     "user_posts": 900,
 }
+# tweet.fields a post lookup accepts (a subset of X's list), and how long the owner may read non_public_metrics.
+TWEET_FIELDS = {"attachments", "author_id", "created_at", "edit_history_tweet_ids", "public_metrics",
+                "non_public_metrics", "organic_metrics", "text"}  # fmt: skip
+NON_PUBLIC_METRICS_DAYS = 30
+PUBLIC_METRICS = ("retweet_count", "reply_count", "like_count", "quote_count", "bookmark_count", "impression_count")
 SCOPE_FOR = {
     "users_me": {"users.read"},
     "initialize": {"media.write"},
@@ -118,6 +125,8 @@ class Post:
     media_ids: list[str]
     media_keys: list[str]
     created_at: datetime
+    # Counts by public_metrics name (impression_count doubles as the owner's non-public one); all 0 until set_metrics.
+    metrics: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -190,6 +199,32 @@ class FakeX:
                 fault.remaining -= 1
                 return fault
         return None
+
+    def add_post(self, text: str = "Posted earlier #clipped", *, age: timedelta = timedelta(0)) -> str:
+        """A post the account made ``age`` ago (no upload); returns its id."""
+        with self._lock:
+            post = Post(id=self.new_id(), text=text, media_ids=[], media_keys=[], created_at=datetime.now(UTC) - age)
+            self.posts.append(post)
+            return post.id
+
+    def set_metrics(
+        self,
+        post_id: str,
+        *,
+        impressions: int = 0,
+        likes: int = 0,
+        replies: int = 0,
+        reposts: int = 0,
+        quotes: int = 0,
+        bookmarks: int = 0,
+    ) -> None:
+        """The counts a lookup of ``post_id`` reports from now on."""
+        with self._lock:
+            post = next(post for post in self.posts if post.id == post_id)
+            post.metrics = {
+                "retweet_count": reposts, "reply_count": replies, "like_count": likes, "quote_count": quotes,
+                "bookmark_count": bookmarks, "impression_count": impressions,
+            }  # fmt: skip
 
     # --- records ---------------------------------------------------------------------------------------------
 
@@ -548,7 +583,24 @@ def build_app(fake: FakeX) -> Starlette:
                 "type": "https://api.twitter.com/2/problems/resource-not-found",
             }
             return JSONResponse({"errors": [error]})
-        return JSONResponse({"data": {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}})
+        fields = {name for name in incoming.request.query_params.get("tweet.fields", "").split(",") if name}
+        if fields - TWEET_FIELDS:
+            unknown = sorted(fields - TWEET_FIELDS)[0]
+            return invalid_request(f"The `tweet.fields` query parameter value [{unknown}] is not one of [...]")
+        old = datetime.now(UTC) - post.created_at > timedelta(days=NON_PUBLIC_METRICS_DAYS)
+        if "non_public_metrics" in fields and old:
+            message = "non_public_metrics are available for posts of the last 30 days only"
+            return invalid_request(message, "tweet.fields", "non_public_metrics")
+        data: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}
+        counts = {name: 0 for name in PUBLIC_METRICS} | post.metrics
+        if "public_metrics" in fields:
+            data["public_metrics"] = {name: counts[name] for name in PUBLIC_METRICS}
+        if "non_public_metrics" in fields:
+            # The owner's own impression count (and clicks, which Clipped does not read).
+            data["non_public_metrics"] = {
+                "impression_count": counts["impression_count"], "url_link_clicks": 0, "user_profile_clicks": 0,
+            }  # fmt: skip
+        return JSONResponse({"data": data})
 
     def user_posts(incoming: Incoming) -> Response:
         if incoming.request.path_params["user_id"] != USER_ID:

@@ -14,7 +14,9 @@ Where the real service is lenient in ways Clipped never relies on, the fake is s
 Tests use the :func:`fake_youtube` fixture (``from tests.support.fake_youtube import fake_youtube  # noqa: F401``)
 and its knobs: :meth:`FakeYouTube.fail_next`, :meth:`FakeYouTube.fail_chunk`, :meth:`FakeYouTube.revoke_all`,
 :meth:`FakeYouTube.expire_sessions`, ``quota_limit``, ``processing_polls``, ``processing_outcome``,
-``unticked_scopes``; and its records: ``videos``, ``sessions``, ``chunks``, ``requests``.
+``unticked_scopes``; and its records: ``videos``, ``sessions``, ``chunks``, ``requests``. Engagement:
+:meth:`FakeYouTube.add_video` and :meth:`FakeYouTube.set_statistics` (what ``videos.list`` with ``part=statistics``
+reports).
 """
 
 from __future__ import annotations
@@ -187,6 +189,8 @@ class FakeYouTube:
         self._consented_clients: set[str] = set()
         self._faults: dict[str, list[_Fault]] = {}
         self._chunk_faults: dict[int, list[_Fault]] = {}
+        # Video id → the statistics resource's counts; a count set to None is left out (hidden likes, comments off).
+        self.statistics: dict[str, dict[str, int | None]] = {}
         self._lock = threading.Lock()
 
     # --- knobs -----------------------------------------------------------------------------------------------------
@@ -225,6 +229,33 @@ class FakeYouTube:
         grant = FakeGrant("1//" + secrets.token_urlsafe(32), self.client_id, self.channel_id, frozenset(scopes))
         self.grants.append(grant)
         return self._new_access_token(grant), str(grant.refresh_token)
+
+    def add_video(self, title: str = "Already on the channel #Shorts") -> str:
+        """A processed public video on the channel, as if uploaded earlier; returns its id."""
+        with self._lock:
+            video = FakeVideo(
+                id=secrets.token_urlsafe(8)[:11],
+                channel_id=self.channel_id,
+                title=title,
+                description="",
+                category_id="22",
+                privacy_status="public",
+                self_declared_made_for_kids=False,
+                content=b"",
+                polls_left=0,
+                outcome="processed",
+                published_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                upload_status="processed",
+            )
+            self.videos[video.id] = video
+            return video.id
+
+    def set_statistics(
+        self, video_id: str, *, views: int | None = 0, likes: int | None = 0, comments: int | None = 0
+    ) -> None:
+        """What ``part=statistics`` reports for ``video_id`` from now on (None: the count is left out)."""
+        with self._lock:
+            self.statistics[video_id] = {"viewCount": views, "likeCount": likes, "commentCount": comments}
 
     # --- records ---------------------------------------------------------------------------------------------------
 
@@ -537,6 +568,11 @@ class FakeYouTube:
             if video.upload_status == "rejected":
                 status["rejectionReason"] = "duplicate"
             resource["status"] = status
+        if "statistics" in parts:
+            counts = self.statistics.get(video.id, {"viewCount": 0, "likeCount": 0, "commentCount": 0})
+            # Google sends counts as decimal strings; favoriteCount is always 0 (deprecated), dislikes are private.
+            statistics = {name: str(value) for name, value in counts.items() if value is not None}
+            resource["statistics"] = {**statistics, "favoriteCount": "0"}
         if "processingDetails" in parts:
             processing = {"uploaded": "processing", "processed": "succeeded", "failed": "failed"}
             details: dict[str, Any] = {"processingStatus": processing.get(video.upload_status, "terminated")}

@@ -12,6 +12,7 @@ import pytest
 from dagster import (
     AssetCheckKey,
     AssetKey,
+    DailyPartitionsDefinition,
     DynamicPartitionsDefinition,
     MultiPartitionsDefinition,
     MultiToSingleDimensionPartitionMapping,
@@ -31,11 +32,15 @@ ASSETS = {
     "rendered_clips": "render",
     "clip_version": "render",
     "publications": "distribute",
+    "engagement_metrics": "analytics",
 }
 # Partitioned per version of a clip, or per publication, within its source (see test_clip_version_partitions).
 PER_VERSION = {"clip_version", "publications"}
+# Partitioned per day: one engagement snapshot of every published post each.
+PER_DAY = {"engagement_metrics"}
 CHECKS = {
     ("transcript", "transcript_times_within_audio"),
+    ("engagement_metrics", "engagement_metrics_pass_expectations"),
     ("rendered_clips", "rendered_clips_have_target_resolution"),
     ("rendered_clips", "rendered_clips_within_duration_bounds"),
     ("rendered_clips", "rendered_clips_have_audio"),
@@ -57,6 +62,9 @@ def test_asset_keys_groups_and_partitions() -> None:
     for name, group in ASSETS.items():
         node = graph.get(AssetKey(name))
         assert node.group_name == group
+        if name in PER_DAY:
+            assert isinstance(node.partitions_def, DailyPartitionsDefinition)
+            continue
         if name in PER_VERSION:
             continue
         assert isinstance(node.partitions_def, DynamicPartitionsDefinition)
@@ -87,6 +95,7 @@ def test_lineage() -> None:
     assert parents("rendered_clips") == {"candidates", "faces"}
     assert parents("clip_version") == {"rendered_clips"}
     assert parents("publications") == {"rendered_clips"}
+    assert parents("engagement_metrics") == {"publications"}
     publication_mapping = graph.get_partition_mapping(AssetKey("publications"), AssetKey("rendered_clips"))
     assert isinstance(publication_mapping, MultiToSingleDimensionPartitionMapping)
     # Per partition: a version depends on its own source's rendered_clips, through the shared dimension.
@@ -128,15 +137,19 @@ def test_job_and_resources() -> None:
         "clip_version_job",
         "publication_job",
         "platform_grants_job",
+        "engagement_job",
     }
-    assert {schedule.name for schedule in defs.schedules} == {"platform_grants_schedule"}
+    assert {schedule.name for schedule in defs.schedules} == {"platform_grants_schedule", "engagement_daily_schedule"}
     assert {sensor.name for sensor in defs.sensors} == {"source_video_upload_sensor", "due_publications_sensor"}
     publication_job = defs.resolve_job_def("publication_job")
     assert publication_job.asset_layer.executable_asset_keys == {AssetKey("publications")}
     assert defs.resolve_job_def("clip_job").partitions_def.name == "source_video"
     # clip_job renders sources; versions are rendered only by their own job.
     clip_job_assets = defs.resolve_job_def("clip_job").asset_layer.executable_asset_keys
-    assert clip_job_assets == {AssetKey(name) for name in ASSETS if name not in PER_VERSION}
+    assert clip_job_assets == {AssetKey(name) for name in ASSETS if name not in PER_VERSION | PER_DAY}
+    engagement_job = defs.resolve_job_def("engagement_job")
+    assert engagement_job.asset_layer.executable_asset_keys == {AssetKey("engagement_metrics")}
+    assert isinstance(engagement_job.partitions_def, DailyPartitionsDefinition)
     version_job = defs.resolve_job_def("clip_version_job")
     assert version_job.asset_layer.executable_asset_keys == {AssetKey("clip_version")}
     assert isinstance(version_job.partitions_def, MultiPartitionsDefinition)
