@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 WORKSPACE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 VIDEO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
-_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# "=" is allowed after the first character for hive-style partition folders (day=2026-11-27) that DuckDB reads.
+_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
 DEFAULT_WORKSPACE = "local"
 # The one folder whose objects may have names outside the key rules: people drop files there by hand.
 INBOX_FOLDER = "inbox"

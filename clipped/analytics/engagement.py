@@ -35,11 +35,9 @@ from clipped.stage_outputs import read_request
 from clipped.storage import Storage, WorkspacedStorage
 from clipped.types import RenderedClip
 
-# Where a workspace's files of one day live. The contract names the day folder ``day=YYYY-MM-DD`` (hive style), but
-# the storage key rules (clipped.layout.check_key) refuse '=' in a key, so the folder is ``day-YYYY-MM-DD``; the
-# files carry ``snapshot_day`` themselves, so no reader needs the folder name.
-ENGAGEMENT_KEY = "{workspace_id}/analytics/engagement/day-{day}/metrics.parquet"
-PUBLICATIONS_KEY = "{workspace_id}/analytics/publications/day-{day}/publications.parquet"
+# Where a workspace's files of one day live: hive-style day folders, which DuckDB's read_parquet understands.
+ENGAGEMENT_KEY = "{workspace_id}/analytics/engagement/day={day}/metrics.parquet"
+PUBLICATIONS_KEY = "{workspace_id}/analytics/publications/day={day}/publications.parquet"
 
 COUNT_COLUMNS = ("views", "likes", "comments", "shares", "saves")
 RATE_COLUMNS = ("avg_view_duration_s", "retention")

@@ -39,10 +39,14 @@ def test_same_file_same_partition_url_and_file_classified(tmp_path: Path) -> Non
     assert request_for("https://youtu.be/abc", settings).kind == "url"
 
 
-@pytest.mark.parametrize("key", ["", "/abs/key", "ws/../other", "ws//x", "ws/a b", "ws/.hidden", "ws\\x"])
+@pytest.mark.parametrize("key", ["", "/abs/key", "ws/../other", "ws//x", "ws/a b", "ws/.hidden", "ws\\x", "ws/=x"])
 def test_invalid_storage_keys_are_refused(key: str) -> None:
     with pytest.raises(InvalidKeyError):
         check_key(key)
+
+
+def test_hive_style_day_folders_are_valid_keys() -> None:
+    assert check_key("ws/analytics/engagement/day=2026-11-27/metrics.parquet", "ws")
 
 
 def test_keys_outside_the_workspace_are_refused() -> None:
