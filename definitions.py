@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from clipped_assets import analytics, clip_versions, ingest, publish, render, select, understand
+from clipped_assets.dbt_models import analytics_job, analytics_models, analytics_schedule
 from clipped_assets.partitions import clip_version_partitions, source_video_partitions
 from clipped_assets.placement import step_executor
 from clipped_resources.profiles import active_profile, build_resources
@@ -54,10 +55,18 @@ def build_definitions(
         description="One approved clip posted to one connected account (launched when due, or 'publish now').",
     )
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(STAGE_MODULES),
+        # dbt_analytics: every model an asset (its tests checks), built at 03:00 UTC or on demand.
+        assets=[*dg.load_assets_from_modules(STAGE_MODULES), analytics_models()],
         asset_checks=dg.load_asset_checks_from_modules(STAGE_MODULES),
-        jobs=[clip_job, clip_version_job, publication_job, publish.platform_grants_job, analytics.engagement_job],
-        schedules=[publish.platform_grants_schedule, analytics.engagement_daily_schedule],
+        jobs=[
+            clip_job,
+            clip_version_job,
+            publication_job,
+            publish.platform_grants_job,
+            analytics_job,
+            analytics.engagement_job,
+        ],
+        schedules=[publish.platform_grants_schedule, analytics_schedule, analytics.engagement_daily_schedule],
         sensors=[source_video_upload_sensor, due_publications_sensor],
         resources=build_resources(profile, asr_model=asr_model, extra_allowed_roots=extra_allowed_roots, home=home),
     )

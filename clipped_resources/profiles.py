@@ -7,6 +7,8 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from dagster_dbt import DbtCliResource
+
 from clipped.publish.models import PLATFORMS
 from clipped_resources.asr_backends import asr_from_env
 from clipped_resources.inbox import inbox_from_env
@@ -16,6 +18,7 @@ from clipped_resources.render_options import RenderOptions
 from clipped_resources.s3_storage import S3Storage
 from clipped_resources.storage import LocalStorage, StorageResource
 from clipped_resources.vision import RetinaFaceVision
+from clipped_resources.warehouse import DBT_PROJECT_DIR, WarehouseResource, dbt_executable
 
 PROFILES = ("local", "prod")
 
@@ -66,6 +69,8 @@ def build_resources(
         "render": RenderOptions(),
         "inbox": inbox_from_env(),
         "publisher": publisher_from_env(profile, home),
+        "warehouse": warehouse_from_env(profile, home),
+        "dbt": dbt_resource(profile),
     }
 
 
@@ -79,6 +84,35 @@ def s3_storage_from_env() -> StorageResource:
         endpoint_url=os.environ.get("CLIPPED_S3_ENDPOINT_URL") or None,
         region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
         work_dir=os.environ.get("CLIPPED_WORK_DIR") or None,
+    )
+
+
+def warehouse_from_env(profile: str, home: Path) -> WarehouseResource:
+    """The analytics warehouse: the DuckDB file (``CLIPPED_WAREHOUSE_PATH``, default ``{home}/warehouse.duckdb``)
+    built from the raw Parquet in local storage, or in prod in the storage bucket (same variables as the storage)."""
+    env = os.environ
+    database_path = env.get("CLIPPED_WAREHOUSE_PATH") or str(home / "warehouse.duckdb")
+    if profile != "prod":
+        return WarehouseResource(database_path=database_path, storage_root=str(home / "storage"))
+    bucket = env.get("CLIPPED_S3_BUCKET", "").strip()
+    if not bucket:
+        raise ValueError("the prod profile needs CLIPPED_S3_BUCKET (the bucket that holds the raw analytics Parquet)")
+    return WarehouseResource(
+        database_path=database_path,
+        s3_bucket=bucket,
+        s3_endpoint_url=env.get("CLIPPED_S3_ENDPOINT_URL") or None,
+        s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+    )
+
+
+def dbt_resource(profile: str) -> DbtCliResource:
+    """dbt on the dbt_analytics project with its committed profiles.yml; the dbt target is named after the profile
+    (``local``: raw Parquet from disk, ``prod``: from S3; the same models)."""
+    return DbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        target=profile,
+        dbt_executable=dbt_executable(),
     )
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from dagster import (
     DynamicPartitionsDefinition,
     MultiPartitionsDefinition,
     MultiToSingleDimensionPartitionMapping,
+    build_schedule_context,
 )
 
 from definitions import build_definitions
@@ -33,11 +35,23 @@ ASSETS = {
     "clip_version": "render",
     "publications": "distribute",
     "engagement_metrics": "analytics",
+    # dbt_analytics models (clipped_assets/dbt_models.py)
+    "stg_engagement__snapshots": "analytics",
+    "stg_publishing__publications": "analytics",
+    "int_publications_latest": "analytics",
+    "fct_clip_engagement": "analytics",
+    "fct_clip_performance": "analytics",
+    "performance_by_feature": "analytics",
+    "best_posting_hours": "analytics",
+    "account_growth": "analytics",
+    "workspace_summary": "analytics",
 }
+DBT_MODELS = {name for name, group in ASSETS.items() if group == "analytics"} - {"engagement_metrics"}
 # Partitioned per version of a clip, or per publication, within its source (see test_clip_version_partitions).
 PER_VERSION = {"clip_version", "publications"}
 # Partitioned per day: one engagement snapshot of every published post each.
 PER_DAY = {"engagement_metrics"}
+PER_DAY |= DBT_MODELS  # the dbt models share engagement_metrics' days (see test_analytics_models_line_up_with_metrics)
 CHECKS = {
     ("transcript", "transcript_times_within_audio"),
     ("engagement_metrics", "engagement_metrics_pass_expectations"),
@@ -51,6 +65,22 @@ CHECKS = {
     ("clip_version", "clip_version_has_audio"),
     ("clip_version", "clip_version_free_of_black_or_frozen_stretches"),
     ("clip_version", "clip_version_has_burned_captions"),
+}
+# dbt tests on the models' keys (the whole set is each model's YAML in dbt_analytics/models/).
+DBT_KEY_CHECKS = {
+    ("stg_engagement__snapshots", "unique_stg_engagement__snapshots_publication_id_snapshot_day"),
+    (
+        "stg_engagement__snapshots",
+        "relationships_stg_engagement__snapshots_publication_id__publication_id__ref_stg_publishing__publications_",
+    ),
+    ("stg_publishing__publications", "unique_stg_publishing__publications_publication_id_snapshot_day"),
+    ("int_publications_latest", "unique_int_publications_latest_publication_id"),
+    ("fct_clip_engagement", "unique_fct_clip_engagement_publication_id_snapshot_day"),
+    ("fct_clip_performance", "unique_fct_clip_performance_publication_id"),
+    ("performance_by_feature", "unique_performance_by_feature_workspace_id_feature_bucket"),
+    ("best_posting_hours", "unique_best_posting_hours_account_id_posting_hour_local"),
+    ("account_growth", "unique_account_growth_account_id_day"),
+    ("workspace_summary", "unique_workspace_summary_workspace_id_day"),
 }
 
 
@@ -101,14 +131,28 @@ def test_lineage() -> None:
     # Per partition: a version depends on its own source's rendered_clips, through the shared dimension.
     mapping = graph.get_partition_mapping(AssetKey("clip_version"), AssetKey("rendered_clips"))
     assert isinstance(mapping, MultiToSingleDimensionPartitionMapping)
+    # dbt_analytics: both sources are engagement_metrics; the marts build on staging and each other.
+    assert parents("stg_engagement__snapshots") == {"engagement_metrics"}
+    assert parents("stg_publishing__publications") == {"engagement_metrics"}
+    assert parents("int_publications_latest") == {"stg_publishing__publications"}
+    assert parents("fct_clip_engagement") == {"stg_engagement__snapshots", "int_publications_latest"}
+    assert parents("fct_clip_performance") == {"fct_clip_engagement", "int_publications_latest"}
+    assert parents("performance_by_feature") == {"fct_clip_performance"}
+    assert parents("best_posting_hours") == {"fct_clip_performance"}
+    assert parents("account_growth") == {"fct_clip_engagement", "int_publications_latest"}
+    assert parents("workspace_summary") == {"account_growth", "fct_clip_engagement"}
 
 
 def test_checks_are_blocking_and_named_as_predicates() -> None:
     graph = build_definitions("local").resolve_asset_graph()
     keys = set(graph.asset_check_keys)
-    assert keys == {AssetCheckKey(AssetKey(asset), name) for asset, name in CHECKS}
+    dbt_tests = {key for key in keys if key.asset_key.path[-1] in DBT_MODELS}
+    assert keys - dbt_tests == {AssetCheckKey(AssetKey(asset), name) for asset, name in CHECKS}
     for key in keys:
         assert graph.get_check_spec(key).blocking, key
+    # dbt tests are checks on their models (error severity: blocking); every model has its key tested.
+    assert {AssetCheckKey(AssetKey(asset), name) for asset, name in DBT_KEY_CHECKS} <= dbt_tests
+    assert {key.asset_key.path[-1] for key in dbt_tests} == DBT_MODELS
 
 
 def test_retry_policies_follow_the_seed_table() -> None:
@@ -138,8 +182,13 @@ def test_job_and_resources() -> None:
         "publication_job",
         "platform_grants_job",
         "engagement_job",
+        "analytics_job",
     }
-    assert {schedule.name for schedule in defs.schedules} == {"platform_grants_schedule", "engagement_daily_schedule"}
+    assert {schedule.name for schedule in defs.schedules} == {
+        "platform_grants_schedule",
+        "engagement_daily_schedule",
+        "analytics_schedule",
+    }
     assert {sensor.name for sensor in defs.sensors} == {"source_video_upload_sensor", "due_publications_sensor"}
     publication_job = defs.resolve_job_def("publication_job")
     assert publication_job.asset_layer.executable_asset_keys == {AssetKey("publications")}
@@ -153,7 +202,27 @@ def test_job_and_resources() -> None:
     version_job = defs.resolve_job_def("clip_version_job")
     assert version_job.asset_layer.executable_asset_keys == {AssetKey("clip_version")}
     assert isinstance(version_job.partitions_def, MultiPartitionsDefinition)
-    assert set(defs.resources) >= {"storage", "asr", "vision", "ingest", "render", "publisher"}
+    assert set(defs.resources) >= {"storage", "asr", "vision", "ingest", "render", "publisher", "warehouse", "dbt"}
+
+
+def test_analytics_models_line_up_with_metrics() -> None:
+    """analytics_job builds every dbt model (not the metrics pull) on engagement_metrics' own days, and its
+    schedule runs at 03:00 UTC for the day just pulled, once (run key = day)."""
+    defs = build_definitions("local")
+    graph = defs.resolve_asset_graph()
+    metrics_days = graph.get(AssetKey("engagement_metrics")).partitions_def
+    for name in DBT_MODELS:
+        assert graph.get(AssetKey(name)).partitions_def == metrics_days, name
+    analytics_job = defs.resolve_job_def("analytics_job")
+    assert analytics_job.asset_layer.executable_asset_keys == {AssetKey(name) for name in DBT_MODELS}
+    assert analytics_job.partitions_def == metrics_days
+    schedule = defs.resolve_schedule_def("analytics_schedule")
+    assert schedule.cron_schedule == "0 3 * * *" and schedule.execution_timezone == "UTC"
+    context = build_schedule_context(
+        scheduled_execution_time=datetime(2026, 3, 5, 3, 0, tzinfo=UTC), repository_def=defs.get_repository_def()
+    )
+    [request] = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-03-05" and request.run_key == "2026-03-05"
 
 
 def validate_definitions(tmp_path: Path, extra_env: dict[str, str]) -> None:
