@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from api.db import make_engine, migrate, session_factory
 from api.errors import install_error_handlers
 from api.rate_limit import RateLimiter
-from api.routes import auth, clips, health, jobs, uploads, workspaces
+from api.routes import accounts, auth, clips, health, jobs, publications, uploads, workspaces
 from api.services.jobs import relaunch_unstarted
 from api.services.launcher import EmbeddedLauncher, GraphQLLauncher, RunLauncher
 from api.services.rendering import resume_rerenders
@@ -83,7 +83,7 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Workspace-Id", "Range"],
             expose_headers=["X-Trace-Id", "Content-Range", "Accept-Ranges", "Retry-After"],
         )
-    for module in (health, auth, workspaces, jobs, uploads, clips):
+    for module in (health, auth, workspaces, jobs, uploads, clips, accounts, publications):
         app.include_router(module.router)
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.roles import API_TOKEN_SCOPES
+from clipped.publish.models import Platform, Privacy
+from clipped.publish.records import AccountHealth, PublicationStatus
 from clipped.render.captions_ass import CAPTION_STYLES
 
 Role = Literal["viewer", "editor", "admin", "owner"]
@@ -307,3 +309,110 @@ class CaptionStyleOut(BaseModel):
     id: str
     name: str
     description: str
+
+
+# Publishing: connected platform accounts and the posts scheduled to them. Tokens never appear in any of these.
+
+_HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class PlatformOut(BaseModel):
+    id: Platform
+    name: str
+    configured: bool = Field(description="Whether this server has an app on the platform (accounts can connect)")
+    caption_max: int
+    max_duration_s: float
+
+
+class PlanOut(BaseModel):
+    cadence_hours: float
+    window_start: str
+    window_end: str
+    timezone: str
+    jitter_minutes: int
+
+
+class PlanPatch(Strict):
+    cadence_hours: float | None = Field(
+        default=None, gt=0, le=24 * 30, description="At most one post per this many hours"
+    )
+    window_start: str | None = Field(default=None, pattern=_HH_MM, description="Local time posts may start (HH:MM)")
+    window_end: str | None = Field(default=None, pattern=_HH_MM, description="Local time posts stop (HH:MM)")
+    timezone: str | None = Field(default=None, min_length=1, max_length=64, description="IANA zone, e.g. Europe/Paris")
+    jitter_minutes: int | None = Field(default=None, ge=0, le=240, description="Random offset added to each slot")
+
+
+class AccountOut(BaseModel):
+    id: str
+    workspace_id: str
+    platform: Platform
+    display_name: str
+    health: AccountHealth
+    health_detail: str
+    rate_limited_until: datetime | None
+    plan: PlanOut
+    last_post_at: datetime | None
+    connected_at: datetime
+    updated_at: datetime
+
+
+class AccountPatch(Strict):
+    plan: PlanPatch | None = None
+    disabled: bool | None = Field(default=None, description="true: nothing posts to it; false: active again")
+
+
+class ConnectIn(Strict):
+    platform: Platform
+
+
+class ConnectOut(BaseModel):
+    authorize_url: str = Field(description="Open this in the browser that made the request (the flow is bound to it)")
+    expires_at: datetime
+
+
+class PublicationsIn(Strict):
+    account_ids: list[str] = Field(min_length=1, max_length=20)
+    at: datetime | None = Field(
+        default=None,
+        description="When to post (with a time zone). Null: each account's next free slot in its posting plan",
+    )
+    privacy: Privacy = "public"
+
+    @field_validator("account_ids")
+    @classmethod
+    def _distinct(cls, ids: list[str]) -> list[str]:
+        if any(not 0 < len(account_id) <= 64 for account_id in ids):
+            raise ValueError("account ids are 1 to 64 characters")
+        if len(set(ids)) != len(ids):
+            raise ValueError("each account at most once")
+        return ids
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, at: datetime | None) -> datetime | None:
+        if at is not None and at.utcoffset() is None:
+            raise ValueError("give the time zone (e.g. 2030-01-01T18:00:00Z)")
+        return at
+
+
+class PublicationOut(BaseModel):
+    id: str
+    workspace_id: str
+    clip_id: str
+    clip_title: str = ""
+    clip_version: int
+    account_id: str
+    account_name: str = Field(default="", description="Empty when the account was disconnected")
+    platform: Platform
+    title: str
+    caption: str
+    privacy: Privacy
+    scheduled_at: datetime
+    next_attempt_at: datetime | None
+    status: PublicationStatus
+    attempts: int
+    post_url: str
+    error: str
+    run_id: str
+    created_at: datetime
+    published_at: datetime | None

@@ -4,11 +4,13 @@ import { api, logout, onSignedOut, session } from "./js/api.js";
 import { field, h, mount } from "./js/dom.js";
 import { currentPath, navigate, route, start } from "./js/router.js";
 import { announce, clearError, showError } from "./js/status.js";
+import { accountsView } from "./js/views/accounts.js";
 import { signInView, registerView } from "./js/views/auth.js";
 import { clipView } from "./js/views/clip_detail.js";
 import { allClipsView } from "./js/views/clips.js";
 import { jobListView, jobView } from "./js/views/jobs.js";
 import { newJobView } from "./js/views/new_job.js";
+import { queueView } from "./js/views/queue.js";
 
 const outlet = document.getElementById("main");
 let me = null;
@@ -94,6 +96,8 @@ route("/jobs/new", newJobView, { title: "New job" });
 route("/jobs/:id", jobView, { title: "Job" });
 route("/clips", allClipsView, { title: "Clips" });
 route("/clips/:id", clipView, { title: "Clip" });
+route("/queue", queueView, { title: "Queue" });
+route("/accounts", accountsView, { title: "Accounts" });
 
 let firstRender = true;
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ from api.services.launcher import RunLauncher
 from api.settings import ApiSettings
 from api.state import AppState
 from clipped.layout import ClipVersionRef, SourceRef
+from clipped.media.ffmpeg import run_ffmpeg
+from clipped.publish.records import Publication
 
 PASSWORD = "correct horse battery"
 _emails = itertools.count()
@@ -39,6 +42,7 @@ class RecordingLauncher(RunLauncher):
     def __init__(self) -> None:
         self.launched: list[tuple[str, str]] = []
         self.launched_versions: list[tuple[str, str]] = []  # (clip version partition key, run id)
+        self.launched_publications: list[tuple[str, str]] = []  # (publication partition key, run id)
         self.canceled: list[str] = []
 
     def launch(self, source: SourceRef) -> str:
@@ -49,6 +53,11 @@ class RecordingLauncher(RunLauncher):
     def launch_clip_version(self, version: ClipVersionRef) -> str:
         run_id = f"version-run-{len(self.launched_versions) + 1:04d}"
         self.launched_versions.append((version.partition_key, run_id))
+        return run_id
+
+    def launch_publication(self, publication: Publication) -> str:
+        run_id = f"publication-run-{len(self.launched_publications) + 1:04d}"
+        self.launched_publications.append((publication.partition_key, run_id))
         return run_id
 
     def cancel(self, run_id: str) -> None:
@@ -136,3 +145,40 @@ def s3_harness(api_env: tuple[Path, Path], tmp_path: Path, s3_bucket, monkeypatc
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CLIPPED_API_JWT_SECRET", "s" * 48)
     return make_harness(api_env, f"sqlite:///{tmp_path / 'app.db'}", None)
+
+
+def fake_platform_env(public_url: str, *, tiktok=None, x=None) -> dict[str, str]:
+    """The ``CLIPPED_*`` variables that point the publisher at the local fake TikTok and X (tests/support), with
+    OAuth callbacks to ``public_url``; the fakes learn that callback as a registered redirect URI."""
+    env = {"CLIPPED_PUBLIC_URL": public_url}
+    if tiktok is not None:
+        tiktok.audited = True  # an audited app may post publicly, so posts get public URLs
+        tiktok.redirect_uris = {*(tiktok.redirect_uris or ()), f"{public_url}/api/oauth/tiktok/callback"}
+        env |= {
+            "CLIPPED_TIKTOK_CLIENT_ID": tiktok.client_key,
+            "CLIPPED_TIKTOK_CLIENT_SECRET": tiktok.client_secret,
+            "CLIPPED_TIKTOK_URLS": json.dumps({"auth_base_url": tiktok.base_url, "api_base_url": tiktok.base_url}),
+            "CLIPPED_TIKTOK_OPTIONS": json.dumps({"poll_interval_s": 0.2, "audited": True}),
+        }
+    if x is not None:
+        x.redirect_uris.add(f"{public_url}/api/oauth/x/callback")
+        env |= {
+            "CLIPPED_X_CLIENT_ID": x.client_id,
+            "CLIPPED_X_CLIENT_SECRET": x.client_secret,
+            "CLIPPED_X_URLS": json.dumps({"authorize_url": f"{x.url}/i/oauth2/authorize", "api_url": x.url}),
+            "CLIPPED_X_OPTIONS": json.dumps({"poll_interval_s": 0.2}),
+        }
+    return env
+
+
+def make_test_video(path: Path, seconds: float = 2.0) -> Path:
+    """A small real H.264/AAC MP4 (vertical), which every fake platform accepts."""
+    run_ffmpeg(
+        [
+            *("-f", "lavfi", "-i", f"testsrc=size=180x320:rate=25:duration={seconds}"),
+            *("-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"),
+            *("-movflags", "+faststart", "-y", str(path)),
+        ]
+    )
+    return path

@@ -33,6 +33,8 @@ class Case:
             "upload_id": world.upload_id,
             "user_id": world.member_id,
             "token_id": world.token_id,
+            "account_id": world.account_id,
+            "publication_id": world.publication_id,
         }
         values.update({name: getattr(world, attr) for name, attr in self.ids.items()})
         return self.path.format(**values)
@@ -57,6 +59,10 @@ UNSCOPED = {
     ("GET", "/api/workspaces"),
     ("POST", "/api/workspaces"),
     ("GET", "/api/caption-styles"),
+    ("GET", "/api/platforms"),
+    # No bearer token: the one-time OAuth flow and its browser-bound cookie say who connects (tests/api/routes/
+    # test_accounts.py).
+    ("GET", "/api/oauth/{platform}/callback"),
 }
 
 # Reads first, then changes, destructive ones last (they remove what later cases use).
@@ -73,6 +79,9 @@ CASES = [
     Case("GET", "/api/clips/{clip_id}/preview", R),
     Case("GET", "/api/clips/{clip_id}/comments", R),
     Case("GET", "/api/workspaces/{workspace_id}/members", R),
+    Case("GET", "/api/workspaces/{workspace_id}/accounts", R),
+    Case("GET", "/api/workspaces/{workspace_id}/publications", R),
+    Case("GET", "/api/clips/{clip_id}/publications", R),
     Case("POST", "/api/jobs", E, json=lambda w: {"source_url": "https://10.0.0.1/video.mp4"}),
     Case("POST", "/api/jobs/{job_id}/cancel", E),
     Case("POST", "/api/jobs/{job_id}/retry", E),
@@ -85,12 +94,18 @@ CASES = [
     Case("POST", "/api/clips/{clip_id}/comments", E, json=lambda w: {"body": "hi", "at_s": 1.0}),
     Case("POST", "/api/clips/{clip_id}/rerender", E, json=lambda w: {"caption_style": "karaoke"}),
     Case("POST", "/api/clips/batch", E, json=lambda w: {"action": "approve", "ids": [w.clip_id]}),
+    Case("POST", "/api/clips/{clip_id}/publications", E, json=lambda w: {"account_ids": [w.account_id]}),
+    Case("POST", "/api/publications/{publication_id}/publish-now", E),
+    Case("DELETE", "/api/publications/{publication_id}", E),
     Case("GET", "/api/workspaces/{workspace_id}/tokens", M),
     Case("POST", "/api/workspaces/{workspace_id}/tokens", M, json=lambda w: {"name": "n", "scopes": ["read"]}),
     Case("POST", "/api/workspaces/{workspace_id}/members", M, json=lambda w: {"email": "nobody@example.com"}),
     Case("PATCH", "/api/workspaces/{workspace_id}/members/{user_id}", M, json=lambda w: {"role": "editor"}),
+    Case("POST", "/api/workspaces/{workspace_id}/accounts/connect", M, json=lambda w: {"platform": "tiktok"}),
+    Case("PATCH", "/api/accounts/{account_id}", M, json=lambda w: {"plan": {"cadence_hours": 6}}),
     Case("DELETE", "/api/workspaces/{workspace_id}/tokens/{token_id}", M),
     Case("DELETE", "/api/workspaces/{workspace_id}/members/{user_id}", M),
+    Case("DELETE", "/api/accounts/{account_id}", M),
     Case("POST", "/api/clips/batch", D, json=lambda w: {"action": "delete", "ids": [w.clip_id]}),
 ]
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from api.models import Clip, ClipVersion, Comment, Job, Upload, new_id
+from clipped.publish.records import Account as PlatformAccount
+from clipped.publish.records import Publication
 from tests.api.conftest import Account, ApiHarness
 
 # Enough of an MP4 for the sniffing and Range code paths (the security suites never decode it).
@@ -24,6 +26,8 @@ class World:
     pending_upload_id: str
     member_id: str
     token_id: str
+    account_id: str = ""  # a connected TikTok account (its grant is a placeholder: nothing posts in these suites)
+    publication_id: str = ""  # a post of the clip scheduled to that account, a day ahead
 
 
 def add_clip(
@@ -123,6 +127,7 @@ def seed_world(api: ApiHarness, owner: Account | None = None) -> World:
             session.add(upload)
             uploads.append(upload)
         session.commit()
+        account_id, publication_id = seed_publishing(api, ws, job.partition_key, clip.id, f"{clip_folder}/clip.mp4")
         return World(
             owner=owner,
             workspace_id=ws,
@@ -132,7 +137,40 @@ def seed_world(api: ApiHarness, owner: Account | None = None) -> World:
             pending_upload_id=uploads[1].id,
             member_id=extra.user_id,
             token_id=token.json()["id"],
+            account_id=account_id,
+            publication_id=publication_id,
         )
+
+
+def seed_publishing(api: ApiHarness, workspace_id: str, source: str, clip_id: str, video_key: str) -> tuple[str, str]:
+    """A connected account and a scheduled publication of ``clip_id`` to it, straight into the publishing store;
+    (account id, publication id)."""
+    api.home.mkdir(parents=True, exist_ok=True)  # the store's default SQLite file is there (the prod profile too)
+    store = api.state.publisher.store()
+    account = store.save_account(
+        PlatformAccount(
+            workspace_id=workspace_id,
+            platform="tiktok",
+            platform_account_id=f"open-{new_id('o')}",
+            display_name="seeded creator",
+            sealed_grant="placeholder",
+        )
+    )
+    publication = store.save_publication(
+        Publication(
+            workspace_id=workspace_id,
+            source_partition=source,
+            clip_ref=clip_id,
+            video_key=video_key,
+            duration_s=20.0,
+            account_id=account.id,
+            platform="tiktok",
+            title="",
+            caption="seeded clip #clipped",
+            scheduled_at=datetime.now(UTC) + timedelta(days=1),
+        )
+    )
+    return account.id, publication.id
 
 
 def add_job(api: ApiHarness, owner: Account, name: str, run_ids: list[str], *, canceled: bool = False) -> str:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,17 +45,13 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    """`uvicorn api.app:create_app` on a free loopback port with CLIPPED_HOME (and DAGSTER_HOME) in tmp.
-
-    A separate process, like `clipped api`: the browser talks to it over real HTTP, and its embedded launcher
-    starts pipeline runs in child processes of its own.
-    """
-    root = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def serve_api(root: Path, extra_env: dict[str, str] | None = None, port: int | None = None) -> Iterator[ApiServer]:
+    """`uvicorn api.app:create_app` on a loopback port (``port`` or a free one) with CLIPPED_HOME (and
+    DAGSTER_HOME) under ``root`` and ``extra_env`` on top of this process's environment."""
     home, media = root / "home", root / "media"
     media.mkdir()
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "CLIPPED_PROFILE": "local",
@@ -62,6 +59,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         "DAGSTER_HOME": str(home / "dagster_home"),
         "CLIPPED_ALLOWED_ROOTS": str(media),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **(extra_env or {}),
     }
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "e2e-api-server.log"
@@ -99,6 +97,17 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """`uvicorn api.app:create_app` on a free loopback port with CLIPPED_HOME (and DAGSTER_HOME) in tmp.
+
+    A separate process, like `clipped api`: the browser talks to it over real HTTP, and its embedded launcher
+    starts pipeline runs in child processes of its own.
+    """
+    with serve_api(tmp_path_factory.mktemp("e2e")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

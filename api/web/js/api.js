@@ -224,4 +224,23 @@ export const api = {
       raw: true,
       headers: { Accept: "image/jpeg" },
     }),
+  // Publishing: connected accounts (tokens never reach the browser) and the posts scheduled to them.
+  platforms: () => request("/api/platforms"),
+  accounts: (workspaceId) => request(`/api/workspaces/${encodeURIComponent(workspaceId)}/accounts`),
+  // {authorize_url}; the response also sets a cookie that binds the flow to this browser.
+  connectAccount: (workspaceId, platform) =>
+    request(`/api/workspaces/${encodeURIComponent(workspaceId)}/accounts/connect`, { method: "POST", body: { platform } }),
+  updateAccount: (id, body) => request(`/api/accounts/${encodeURIComponent(id)}`, { method: "PATCH", body }),
+  disconnectAccount: (id) => request(`/api/accounts/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  schedule: (clipId, body, key) =>
+    request(`/api/clips/${encodeURIComponent(clipId)}/publications`, {
+      method: "POST",
+      body,
+      headers: { "Idempotency-Key": key },
+    }),
+  publications: (workspaceId, params = {}) =>
+    request(`/api/workspaces/${encodeURIComponent(workspaceId)}/publications?${new URLSearchParams(params)}`),
+  clipPublications: (clipId) => request(`/api/clips/${encodeURIComponent(clipId)}/publications`),
+  unschedule: (id) => request(`/api/publications/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  publishNow: (id) => request(`/api/publications/${encodeURIComponent(id)}/publish-now`, { method: "POST" }),
 };

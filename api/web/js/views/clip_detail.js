@@ -7,6 +7,7 @@ import { announce, busy, showError } from "../status.js";
 import { clipPlayer, clipTitle, reviewButtons } from "./clips.js";
 import { loadCaptionStyles } from "./new_job.js";
 import { statusBadge } from "./progress.js";
+import { publishSection } from "./schedule.js";
 
 const UNFINISHED_VERSION_STATUSES = new Set(["queued", "pending", "running", "rendering"]);
 
@@ -40,6 +41,8 @@ export async function clipView({ id }, outlet) {
   });
   video.dataset.version = String(clip.version);
   const statusSlot = h("span", {}, statusBadge(clip.status));
+  const publish = publishSection(clip);
+  timers.push(publish.stop);
 
   const review = h(
     "section",
@@ -53,7 +56,14 @@ export async function clipView({ id }, outlet) {
       statusSlot,
     ),
     clip.reason ? h("p", { class: "reason" }, h("strong", {}, "Why: "), clip.reason) : null,
-    h("div", { class: "actions" }, reviewButtons(clip, (next) => mount(statusSlot, statusBadge(next.status)))),
+    h(
+      "div",
+      { class: "actions" },
+      reviewButtons(clip, (next) => {
+        mount(statusSlot, statusBadge(next.status));
+        publish.update(next);
+      }),
+    ),
   );
 
   const crumbs = h(
@@ -77,7 +87,9 @@ export async function clipView({ id }, outlet) {
           clip = next;
           heading.textContent = clipTitle(next);
           document.title = `${clipTitle(next)} · Clipped`;
+          publish.update(next);
         }),
+        publish.element,
         await captionSection(clip, video, timers),
       ),
     ),
