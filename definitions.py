@@ -11,15 +11,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from clipped_assets import analytics, clip_versions, ingest, publish, render, select, understand
+from clipped_assets import analytics, clip_versions, ingest, learn, publish, render, select, understand
 from clipped_assets.dbt_models import analytics_job, analytics_models, analytics_schedule
 from clipped_assets.partitions import clip_version_partitions, source_video_partitions
 from clipped_assets.placement import step_executor
 from clipped_resources.profiles import active_profile, build_resources
+from clipped_sensors.learn import ranking_weights_sensor
 from clipped_sensors.publish import due_publications_sensor
 from clipped_sensors.upload import source_video_upload_sensor
 
-STAGE_MODULES = (ingest, understand, select, render, clip_versions, publish, analytics)
+STAGE_MODULES = (ingest, understand, select, render, clip_versions, publish, analytics, learn)
 
 
 def build_definitions(
@@ -54,6 +55,12 @@ def build_definitions(
         partitions_def=publish.publication_partitions,
         description="One approved clip posted to one connected account (launched when due, or 'publish now').",
     )
+    learn_job = dg.define_asset_job(
+        name="learn_job",
+        selection=dg.AssetSelection.assets(learn.ranking_weights),
+        partitions_def=learn.workspace_partitions,
+        description="Refit one workspace's ranking weights from the marts (after each analytics build).",
+    )
     return dg.Definitions(
         # dbt_analytics: every model an asset (its tests checks), built at 03:00 UTC or on demand.
         assets=[*dg.load_assets_from_modules(STAGE_MODULES), analytics_models()],
@@ -62,12 +69,13 @@ def build_definitions(
             clip_job,
             clip_version_job,
             publication_job,
+            learn_job,
             publish.platform_grants_job,
             analytics_job,
             analytics.engagement_job,
         ],
         schedules=[publish.platform_grants_schedule, analytics_schedule, analytics.engagement_daily_schedule],
-        sensors=[source_video_upload_sensor, due_publications_sensor],
+        sensors=[source_video_upload_sensor, due_publications_sensor, ranking_weights_sensor],
         resources=build_resources(profile, asr_model=asr_model, extra_allowed_roots=extra_allowed_roots, home=home),
     )
 

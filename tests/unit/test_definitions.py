@@ -15,6 +15,7 @@ from dagster import (
     AssetKey,
     DailyPartitionsDefinition,
     DynamicPartitionsDefinition,
+    LastPartitionMapping,
     MultiPartitionsDefinition,
     MultiToSingleDimensionPartitionMapping,
     build_schedule_context,
@@ -35,6 +36,7 @@ ASSETS = {
     "clip_version": "render",
     "publications": "distribute",
     "engagement_metrics": "analytics",
+    "ranking_weights": "learn",
     # dbt_analytics models (clipped_assets/dbt_models.py)
     "stg_engagement__snapshots": "analytics",
     "stg_publishing__publications": "analytics",
@@ -49,6 +51,8 @@ ASSETS = {
 DBT_MODELS = {name for name, group in ASSETS.items() if group == "analytics"} - {"engagement_metrics"}
 # Partitioned per version of a clip, or per publication, within its source (see test_clip_version_partitions).
 PER_VERSION = {"clip_version", "publications"}
+# Partitioned per workspace: one set of learned ranking weights each.
+PER_WORKSPACE = {"ranking_weights"}
 # Partitioned per day: one engagement snapshot of every published post each.
 PER_DAY = {"engagement_metrics"}
 PER_DAY |= DBT_MODELS  # the dbt models share engagement_metrics' days (see test_analytics_models_line_up_with_metrics)
@@ -98,7 +102,7 @@ def test_asset_keys_groups_and_partitions() -> None:
         if name in PER_VERSION:
             continue
         assert isinstance(node.partitions_def, DynamicPartitionsDefinition)
-        assert node.partitions_def.name == "source_video"
+        assert node.partitions_def.name == ("workspace" if name in PER_WORKSPACE else "source_video")
 
 
 def test_clip_version_partitions() -> None:
@@ -126,6 +130,10 @@ def test_lineage() -> None:
     assert parents("clip_version") == {"rendered_clips"}
     assert parents("publications") == {"rendered_clips"}
     assert parents("engagement_metrics") == {"publications"}
+    assert parents("ranking_weights") == {"fct_clip_performance"}
+    # Each workspace's fit reads the mart as the latest daily build left it.
+    mart_mapping = graph.get_partition_mapping(AssetKey("ranking_weights"), AssetKey("fct_clip_performance"))
+    assert isinstance(mart_mapping, LastPartitionMapping)
     publication_mapping = graph.get_partition_mapping(AssetKey("publications"), AssetKey("rendered_clips"))
     assert isinstance(publication_mapping, MultiToSingleDimensionPartitionMapping)
     # Per partition: a version depends on its own source's rendered_clips, through the shared dimension.
@@ -180,6 +188,7 @@ def test_job_and_resources() -> None:
         "clip_job",
         "clip_version_job",
         "publication_job",
+        "learn_job",
         "platform_grants_job",
         "engagement_job",
         "analytics_job",
@@ -189,13 +198,19 @@ def test_job_and_resources() -> None:
         "engagement_daily_schedule",
         "analytics_schedule",
     }
-    assert {sensor.name for sensor in defs.sensors} == {"source_video_upload_sensor", "due_publications_sensor"}
+    assert {sensor.name for sensor in defs.sensors} == {
+        "source_video_upload_sensor",
+        "due_publications_sensor",
+        "ranking_weights_sensor",
+    }
+    learn_job = defs.resolve_job_def("learn_job")
+    assert learn_job.asset_layer.executable_asset_keys == {AssetKey("ranking_weights")}
     publication_job = defs.resolve_job_def("publication_job")
     assert publication_job.asset_layer.executable_asset_keys == {AssetKey("publications")}
     assert defs.resolve_job_def("clip_job").partitions_def.name == "source_video"
     # clip_job renders sources; versions are rendered only by their own job.
     clip_job_assets = defs.resolve_job_def("clip_job").asset_layer.executable_asset_keys
-    assert clip_job_assets == {AssetKey(name) for name in ASSETS if name not in PER_VERSION | PER_DAY}
+    assert clip_job_assets == {AssetKey(name) for name in ASSETS if name not in PER_VERSION | PER_WORKSPACE | PER_DAY}
     engagement_job = defs.resolve_job_def("engagement_job")
     assert engagement_job.asset_layer.executable_asset_keys == {AssetKey("engagement_metrics")}
     assert isinstance(engagement_job.partitions_def, DailyPartitionsDefinition)
