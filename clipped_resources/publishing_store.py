@@ -234,7 +234,9 @@ class SqlPublishingStore:
         query = (
             select(publications)
             .where(
-                publications.c.status == "scheduled",
+                # An attempt whose worker died leaves "publishing" with a lease nobody renews: once the lease has
+                # run out it is due again, and the next attempt resumes from its saved progress.
+                publications.c.status.in_(OPEN_STATUSES),
                 publications.c.due_at <= now,
                 or_(publications.c.lease_until.is_(None), publications.c.lease_until < now),
             )

@@ -26,7 +26,9 @@ MAX_RUNS_PER_TICK = 20
 def publication_run_request(publication: Publication, trigger: str) -> RunRequest:
     """The run that makes one attempt at ``publication``."""
     return RunRequest(
-        run_key=f"{publication.id}@{publication.due_at.isoformat()}",  # a new key for every new due time
+        # A new key for every new due time, and for each abandoned attempt (its lease ran out) at the same time.
+        run_key=f"{publication.id}@{publication.due_at.isoformat()}"
+        + (f"~{publication.lease_until.isoformat()}" if publication.lease_until else ""),
         partition_key=MultiPartitionKey(publication.partition_keys_by_dimension),
         tags=publication.run_tags(trigger),
     )

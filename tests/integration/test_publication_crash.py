@@ -1,0 +1,110 @@
+"""A publishing worker killed mid-upload (SIGKILL, no chance to clean up) leaves a publication that becomes due again
+once its lease runs out; the next attempt resumes the same upload session and the video is posted exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from clipped.media.ffmpeg import run_ffmpeg
+from clipped.publish.models import TokenGrant
+from clipped.publish.publishing import LEASE, publish_publication
+from clipped.publish.records import Account, Publication
+from clipped.publish.token_vault import TokenVault
+from clipped.publish.youtube import YouTubeAdapter
+from clipped_resources.publishing_store import SqlPublishingStore
+from clipped_resources.storage import LocalStorage
+from tests.support.fake_youtube import FakeYouTube, fake_youtube  # noqa: F401  (the fixture)
+
+CHUNK = 256 * 1024
+VIDEO_KEY = "ws1/clips/talk-0123456789-01-abcdef12/clip.mp4"
+ROOT = Path(__file__).resolve().parents[2]
+
+WORKER = textwrap.dedent(
+    """
+    import os, sys
+    from clipped.publish.publishing import publish_publication
+    from clipped.publish.token_vault import TokenVault
+    from clipped.publish.youtube import YouTubeAdapter
+    from clipped_resources.publishing_store import SqlPublishingStore
+    from clipped_resources.storage import LocalStorage
+
+    env = os.environ
+    adapter = YouTubeAdapter(env["T_CLIENT"], env["T_SECRET"], token_url=env["T_BASE"] + "/token",
+                             api_base_url=env["T_BASE"], chunk_size=int(env["T_CHUNK"]))
+    publish_publication(env["T_PUB"], store=SqlPublishingStore(env["T_DB"]), vault=TokenVault([env["T_KEY"]]),
+                        adapters={"youtube": adapter}, media=LocalStorage(root=env["T_STORAGE"]), owner="worker-1")
+    """
+)
+
+
+@pytest.fixture
+def fake(fake_youtube: FakeYouTube) -> FakeYouTube:  # noqa: F811 (the imported fixture)
+    return fake_youtube
+
+
+def test_a_worker_killed_mid_upload_is_resumed_and_posts_once(tmp_path: Path, fake: FakeYouTube):
+    video = tmp_path / "clip.mp4"
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "testsrc=size=640x360:rate=25:duration=3", "-f", "lavfi", "-i", "sine=duration=3",
+         "-vf", "noise=alls=60:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "3M",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(video)]
+    )  # fmt: skip
+    assert video.stat().st_size > 4 * CHUNK
+    storage = LocalStorage(root=str(tmp_path / "storage"))
+    storage.put_file(video, VIDEO_KEY)
+    key, database = TokenVault.new_key(), f"sqlite:///{tmp_path / 'app.db'}"
+    store, vault = SqlPublishingStore(database), TokenVault([key])
+    access, refresh = fake.issue_tokens()
+    grant = TokenGrant(access_token=access, refresh_token=refresh, expires_at=datetime.now(UTC) + timedelta(hours=1))
+    account = store.save_account(
+        Account(workspace_id="ws1", platform="youtube", platform_account_id=fake.channel_id,
+                display_name="channel", sealed_grant=vault.seal(grant))
+    )  # fmt: skip
+    publication = store.save_publication(
+        Publication(workspace_id="ws1", source_partition="ws1.talk-0123456789", clip_ref="clip_1",
+                    video_key=VIDEO_KEY, duration_s=3.0, account_id=account.id, platform="youtube",
+                    title="A moment #Shorts", caption="", scheduled_at=datetime.now(UTC) - timedelta(seconds=1))
+    )  # fmt: skip
+    # The third chunk fails, so the worker waits in its retry backoff with two chunks confirmed: kill it there.
+    fake.fail_chunk(3, status=503, times=2)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "T_CLIENT": fake.client_id,
+           "T_SECRET": fake.client_secret, "T_BASE": fake.base_url, "T_CHUNK": str(CHUNK),
+           "T_PUB": publication.id, "T_DB": database, "T_KEY": key, "T_STORAGE": str(tmp_path / "storage")}  # fmt: skip
+    worker = subprocess.Popen([sys.executable, "-c", WORKER], env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(chunk.status == 503 for chunk in fake.chunks):
+            assert worker.poll() is None and time.monotonic() < deadline, "the worker never reached the third chunk"
+            time.sleep(0.05)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+
+    abandoned = store.get_publication(publication.id)
+    assert abandoned.status == "publishing" and abandoned.resume.get("session_url")
+    assert store.due_publications(datetime.now(UTC), 10) == []  # its lease is still running
+    later = datetime.now(UTC) + LEASE + timedelta(minutes=1)
+    assert [p.id for p in store.due_publications(later, 10)] == [publication.id]
+
+    confirmed_before = sum(chunk.size for chunk in fake.chunks if chunk.status == 308)
+    adapter = YouTubeAdapter(
+        fake.client_id, fake.client_secret, token_url=f"{fake.base_url}/token",
+        api_base_url=fake.base_url, chunk_size=CHUNK, sleep=lambda _s: None,
+    )  # fmt: skip
+    done = publish_publication(
+        publication.id, store=store, vault=vault, adapters={"youtube": adapter}, media=storage,
+        owner="worker-2", clock=lambda: later,
+    )  # fmt: skip
+    assert done.status == "published" and done.post_id
+    assert len(fake.videos) == 1
+    sent_after = sum(chunk.size for chunk in fake.chunks if chunk.status in (200, 201, 308)) - confirmed_before
+    assert sent_after == video.stat().st_size - confirmed_before  # confirmed bytes were not sent again
