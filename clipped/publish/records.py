@@ -177,6 +177,10 @@ class PublishingStore(Protocol):
         """Atomically take the publication's lease if it is open and not leased by another live owner."""
         ...
 
+    def update_scheduled(self, publication_id: str, changes: dict[str, Any], now: datetime) -> Publication | None:
+        """Apply ``changes`` only while the publication is scheduled and unleased (unschedule, publish now)."""
+        ...
+
     def save_resume(self, publication_id: str, owner: str, values: dict[str, Any]) -> None:
         """Persist resumable progress; refuses when ``owner`` no longer holds the lease."""
         ...
