@@ -17,6 +17,7 @@ from clipped_resources.publisher import PlatformApp, PublisherResource
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.s3_storage import S3Storage
 from clipped_resources.storage import LocalStorage, StorageResource
+from clipped_resources.streams import DagsterStreams, LocalStreams, StreamsResource
 from clipped_resources.vision import RetinaFaceVision
 from clipped_resources.warehouse import DBT_PROJECT_DIR, WarehouseResource, dbt_executable
 
@@ -71,6 +72,7 @@ def build_resources(
         "publisher": publisher_from_env(profile, home),
         "warehouse": warehouse_from_env(profile, home),
         "dbt": dbt_resource(profile),
+        "streams": streams_from_env(profile, home),
     }
 
 
@@ -85,6 +87,21 @@ def s3_storage_from_env() -> StorageResource:
         region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
         work_dir=os.environ.get("CLIPPED_WORK_DIR") or None,
     )
+
+
+def streams_from_env(profile: str, home: Path) -> StreamsResource:
+    """Live streams: recorders as local processes (``local``) or long-running Dagster runs (``prod``); the
+    per-workspace limit from ``CLIPPED_STREAMS_PER_WORKSPACE`` (default 3). ``CLIPPED_TEST_LOOPBACK_STREAMS=1``
+    lets the local profile record http://127.0.0.1 playlists: the tests' HLS server, never on by default."""
+    limit = os.environ.get("CLIPPED_STREAMS_PER_WORKSPACE", "").strip()
+    if limit and not limit.isdigit():
+        raise ValueError(f"CLIPPED_STREAMS_PER_WORKSPACE must be a whole number, not {limit!r}")
+    options: dict[str, object] = {"max_concurrent_per_workspace": int(limit)} if limit else {}
+    if profile != "prod" and os.environ.get("CLIPPED_TEST_LOOPBACK_STREAMS") == "1":
+        options["allow_loopback_sources"] = True
+    if profile == "prod":
+        return DagsterStreams(**options)
+    return LocalStreams(work_dir=str(home / "live"), profile=profile, **options)
 
 
 def warehouse_from_env(profile: str, home: Path) -> WarehouseResource:

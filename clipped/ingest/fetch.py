@@ -16,6 +16,25 @@ class SourceAccessError(ValueError):
     """A source that may not be read (outside the allowed roots, missing, refused URL, failed download)."""
 
 
+class LiveSourceError(SourceAccessError):
+    """A live stream sent as a video: downloading it would record without end, so it is refused."""
+
+
+# yt-dlp's live_status values of something that is (or is about to be) on air: nothing to download yet.
+LIVE_STATUSES = frozenset({"is_live", "is_upcoming"})
+LIVE_SOURCE_MESSAGE = (
+    "{url} is a live stream, not a video: record it as a stream instead "
+    "(`clipped stream URL`, or POST /api/streams), which cuts clips while it is live"
+)
+
+
+def refuse_live(url: str, info: dict) -> None:
+    """Raise :class:`LiveSourceError` when yt-dlp's ``info`` (from ``extract_info(download=False)``) describes a
+    live or upcoming broadcast; a live HLS playlist (no ``#EXT-X-ENDLIST``) reads as ``is_live`` too."""
+    if info.get("is_live") or info.get("live_status") in LIVE_STATUSES:
+        raise LiveSourceError(LIVE_SOURCE_MESSAGE.format(url=url))
+
+
 def resolve_local_source(path_text: str, allowed_roots: Iterable[str]) -> Path:
     """The real path of a local source, refused unless it lies inside one of ``allowed_roots``.
 
@@ -38,11 +57,16 @@ def download_url(
     allowed_domains: Iterable[str] = ALLOWED_VIDEO_DOMAINS,
     resolver: Resolver = resolve_host,
     on_progress: ProgressCallback = no_progress,
+    allow_loopback: bool = False,
 ) -> Path:
-    """Download an allowlisted video URL with yt-dlp into ``work_dir``; return the file."""
+    """Download an allowlisted video URL with yt-dlp into ``work_dir``; return the file.
+
+    The URL's metadata is read first and a live stream is refused (:class:`LiveSourceError`) before any byte of
+    media is fetched. ``allow_loopback`` is the tests' allowance for a server on 127.0.0.1, never set otherwise.
+    """
     import yt_dlp
 
-    validate_video_url(url, allowed_domains=allowed_domains, resolver=resolver)
+    validate_video_url(url, allowed_domains=allowed_domains, resolver=resolver, allow_loopback=allow_loopback)
 
     def hook(status: dict) -> None:
         total = status.get("total_bytes") or status.get("total_bytes_estimate")
@@ -63,7 +87,9 @@ def download_url(
     }
     try:
         with yt_dlp.YoutubeDL(options) as downloader:
-            downloader.download([url])
+            info = downloader.extract_info(url, download=False)
+            refuse_live(url, info or {})
+            downloader.process_ie_result(info, download=True)
     except yt_dlp.utils.DownloadError as exc:
         raise SourceAccessError(f"download failed: {str(exc).splitlines()[0][:200]}") from exc
     files = sorted(work_dir.glob("download.*"))

@@ -1,4 +1,9 @@
-"""Which URLs ingest may fetch: https on an allowlist of video sites, never a private address (SSRF)."""
+"""Which URLs ingest may fetch: https on an allowlist of video sites, never a private address (SSRF).
+
+Live streams (:func:`validate_stream_url`) also accept an http(s) HLS playlist on any public host. Loopback
+addresses are refused everywhere unless a caller passes ``allow_loopback=True``: a test-only allowance (the tests'
+local HLS server), which no profile turns on.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ ALLOWED_VIDEO_DOMAINS = (
 )
 
 Resolver = Callable[[str], Iterable[str]]
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1"})
+HLS_SUFFIXES = (".m3u8", ".m3u")
 
 
 class DisallowedUrlError(ValueError):
@@ -51,12 +58,16 @@ def validate_video_url(
     *,
     allowed_domains: Iterable[str] = ALLOWED_VIDEO_DOMAINS,
     resolver: Resolver = resolve_host,
+    allow_loopback: bool = False,
 ) -> str:
     """Return ``url`` if ingest may fetch it, else raise :class:`DisallowedUrlError` saying why.
 
     Checks the scheme, credentials, port, the domain allowlist, and that every address the host resolves to
     is public (a DNS name pointing at 127.0.0.1 or 169.254.169.254 is refused as well as a literal IP).
+    ``allow_loopback`` (tests only) lets a literal 127.0.0.1 / ::1 URL through, on any port, http or https.
     """
+    if allow_loopback and is_loopback_url(url):
+        return url.strip()
     parts = urlsplit(url.strip())
     if parts.scheme != "https":
         raise DisallowedUrlError(f"only https URLs are allowed, got {parts.scheme or 'no'} scheme")
@@ -84,6 +95,70 @@ def validate_video_url(
         if not is_public_address(address):
             raise DisallowedUrlError(f"host {host} resolves to {address}, a private, loopback or link-local address")
     return url.strip()
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for an http(s) URL whose host is the literal loopback address (what the test allowance admits)."""
+    parts = urlsplit(url.strip())
+    return parts.scheme in ("http", "https") and not parts.username and (parts.hostname or "") in LOOPBACK_HOSTS
+
+
+def check_public_host(host: str, *, resolver: Resolver = resolve_host, allow_loopback: bool = False) -> None:
+    """Raise :class:`DisallowedUrlError` unless every address ``host`` resolves to is public.
+
+    For each request a stream reader makes (playlists, segments, redirects), not just the first URL: a playlist
+    may point its segments anywhere. ``allow_loopback`` (tests only) admits the literal loopback addresses.
+    """
+    host = host.lower().strip("[]")
+    if allow_loopback and host in LOOPBACK_HOSTS:
+        return
+    addresses = [host] if _is_ip_literal(host) else list(resolver(host))
+    if not addresses:
+        raise DisallowedUrlError(f"host {host} resolves to no address")
+    for address in addresses:
+        if not is_public_address(address):
+            raise DisallowedUrlError(f"host {host} resolves to {address}, a private, loopback or link-local address")
+
+
+def validate_stream_url(
+    url: str,
+    *,
+    allowed_domains: Iterable[str] = ALLOWED_VIDEO_DOMAINS,
+    resolver: Resolver = resolve_host,
+    allow_loopback: bool = False,
+) -> str:
+    """Return ``url`` if it may be recorded as a live stream, else raise :class:`DisallowedUrlError`.
+
+    A page on an allowlisted site (https, as for ingest; streamlink's plugin for the site reads it) or an http(s)
+    HLS playlist (path ending in ``.m3u8``) on any host whose addresses are all public, on the default port.
+    ``allow_loopback`` (tests only) admits ``http://127.0.0.1:<port>/...`` playlists.
+    """
+    url = url.strip()
+    if allow_loopback and is_loopback_url(url):
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme not in ("http", "https"):
+        raise DisallowedUrlError(f"only http(s) stream URLs are allowed, got {parts.scheme or 'no'} scheme")
+    if parts.username or parts.password:
+        raise DisallowedUrlError("URLs with credentials are not allowed")
+    if not host:
+        raise DisallowedUrlError(f"URL has no host: {url!r}")
+    if host_is_allowed(host, allowed_domains):
+        return validate_video_url(url, allowed_domains=allowed_domains, resolver=resolver)
+    if not parts.path.lower().endswith(HLS_SUFFIXES):
+        raise DisallowedUrlError(
+            f"host {host} is not on the allowlist ({', '.join(allowed_domains)}) and {parts.path or '/'} is not an "
+            "HLS playlist (.m3u8)"
+        )
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise DisallowedUrlError(f"URL has an invalid port: {url!r}") from exc
+    if port not in (None, 80, 443):
+        raise DisallowedUrlError(f"port {port} is not allowed, only 80 and 443")
+    check_public_host(host, resolver=resolver)
+    return url
 
 
 def _is_ip_literal(host: str) -> bool:
