@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from api.passwords import MIN_PASSWORD_LENGTH, password_problem
 from api.roles import API_TOKEN_SCOPES
 from clipped.publish.models import Platform, Privacy
 from clipped.publish.records import AccountHealth, PublicationStatus
@@ -31,10 +32,18 @@ def _email(value: str) -> str:
 
 class RegisterIn(Strict):
     email: str = Field(max_length=320)
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
     display_name: str | None = Field(default=None, max_length=120)
 
     _check_email = field_validator("email")(_email)
+
+    @field_validator("password")
+    @classmethod
+    def _check_password(cls, value: str, info: ValidationInfo) -> str:
+        problem = password_problem(value, info.data.get("email"))
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class LoginIn(Strict):
