@@ -7,10 +7,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api.access_log import redact_access_log
 from api.db import make_engine, migrate, session_factory
+from api.docs import DOCS_URL, install_docs, storage_origins
 from api.errors import install_error_handlers
-from api.rate_limit import RateLimiter
+from api.middleware import AttemptLimit, BodySizeLimit, SecurityHeaders, content_security_policy, security_headers
+from api.rate_limit import LoginThrottle, RateLimiter
 from api.routes import accounts, auth, clips, health, jobs, publications, uploads, workspaces
 from api.services.jobs import relaunch_unstarted
 from api.services.launcher import EmbeddedLauncher, GraphQLLauncher, RunLauncher
@@ -45,6 +49,13 @@ def build_state(settings: ApiSettings, launcher: RunLauncher | None = None) -> A
         ip_rate_limiter=RateLimiter(
             settings.auth_rate_per_minute * IP_BUCKET_FACTOR, settings.auth_rate_burst * IP_BUCKET_FACTOR
         ),
+        login_throttle=LoginThrottle(
+            free_failures=settings.login_free_failures,
+            base_s=settings.login_backoff_base_s,
+            cap_s=settings.login_backoff_cap_s,
+            account_addresses=settings.login_account_addresses,
+        ),
+        invitation_limiter=RateLimiter(settings.invitations_per_hour / 60.0, settings.invitations_per_hour),
         launcher=launcher,
     )
     state_ref["state"] = state
@@ -69,13 +80,33 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
         version=API_VERSION,
         description="Jobs, clips and reviews over the Clipped pipeline. Errors: {error: {code, message, trace_id}}.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served from the installed Swagger UI package, not a CDN (api/docs.py)
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.clipped = state
+    # Innermost, next to the routes: its refusal is raised where a route reads the body, and a middleware built on
+    # BaseHTTPMiddleware (the trace id's) in between would turn it into a 400.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_json_body_bytes)
     install_error_handlers(app)
-    if settings.cors_origins:
+    install_docs(app, DOCS_URL)
+    for module in (health, auth, workspaces, jobs, uploads, clips, accounts, publications):
+        app.include_router(module.router)
+    if settings.web_dir.is_dir():
+        app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
+    install_guards(app, state)
+    redact_access_log()
+    return app
+
+
+def install_guards(app: FastAPI, state: AppState) -> None:
+    """Middleware around every route, outermost first: the client address (X-Forwarded-For only from trusted
+    proxies), security headers, CORS, login/register attempts per address; then the trace id and the body-size cap
+    (added in create_app)."""
+    settings = state.settings
+    attempts = {("POST", "/api/auth/login"): "login", ("POST", "/api/auth/register"): "register"}
+    app.add_middleware(AttemptLimit, limiter=state.ip_rate_limiter, paths=attempts)
+    if settings.cors_origins:  # outside the limits, so their refusals carry CORS headers too
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -83,8 +114,7 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Workspace-Id", "Range"],
             expose_headers=["X-Trace-Id", "Content-Range", "Accept-Ranges", "Retry-After"],
         )
-    for module in (health, auth, workspaces, jobs, uploads, clips, accounts, publications):
-        app.include_router(module.router)
-    if settings.web_dir.is_dir():
-        app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
-    return app
+    csp = content_security_policy((*storage_origins(state.storage), *settings.media_origins))
+    app.add_middleware(SecurityHeaders, headers=security_headers(csp, hsts=settings.hsts))
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -425,3 +425,186 @@ class PublicationOut(BaseModel):
     run_id: str
     created_at: datetime
     published_at: datetime | None
+
+
+# Analytics: the dbt marts read for the dashboard (README "Analytics dashboard"). Every answer says whether the
+# workspace has data yet; without any it is the same shape with empty lists, never an error.
+AnalyticsMetric = Literal["views", "engagement_rate"]
+
+
+class AnalyticsOut(BaseModel):
+    workspace_id: str
+    has_data: bool = Field(description="False until the warehouse holds this workspace's posts: lists are empty")
+    message: str = Field(default="", description="Why there is nothing to show yet (empty when has_data)")
+
+
+class AnalyticsSummaryOut(AnalyticsOut):
+    data_as_of: date | None = Field(description="The latest snapshot day of the workspace's metrics")
+    accounts: int = 0
+    posts: int = 0
+    measured_posts: int = Field(default=0, description="Posts with a snapshot on data_as_of")
+    views: int | None = Field(default=None, description="Lifetime views of every post as of data_as_of")
+    likes: int | None = None
+    interactions: int | None = None
+    mean_engagement_rate: float | None = Field(default=None, description="Mean rate of the posts measured that day")
+
+
+class EngagementDayOut(BaseModel):
+    day: date
+    posts: int = Field(description="Posts measured that day")
+    views: int | None = Field(description="Their lifetime views as of that day")
+    likes: int | None
+    interactions: int | None
+    views_gained: int | None = Field(description="Views added since each post's previous snapshot")
+    likes_gained: int | None
+    engagement_rate: float | None = Field(description="Their interactions / views (posts reporting both)")
+    mean_engagement_rate: float | None = Field(description="Mean of the posts' own rates")
+
+
+class EngagementOut(AnalyticsOut):
+    platform: Platform | None = None
+    start: date | None = None
+    end: date | None = None
+    platforms: list[Platform] = Field(default_factory=list, description="Platforms the workspace has metrics for")
+    series: list[EngagementDayOut] = Field(default_factory=list)
+
+
+class SubScoresOut(BaseModel):
+    hook: float | None
+    flow: float | None
+    value: float | None
+    energy: float | None
+
+
+class RankedClipOut(BaseModel):
+    rank: int = Field(description="1 = best by the metric; bottom clips count from the worst")
+    publication_id: str
+    clip_id: str = Field(description="The review app's clip id (its page is #/clips/{clip_id})")
+    title: str = Field(description="The title (hook text) the clip was posted with")
+    platform: Platform
+    account_id: str
+    account_name: str = Field(default="", description="Empty when the account was disconnected")
+    post_url: str = Field(description="Link to the post (http/https only; empty when unknown)")
+    published_at: datetime | None
+    duration_s: float | None
+    duration_bucket: str
+    caption_style: str | None
+    hook_type: str
+    posting_hour_local: int | None
+    score: float | None
+    sub_scores: SubScoresOut
+    score_quintile: int | None
+    views: int | None
+    likes: int | None
+    comments: int | None
+    shares: int | None
+    saves: int | None
+    engagement_rate: float | None
+    days_since_post: int | None
+    latest_snapshot_day: date | None
+
+
+class RankedClipsOut(AnalyticsOut):
+    metric: AnalyticsMetric
+    platform: Platform | None = None
+    measured_posts: int = Field(default=0, description="Posts with a value of the metric")
+    top: list[RankedClipOut] = Field(default_factory=list, description="Best first")
+    bottom: list[RankedClipOut] = Field(default_factory=list, description="Worst first; never repeats a top post")
+
+
+class FeatureBucketOut(BaseModel):
+    bucket: str
+    posts: int
+    measured_posts: int
+    mean_engagement_rate: float | None
+    median_engagement_rate: float | None
+    mean_views: float | None
+    median_views: float | None
+
+
+class FeatureOut(BaseModel):
+    feature: Literal["duration", "hook_type", "caption_style", "posting_hour", "score_quintile"]
+    label: str
+    buckets: list[FeatureBucketOut] = Field(default_factory=list, description="In the buckets' natural order")
+
+
+class FeaturesOut(AnalyticsOut):
+    features: list[FeatureOut] = Field(default_factory=list)
+
+
+class PostingHourOut(BaseModel):
+    hour: int = Field(description="Local hour of the account's posting plan, 0-23")
+    posts: int
+    measured_posts: int
+    mean_engagement_rate: float | None
+    mean_views: float | None
+    rank: int = Field(description="1 = the account's best hour")
+
+
+class AccountHoursOut(BaseModel):
+    account_id: str
+    account_name: str = ""
+    platform: Platform
+    hours: list[PostingHourOut] = Field(description="By hour of day")
+
+
+class PostingHoursOut(AnalyticsOut):
+    min_posts: int = Field(description="Measured posts an hour needs before it is ranked")
+    accounts: list[AccountHoursOut] = Field(default_factory=list)
+
+
+class GrowthDayOut(BaseModel):
+    day: date
+    posts: int
+    cumulative_posts: int
+    cumulative_views: int | None
+    cumulative_likes: int | None
+    cumulative_interactions: int | None
+
+
+class AccountGrowthOut(BaseModel):
+    account_id: str
+    account_name: str = ""
+    platform: Platform
+    series: list[GrowthDayOut]
+
+
+class WorkspaceDayOut(GrowthDayOut):
+    accounts: int
+    measured_posts: int
+    mean_engagement_rate: float | None
+
+
+class GrowthOut(AnalyticsOut):
+    start: date | None = None
+    end: date | None = None
+    accounts: list[AccountGrowthOut] = Field(default_factory=list)
+    workspace: list[WorkspaceDayOut] = Field(default_factory=list, description="The workspace's totals per day")
+
+
+class HeldOutOut(BaseModel):
+    posts: int | None = Field(description="Held-out posts the fit was judged on")
+    spearman_current: float | None = Field(description="Rank correlation of the weights in use then")
+    spearman_new: float | None = Field(description="Rank correlation of this fit")
+    ndcg_current: float | None
+    ndcg_new: float | None
+
+
+class WeightsVersionOut(BaseModel):
+    version: int = Field(description="0: the built-in defaults")
+    accepted: bool
+    in_use: bool = Field(description="The version the selector ranks with now")
+    fitted_at: datetime | None
+    n_posts: int
+    reason: str
+    based_on_version: int | None
+    weights: dict[str, float] = Field(description="Sub-score weights (sum to 1)")
+    duration_terms: dict[str, float] = Field(description="Score bonus per duration bucket")
+    held_out: HeldOutOut | None = Field(description="Null when the fit was not judged (too few posts)")
+
+
+class RankingWeightsOut(AnalyticsOut):
+    sub_scores: list[str]
+    current: WeightsVersionOut
+    defaults: dict[str, float]
+    history: list[WeightsVersionOut] = Field(default_factory=list, description="Newest first, down to version 0")

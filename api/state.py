@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.rate_limit import RateLimiter
+from api.rate_limit import LoginThrottle, RateLimiter
 from api.settings import ApiSettings
 from clipped_app.instance import local_instance
 from clipped_resources.ingest_policy import IngestPolicy
@@ -34,6 +34,8 @@ class AppState:
     publisher: PublisherResource
     rate_limiter: RateLimiter
     ip_rate_limiter: RateLimiter
+    login_throttle: LoginThrottle
+    invitation_limiter: RateLimiter  # invitations sent, per inviting user
     launcher: RunLauncher
     _instance: DagsterInstance | None = None
     _instance_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -93,7 +93,9 @@ def api(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """Start the review API and web app (migrations run first) on the same instance and storage."""
-    uvicorn.run(create_app(), host=host, port=port)
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default: the app does it itself, and only for the
+    # proxies in CLIPPED_API_TRUSTED_PROXIES (api.app.install_guards).
+    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False)
 
 
 class _step_progress:

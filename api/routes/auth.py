@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from api.deps import SessionDep, StateDep
 from api.errors import ApiError
 from api.models import Membership, RefreshToken, User, Workspace
 from api.passwords import hash_password, verify_password
+from api.rate_limit import address_key
 from api.schemas import LoginIn, RefreshIn, RegisterIn, RegisterOut, TokenPair, UserOut, WorkspaceOut
 from api.state import AppState
 from api.tokens import issue_access_token, new_opaque_token, token_hash
@@ -21,15 +23,21 @@ from api.tokens import issue_access_token, new_opaque_token, token_hash
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
+def client_address(request: Request) -> str:
+    """The caller's address for throttling: the peer, or what a trusted proxy says (api.app's ProxyHeaders)."""
+    return address_key(request.client.host if request.client else None)
+
+
+def _too_many(wait: float) -> ApiError:
+    retry_after = max(1, math.ceil(round(wait, 3)))  # whole seconds, not rounded up by float noise
+    return ApiError(429, "too many attempts; try again later", headers={"Retry-After": str(retry_after)})
+
+
 def _rate_limit(state: AppState, request: Request, action: str, email: str) -> None:
-    client = request.client.host if request.client else "unknown"
-    # Per IP + email, and a wider bucket per IP so one address cannot spray many emails either.
-    wait = max(
-        state.rate_limiter.take(f"{action}:{client}:{email}"),
-        state.ip_rate_limiter.take(f"{action}:{client}"),
-    )
+    # Per address + email here; per address alone was counted before the body was read (api.middleware).
+    wait = state.rate_limiter.take(f"{action}:{client_address(request)}:{email}")
     if wait > 0:
-        raise ApiError(429, "too many attempts; try again later", headers={"Retry-After": str(int(wait) + 1)})
+        raise _too_many(wait)
 
 
 @router.post("/register", status_code=201, response_model=RegisterOut)
@@ -73,10 +81,15 @@ def issue_pair(session: Session, state: AppState, user_id: str, family_id: str |
 
 @router.post("/login", response_model=TokenPair)
 def login(body: LoginIn, request: Request, session: SessionDep, state: StateDep) -> TokenPair:
-    _rate_limit(state, request, "login", body.email)
+    address = client_address(request)
+    wait = state.login_throttle.wait(body.email, address)
+    if wait > 0:  # not checked, not counted: the right password works again once the wait is over
+        raise _too_many(wait)
     user = session.scalar(select(User).where(User.email == body.email))
     if not verify_password(user.password_hash if user else None, body.password) or user is None:
+        state.login_throttle.failed(body.email, address)  # unknown emails too, so both answer alike
         raise ApiError(401, "wrong email or password")
+    state.login_throttle.succeeded(body.email, address)
     return issue_pair(session, state, user.id)
 
 

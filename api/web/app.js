@@ -5,6 +5,7 @@ import { field, h, mount } from "./js/dom.js";
 import { currentPath, navigate, route, start } from "./js/router.js";
 import { announce, clearError, showError } from "./js/status.js";
 import { accountsView } from "./js/views/accounts.js";
+import { analyticsView } from "./js/views/analytics.js";
 import { signInView, registerView } from "./js/views/auth.js";
 import { clipView } from "./js/views/clip_detail.js";
 import { allClipsView } from "./js/views/clips.js";
@@ -98,6 +99,7 @@ route("/clips", allClipsView, { title: "Clips" });
 route("/clips/:id", clipView, { title: "Clip" });
 route("/queue", queueView, { title: "Queue" });
 route("/accounts", accountsView, { title: "Accounts" });
+route("/analytics", analyticsView, { title: "Analytics" });
 
 let firstRender = true;
 

@@ -82,6 +82,10 @@ CASES = [
     Case("GET", "/api/workspaces/{workspace_id}/accounts", R),
     Case("GET", "/api/workspaces/{workspace_id}/publications", R),
     Case("GET", "/api/clips/{clip_id}/publications", R),
+    *(
+        Case("GET", f"/api/workspaces/{{workspace_id}}/analytics/{view}", R)
+        for view in ("summary", "engagement", "clips", "features", "posting-hours", "growth", "ranking-weights")
+    ),
     Case("POST", "/api/jobs", E, json=lambda w: {"source_url": "https://10.0.0.1/video.mp4"}),
     Case("POST", "/api/jobs/{job_id}/cancel", E),
     Case("POST", "/api/jobs/{job_id}/retry", E),

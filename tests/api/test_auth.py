@@ -107,14 +107,17 @@ def test_login_and_register_are_rate_limited(api_env, tmp_path) -> None:
     with harness.client as client:
         harness.register("limited@example.com")  # one register + one login
         bad = {"email": "limited@example.com", "password": "bad-password"}
-        statuses = [client.post("/api/auth/login", json=bad).status_code for _ in range(3)]
-        assert statuses == [401, 401, 429]
+        statuses = [client.post("/api/auth/login", json=bad).status_code for _ in range(4)]
+        assert statuses == [401, 401, 401, 429]  # three free failures, then a wait (tests/api/test_throttle.py)
         limited = client.post("/api/auth/login", json={"email": "limited@example.com", "password": PASSWORD})
         assert_error(limited, 429, "rate_limited")
         assert int(limited.headers["Retry-After"]) >= 1
-        # Another email from the same address has its own bucket.
+        # Another email from the same address has its own backoff.
         other = client.post("/api/auth/login", json={"email": "x@example.com", "password": "whatever1"})
         assert other.status_code == 401
+        # Register: a bucket per address + email (3 here).
+        again = {"email": "r@example.com", "password": PASSWORD}
+        assert [client.post("/api/auth/register", json=again).status_code for _ in range(4)] == [201, 409, 409, 429]
 
 
 def test_validation_errors_use_the_error_schema(sqlite_api: ApiHarness) -> None:

@@ -19,8 +19,11 @@ from tests.support.ports import free_port, port_open, wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _serve(args: list[str], env: dict[str, str], port: int, what: str, timeout_s: float) -> subprocess.Popen:
-    process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _serve(
+    args: list[str], env: dict[str, str], port: int, what: str, timeout_s: float, log: Path | None = None
+) -> subprocess.Popen:
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
+    process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: port_open(port) or process.poll() is not None, timeout_s=timeout_s, what=what)
     except TimeoutError:
@@ -38,10 +41,13 @@ def _stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def test_clipped_api_serves_health_openapi_and_web(api_env) -> None:
+def test_clipped_api_serves_health_openapi_and_web(api_env, tmp_path: Path) -> None:
     port = free_port()
     clipped = Path(sys.executable).with_name("clipped")
-    process = _serve([str(clipped), "api", "--port", str(port)], dict(os.environ), port, "clipped api", 90)
+    log = tmp_path / "api.log"
+    # One login attempt per address + email, ten per address: what X-Forwarded-For must not multiply.
+    env = {**os.environ, "CLIPPED_API_RATE_LIMIT_PER_MINUTE": "1"}
+    process = _serve([str(clipped), "api", "--port", str(port)], env, port, "clipped api", 90, log)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: httpx.get(f"{base}/api/health").status_code == 200, timeout_s=30, what="health")
@@ -50,8 +56,27 @@ def test_clipped_api_serves_health_openapi_and_web(api_env) -> None:
         assert httpx.get(f"{base}/api/jobs").json()["error"]["code"] == "unauthorized"
         home = Path(os.environ["CLIPPED_HOME"])
         assert (home / "app.db").exists() and (home / "api_jwt_secret").stat().st_mode & 0o077 == 0
+        assert (home / "app.db").stat().st_mode & 0o077 == 0
+        health = httpx.get(f"{base}/api/health")
+        assert health.headers["X-Content-Type-Options"] == "nosniff"
+        assert "frame-ancestors 'none'" in health.headers["Content-Security-Policy"]
+        # No proxy is configured: uvicorn must not take a client's X-Forwarded-For from 127.0.0.1 as its address.
+        statuses = [
+            httpx.post(
+                f"{base}/api/auth/login",
+                json={"email": f"spray{n}@example.com", "password": "guess-guess"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(11)
+        ]
+        assert statuses == [401] * 10 + [429], statuses
+        # Signed link tokens in query strings never reach the access log.
+        assert httpx.get(f"{base}/api/clips/c1/video?version=1&token=LEAKME-0123456789").status_code == 401
     finally:
         _stop(process)
+    written = log.read_text()
+    assert "/api/clips/c1/video?version=1&token=[redacted]" in written, written[-2000:]
+    assert "LEAKME" not in written
 
 
 @pytest.fixture

@@ -4,11 +4,18 @@ written straight into the app's database and storage, for the security suites.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import jinja2
+import pyarrow as pa
+import yaml
 
 from api.models import Clip, ClipVersion, Comment, Job, Upload, new_id
 from clipped.publish.records import Account as PlatformAccount
 from clipped.publish.records import Publication
+from clipped_resources.warehouse import DBT_PROJECT_DIR, ENGAGEMENT_SCHEMA, PUBLICATIONS_SCHEMA
 from tests.api.conftest import Account, ApiHarness
 
 # Enough of an MP4 for the sniffing and Range code paths (the security suites never decode it).
@@ -190,3 +197,117 @@ def add_job(api: ApiHarness, owner: Account, name: str, run_ids: list[str], *, c
         session.add(job)
         session.commit()
         return job.id
+
+
+# The analytics warehouse. Built by running dbt_analytics' own model SQL (rendered with its macros and vars) in DuckDB
+# over raw rows in the Parquet contract's shape: the marts have exactly dbt's columns and logic, without a dbt
+# process (a real `dbt build` through the Dagster assets is tests/integration/test_dbt_analytics.py).
+WAREHOUSE_MODELS = (
+    "stg_engagement__snapshots",
+    "stg_publishing__publications",
+    "int_publications_latest",
+    "fct_clip_engagement",
+    "fct_clip_performance",
+    "performance_by_feature",
+    "best_posting_hours",
+    "account_growth",
+    "workspace_summary",
+)
+_RAW_TABLES = {("engagement", "snapshots"): "raw_engagement", ("publishing", "publications"): "raw_publications"}
+ANALYTICS_DAY0 = date(2026, 3, 1)
+ANALYTICS_DAYS = 7
+# (key, platform, published day offset, local hour, duration_s, caption style, hook text, (hook, flow, value,
+# energy) sub-scores, views gained per day (None: the platform reports none), likes per view)
+ANALYTICS_POSTS = [
+    ("p1", "tiktok", 0, 18, 22.0, "karaoke", "Why does nobody cut like this?", (0.92, 0.70, 0.80, 0.85), 400, 0.12),
+    ("p2", "tiktok", 0, 18, 28.0, "karaoke", "3 cuts that save an hour", (0.80, 0.65, 0.75, 0.70), 250, 0.10),
+    ("p3", "tiktok", 1, 18, 35.0, "pop_in", "How to frame a face", (0.60, 0.55, 0.70, 0.50), 150, 0.08),
+    ("p4", "tiktok", 1, 9, 50.0, "highlight_word", "The quiet part of the job", (0.30, 0.40, 0.35, 0.20), 40, 0.04),
+    ("p5", "x", 0, 9, 18.0, "pop_in", "This is the one", (0.55, 0.50, 0.60, 0.65), 120, 0.06),
+    ("p6", "x", 2, 12, 70.0, "highlight_word", "Stop doing this!", (0.20, 0.30, 0.25, 0.15), 15, 0.03),
+    ("p7", "tiktok", 2, 9, 45.0, "highlight_word", "Editing is a craft", (0.35, 0.45, 0.40, 0.30), 60, 0.05),
+    ("p8", "tiktok", 3, 9, 62.0, "pop_in", "What would you cut?", (0.45, 0.50, 0.50, 0.40), 80, 0.07),
+    ("p9", "x", 4, 12, 30.0, "karaoke", "", (0.50, 0.50, 0.50, 0.50), None, 0.05),
+]
+
+
+def analytics_rows(
+    workspace_id: str, accounts: dict[str, str], *, prefix: str = "", clip_ids: dict[str, str] | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Raw (snapshots, publications) rows of :data:`ANALYTICS_POSTS` for ``workspace_id``: ``accounts`` maps a
+    platform to its account id, ``prefix`` keeps another workspace's publication ids apart, ``clip_ids`` maps a
+    post key to the review app's clip id. Views grow linearly; X reports no saves."""
+    snapshots, publications = [], []
+    for key, platform, offset, hour, duration, style, hook, scores, per_day, like_rate in ANALYTICS_POSTS:
+        publication_id = f"{prefix}{key}"
+        published = datetime.combine(ANALYTICS_DAY0 + timedelta(days=offset), datetime.min.time(), UTC)
+        published = published.replace(hour=hour)
+        for day_index in range(ANALYTICS_DAYS):
+            day = ANALYTICS_DAY0 + timedelta(days=day_index)
+            if day_index >= offset:
+                publications.append(
+                    {
+                        "publication_id": publication_id, "workspace_id": workspace_id,
+                        "account_id": accounts[platform], "platform": platform, "post_id": f"post-{publication_id}",
+                        "post_url": f"https://example.com/{platform}/{publication_id}", "published_at": published,
+                        "clip_ref": (clip_ids or {}).get(key, f"clip-{publication_id}"),
+                        "source_partition": f"{workspace_id}.talk-0123456789", "clip_id": f"talk-{key}",
+                        "duration_s": duration, "caption_style": style, "hook_text": hook,
+                        "score": round(sum(scores) / 4, 4), "score_hook": scores[0], "score_flow": scores[1],
+                        "score_value": scores[2], "score_energy": scores[3], "posting_hour_local": hour,
+                        "file_day": day,
+                    }
+                )  # fmt: skip
+            if day_index < offset:
+                continue
+            views = None if per_day is None else per_day * (day_index - offset + 1)
+            likes = round((views or 10 * (day_index - offset + 1)) * like_rate)
+            snapshots.append(
+                {
+                    "snapshot_day": day, "captured_at": datetime.combine(day, datetime.min.time(), UTC),
+                    "workspace_id": workspace_id, "publication_id": publication_id,
+                    "account_id": accounts[platform], "platform": platform, "post_id": f"post-{publication_id}",
+                    "views": views, "likes": likes, "comments": likes // 4, "shares": likes // 5,
+                    "saves": None if platform == "x" else likes // 6, "avg_view_duration_s": 9.5, "retention": None,
+                }
+            )  # fmt: skip
+    return snapshots, publications
+
+
+def render_model(name: str) -> str:
+    """The SQL of the dbt model ``name`` with its macros, refs, sources and vars resolved (a full, not incremental,
+    build)."""
+    models = DBT_PROJECT_DIR / "models"
+    [path] = models.rglob(f"{name}.sql")
+    macros = "\n".join(p.read_text() for p in sorted((DBT_PROJECT_DIR / "macros").glob("*.sql")))
+    variables = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(macros + "\n" + path.read_text())
+    return template.render(
+        ref=lambda model: model,
+        source=lambda source, table: _RAW_TABLES[(source, table)],
+        var=lambda var_name: variables[var_name],
+        config=lambda **_: "",
+        is_incremental=lambda: False,
+    )
+
+
+def build_warehouse(
+    path: Path, snapshots: list[dict], publications: list[dict], *, models: tuple[str, ...] = WAREHOUSE_MODELS
+) -> Path:
+    """A warehouse file at ``path`` (replaced) with ``models`` built over the raw rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    raw = {
+        "raw_engagement": pa.Table.from_pylist(snapshots, schema=ENGAGEMENT_SCHEMA),
+        "raw_publications": pa.Table.from_pylist(
+            publications, schema=PUBLICATIONS_SCHEMA.append(pa.field("file_day", pa.date32()))
+        ),
+    }
+    with duckdb.connect(str(path)) as connection:
+        for name, table in raw.items():
+            connection.register(f"{name}_rows", table)
+            connection.execute(f"create table {name} as select * from {name}_rows")
+            connection.unregister(f"{name}_rows")
+        for model in models:
+            connection.execute(f"create table {model} as {render_model(model)}")
+    return path

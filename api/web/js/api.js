@@ -243,4 +243,10 @@ export const api = {
   clipPublications: (clipId) => request(`/api/clips/${encodeURIComponent(clipId)}/publications`),
   unschedule: (id) => request(`/api/publications/${encodeURIComponent(id)}`, { method: "DELETE" }),
   publishNow: (id) => request(`/api/publications/${encodeURIComponent(id)}/publish-now`, { method: "POST" }),
+  // Analytics from the dbt marts: view is summary|engagement|clips|features|posting-hours|growth|ranking-weights.
+  // Empty parameters are left out (an empty platform is not a platform).
+  analytics: (workspaceId, view, params = {}) => {
+    const query = String(new URLSearchParams(Object.entries(params).filter(([, value]) => value !== "" && value !== null && value !== undefined)));
+    return request(`/api/workspaces/${encodeURIComponent(workspaceId)}/analytics/${view}${query ? `?${query}` : ""}`);
+  },
 };
