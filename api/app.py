@@ -15,7 +15,7 @@ from api.docs import DOCS_URL, install_docs, storage_origins
 from api.errors import install_error_handlers
 from api.middleware import AttemptLimit, BodySizeLimit, SecurityHeaders, content_security_policy, security_headers
 from api.rate_limit import LoginThrottle, RateLimiter
-from api.routes import accounts, auth, clips, health, jobs, publications, uploads, workspaces
+from api.routes import accounts, analytics, auth, clips, health, jobs, publications, uploads, workspaces
 from api.services.jobs import relaunch_unstarted
 from api.services.launcher import EmbeddedLauncher, GraphQLLauncher, RunLauncher
 from api.services.rendering import resume_rerenders
@@ -45,6 +45,7 @@ def build_state(settings: ApiSettings, launcher: RunLauncher | None = None) -> A
         ingest_policy=resources["ingest"],
         render_options=resources["render"],
         publisher=resources["publisher"],
+        warehouse=resources["warehouse"],
         rate_limiter=RateLimiter(settings.auth_rate_per_minute, settings.auth_rate_burst),
         ip_rate_limiter=RateLimiter(
             settings.auth_rate_per_minute * IP_BUCKET_FACTOR, settings.auth_rate_burst * IP_BUCKET_FACTOR
@@ -90,7 +91,7 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_json_body_bytes)
     install_error_handlers(app)
     install_docs(app, DOCS_URL)
-    for module in (health, auth, workspaces, jobs, uploads, clips, accounts, publications):
+    for module in (health, auth, workspaces, jobs, uploads, clips, accounts, publications, analytics):
         app.include_router(module.router)
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

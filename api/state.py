@@ -16,6 +16,7 @@ from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.publisher import PublisherResource
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import StorageResource
+from clipped_resources.warehouse import WarehouseResource
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -32,6 +33,7 @@ class AppState:
     ingest_policy: IngestPolicy
     render_options: RenderOptions
     publisher: PublisherResource
+    warehouse: WarehouseResource  # the dbt marts the analytics routes read (read-only)
     rate_limiter: RateLimiter
     ip_rate_limiter: RateLimiter
     login_throttle: LoginThrottle
