@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.deps import (
@@ -72,15 +73,8 @@ def create_job(
 ) -> JobOut:
     access.require(Permission.EDIT)
     request_hash = hashlib.sha256(json.dumps(body.model_dump(), sort_keys=True).encode()).hexdigest()
-    if idempotency_key:
-        existing = session.scalar(
-            select(Job).where(Job.workspace_id == access.workspace_id, Job.idempotency_key == idempotency_key)
-        )
-        if existing is not None:
-            if existing.request_hash != request_hash:
-                raise ApiError(409, "this Idempotency-Key was used with another request", code="idempotency_conflict")
-            response.status_code = 200
-            return job_out(state, session, existing)
+    if idempotency_key and (existing := _job_for_key(session, access.workspace_id, idempotency_key)) is not None:
+        return _replay(state, session, response, existing, request_hash)
     request = _source_request(state, session, access.workspace_id, body)
     source = register_request(state.storage, state.instance, request, access.workspace_id)
     job = Job(
@@ -96,9 +90,30 @@ def create_job(
         request_hash=request_hash,
     )
     session.add(job)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request with this key committed between our look-up and our insert (uq_jobs_idempotency): it
+        # made the job, this one answers with it. The source it registered is the same request's, so nothing leaks.
+        session.rollback()
+        existing = _job_for_key(session, access.workspace_id, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _replay(state, session, response, existing, request_hash)
     launch(state, session, job)
     return job_out(state, session, job)
+
+
+def _job_for_key(session: Session, workspace_id: str, idempotency_key: str) -> Job | None:
+    return session.scalar(select(Job).where(Job.workspace_id == workspace_id, Job.idempotency_key == idempotency_key))
+
+
+def _replay(state, session: Session, response: Response, existing: Job, request_hash: str) -> JobOut:
+    """The job an earlier request with the same Idempotency-Key made (200), or 409 when its body differed."""
+    if existing.request_hash != request_hash:
+        raise ApiError(409, "this Idempotency-Key was used with another request", code="idempotency_conflict")
+    response.status_code = 200
+    return job_out(state, session, existing)
 
 
 @router.get("", response_model=JobPage)
