@@ -104,7 +104,7 @@ class Upload(Base):
     declared_size: Mapped[int] = mapped_column(Integer)
     size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     storage_key: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | confirmed
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | receiving | received | confirmed
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

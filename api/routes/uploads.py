@@ -9,8 +9,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import update
 
-from api.deps import PrincipalDep, SessionDep, StateDep, WorkspaceDep, access_to, principal_from_token
+from api.deps import (
+    PrincipalDep,
+    SessionDep,
+    StateDep,
+    WorkspaceDep,
+    access_to,
+    principal_from_link,
+    principal_from_token,
+)
 from api.errors import ApiError, not_found
 from api.links import UPLOAD, upload_resource
 from api.models import Upload, new_id
@@ -21,6 +30,9 @@ from api.tokens import InvalidTokenError, LinkGrant, decode_link_token, issue_li
 from clipped_resources.storage import VIDEO_CONTENT_TYPES
 
 router = APIRouter(prefix="/api/uploads", tags=["uploads"])
+# Upload states: pending (ticket issued) -> receiving (a PUT is writing) -> received (bytes stored) -> confirmed.
+# Presigned uploads go from pending to confirmed (the store receives the bytes).
+RECEIVING, RECEIVED = "receiving", "received"
 
 
 def _refuse_type(content_type: str) -> ApiError:
@@ -68,7 +80,12 @@ def create_upload(body: UploadIn, access: WorkspaceDep, session: SessionDep, sta
             fields=presigned.fields,
             expires_at=presigned.expires_at,
         )
-    grant = LinkGrant(resource=upload_resource(upload_id), user_id=access.user_id)
+    api_token = access.principal.api_token
+    grant = LinkGrant(
+        resource=upload_resource(upload_id),
+        user_id=access.user_id,
+        api_token_id=api_token.id if api_token is not None else None,
+    )
     token = issue_link_token(grant, UPLOAD, state.settings.jwt_secret, state.settings.upload_ttl_s)
     return UploadTicket(
         upload_id=upload_id,
@@ -95,7 +112,12 @@ async def put_content(
     token: Annotated[str | None, Query(description="The upload token from the ticket URL")] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> UploadOut:
-    """Local storage only: the body streams to a temp file, is checked, then published atomically."""
+    """Local storage only: the body streams to a temp file, is checked, then published atomically.
+
+    The link stands for whoever asked for it, so their access is checked again here (a member removed or an API
+    token revoked since gets nothing), and an upload takes one complete body: a second PUT is refused, a failed
+    one may be retried.
+    """
     upload = _pending_upload(session, upload_id)
     if token is not None:
         try:
@@ -103,20 +125,43 @@ async def put_content(
                 raise not_found("upload")
         except InvalidTokenError as exc:
             raise ApiError(401, "invalid or expired upload URL") from exc
+        principal = principal_from_link(session, state, token, UPLOAD, upload_resource(upload_id))
     else:
         bearer = (authorization or "").partition(" ")[2].strip()
         if not bearer:
             raise ApiError(401, "missing credentials")
         principal = principal_from_token(session, state, bearer)
-        try:
-            access = access_to(session, principal, upload.workspace_id)
-        except ApiError as exc:
-            raise not_found("upload") from exc
-        access.require(Permission.EDIT)
+    try:
+        access = access_to(session, principal, upload.workspace_id)
+    except ApiError as exc:
+        raise not_found("upload") from exc
+    access.require(Permission.EDIT)
     if upload.status != "pending":
         raise ApiError(409, "upload already received")
     if upload.expires_at <= datetime.now(UTC):
         raise ApiError(409, "upload expired; ask for a new one")
+    # Claim it atomically: of two PUTs at once, one writes and the other is refused.
+    claimed = session.execute(
+        update(Upload).where(Upload.id == upload_id, Upload.status == "pending").values(status=RECEIVING)
+    )
+    session.commit()
+    if claimed.rowcount != 1:
+        raise ApiError(409, "upload already received")
+    try:
+        size = await _receive(request, state, upload)
+    except BaseException:
+        session.execute(
+            update(Upload).where(Upload.id == upload_id, Upload.status == RECEIVING).values(status="pending")
+        )
+        session.commit()
+        raise
+    upload.size, upload.status = size, RECEIVED
+    session.commit()
+    return UploadOut(upload_id=upload.id, size=size, content_type=upload.content_type)
+
+
+async def _receive(request: Request, state, upload: Upload) -> int:
+    """Stream the body to a temp file, check its size and type, publish it to storage; its size."""
     limit = min(upload.declared_size, state.settings.max_upload_bytes)
     with tempfile.TemporaryDirectory(prefix="clipped-upload-") as scratch:
         path = Path(scratch) / "body"
@@ -131,9 +176,7 @@ async def put_content(
                 out.write(chunk)
         _check_bytes(upload, head, size)
         await run_in_threadpool(state.storage.put_file, path, upload.storage_key)
-    upload.size = size
-    session.commit()
-    return UploadOut(upload_id=upload.id, size=size, content_type=upload.content_type)
+    return size
 
 
 def _check_bytes(upload: Upload, head: bytes, size: int) -> None:
@@ -154,6 +197,8 @@ def confirm_upload(upload_id: str, principal: PrincipalDep, session: SessionDep,
     access.require(Permission.EDIT)
     if upload.status == "confirmed":
         return UploadOut(upload_id=upload.id, size=upload.size or 0, content_type=upload.content_type)
+    if upload.status == RECEIVING:
+        raise ApiError(409, "the upload is still being received")
     storage, key = state.storage, upload.storage_key
     if not storage.exists(key):
         raise ApiError(409, "nothing was uploaded yet")
