@@ -13,10 +13,12 @@ import dagster as dg
 
 from clipped_assets import analytics, clip_versions, ingest, learn, publish, render, select, understand
 from clipped_assets.dbt_models import analytics_job, analytics_models, analytics_schedule
+from clipped_assets.live import live_clip_partitions, live_clips, stream_recorder_job, stream_segments
 from clipped_assets.partitions import clip_version_partitions, source_video_partitions
 from clipped_assets.placement import step_executor
 from clipped_resources.profiles import active_profile, build_resources
 from clipped_sensors.learn import ranking_weights_sensor
+from clipped_sensors.live import live_segment_sensor, stream_recorder_sensor
 from clipped_sensors.publish import due_publications_sensor
 from clipped_sensors.upload import source_video_upload_sensor
 
@@ -61,9 +63,16 @@ def build_definitions(
         partitions_def=learn.workspace_partitions,
         description="Refit one workspace's ranking weights from the marts (after each analytics build).",
     )
+    live_clip_job = dg.define_asset_job(
+        name="live_clip_job",
+        selection=dg.AssetSelection.assets(live_clips),
+        partitions_def=live_clip_partitions,
+        executor_def=step_executor(profile),  # renders where clip_job's render does
+        description="One moment of a live stream rendered as a clip (launched by live_segment_sensor).",
+    )
     return dg.Definitions(
         # dbt_analytics: every model an asset (its tests checks), built at 03:00 UTC or on demand.
-        assets=[*dg.load_assets_from_modules(STAGE_MODULES), analytics_models()],
+        assets=[*dg.load_assets_from_modules(STAGE_MODULES), analytics_models(), stream_segments, live_clips],
         asset_checks=dg.load_asset_checks_from_modules(STAGE_MODULES),
         jobs=[
             clip_job,
@@ -73,9 +82,17 @@ def build_definitions(
             publish.platform_grants_job,
             analytics_job,
             analytics.engagement_job,
+            stream_recorder_job,
+            live_clip_job,
         ],
         schedules=[publish.platform_grants_schedule, analytics_schedule, analytics.engagement_daily_schedule],
-        sensors=[source_video_upload_sensor, due_publications_sensor, ranking_weights_sensor],
+        sensors=[
+            source_video_upload_sensor,
+            due_publications_sensor,
+            ranking_weights_sensor,
+            stream_recorder_sensor,
+            live_segment_sensor,
+        ],
         resources=build_resources(profile, asr_model=asr_model, extra_allowed_roots=extra_allowed_roots, home=home),
     )
 

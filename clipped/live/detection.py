@@ -238,22 +238,32 @@ class LiveDetector:
         if emotional is not None:
             events.append(emotional)
         self._remember(pending[-1].end_s, words, [], events)
-        analyses = {}
-        for position, segment in enumerate(pending):
+        # Each word and event goes to the analysis of the segment it starts in: a word held back from the last
+        # batch starts in what is now context, and belongs to that segment's captions.
+        analyses: dict[int, SegmentAnalysis] = {}
+        pending_ids = {segment.sequence for segment in pending}
+        for position, segment in enumerate(window):
+            first, last = position == 0, position == len(window) - 1
+
+            def inside(at: float, segment: SegmentRecord = segment, first: bool = first, last: bool = last) -> bool:
+                return (
+                    segment.start_s <= at < segment.end_s
+                    or (first and at < segment.start_s)
+                    or (last and at >= segment.end_s)
+                )
+
+            own_words = [w for w in words if inside(w.start_s)]
+            own_events = [e for e in events if inside(e.at_s)]
+            if segment.sequence not in pending_ids and not own_words and not own_events:
+                continue
             analysis = (known or {}).get(segment.sequence) or self._stored_analysis(segment)
-            last = position == len(pending) - 1
-            analysis.words = [w for w in words if segment.start_s <= w.start_s < segment.end_s or
-                              (last and w.start_s >= segment.end_s)]  # fmt: skip
-            analysis.events = [
-                *[e for e in analysis.events if e.kind not in ("keyword_trigger", "emotional_moment")],
-                *[
-                    e
-                    for e in events
-                    if segment.start_s <= e.at_s < segment.end_s
-                    or (last and e.at_s >= segment.end_s)
-                    or (position == 0 and e.at_s < segment.start_s)
-                ],
-            ]
+            if segment.sequence in pending_ids:
+                analysis.words = own_words
+                kept = [e for e in analysis.events if e.kind not in ("keyword_trigger", "emotional_moment")]
+            else:  # context: add to what its own batch found
+                analysis.words = [*analysis.words, *own_words]
+                kept = list(analysis.events)
+            analysis.events = [*kept, *own_events]
             analyses[segment.sequence] = analysis
         return analyses
 

@@ -20,7 +20,7 @@ from clipped.types import Word
 SILENT_DB = -55.0  # hops below this are silence: they neither trigger nor teach the baseline
 MIN_STD_DB = 3.0  # a very steady stream must still be this far above its mean to count as loud
 WARMUP_S = 10.0  # the baseline needs this much audio before a z-score means anything
-WINSOR_Z = 3.0  # a loud hop teaches the baseline no more than a hop this far above it would
+WINSOR_Z = 2.0  # a hop teaches the baseline no more than a hop this far from it would
 CHAT_MIN_STD = 0.5  # messages per second
 
 
@@ -40,13 +40,14 @@ class Ewma(BaseModel):
     def update(
         self, value: float, step_s: float, halflife_s: float, clip_z: float | None = None, min_std: float = MIN_STD_DB
     ) -> None:
-        """Learn ``value`` (covering ``step_s`` seconds); with ``clip_z``, outliers are pulled in first."""
+        """Learn ``value`` (covering ``step_s`` seconds); with ``clip_z``, outliers either way are pulled in to that
+        many deviations first, so one shout or one dip does not teach the baseline that the stream is erratic."""
         if self.seen_s == 0.0:
             self.mean, self.var, self.seen_s = value, 0.0, step_s
             return
         if clip_z is not None:
-            limit = self.mean + clip_z * max(math.sqrt(self.var), min_std)
-            value = min(value, limit)
+            reach = clip_z * max(math.sqrt(self.var), min_std)
+            value = min(max(value, self.mean - reach), self.mean + reach)
         alpha = 1.0 - 0.5 ** (step_s / halflife_s)
         delta = value - self.mean
         self.mean += alpha * delta

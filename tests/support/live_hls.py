@@ -32,6 +32,7 @@ PHRASE_FILE, PHRASE_FROM_S, PHRASE_TO_S = "piper_harvard1.wav", 2.3, 4.4
 KEYWORD = "background"
 BURST_AFTER_S, BURST_S = 2.2, 1.2  # the loud burst (a crowd's roar) follows the phrase
 BED_FILE = "librivox_austen_5utt.wav"
+BED_VOLUME = 0.45  # the talk goes on ~7 dB under the phrase; the burst stands ~15 dB above it
 
 
 @dataclass(frozen=True)
@@ -115,14 +116,14 @@ def _encode_source(out: Path, duration_s: float, moments: list[PlantedMoment], s
     ]  # fmt: skip
     graph = [
         f"[0:v]drawbox=x=0:y=0:w=iw:h=ih:color=0xd02020:t=fill:enable='{flash}',format=yuv420p[v]",
-        f"[1:a]aresample=48000,atrim=0:{duration_s},volume='if({quiet},0,1)':eval=frame[bed]",
+        f"[1:a]aresample=48000,atrim=0:{duration_s},volume='if({quiet},0,{BED_VOLUME})':eval=frame[bed]",
         f"[2:a]volume='if({burst},1,0)':eval=frame[burst]",
     ]
     mix = ["[bed]", "[burst]", "[3:a]"]
     if moments:
         graph.append(
             f"[4:a]aresample=48000,atrim={PHRASE_FROM_S}:{PHRASE_TO_S},asetpts=PTS-STARTPTS,"
-            f"volume=1.4,asplit={len(moments)}" + "".join(f"[ph{i}]" for i in range(len(moments)))
+            f"volume=0.6,asplit={len(moments)}" + "".join(f"[ph{i}]" for i in range(len(moments)))
         )
         for index, moment in enumerate(moments):
             graph.append(f"[ph{index}]adelay={round(moment.at_s * 1000)}:all=1[phd{index}]")

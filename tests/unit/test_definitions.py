@@ -37,6 +37,8 @@ ASSETS = {
     "publications": "distribute",
     "engagement_metrics": "analytics",
     "ranking_weights": "learn",
+    "stream_segments": "live",
+    "live_clips": "live",
     # dbt_analytics models (clipped_assets/dbt_models.py)
     "stg_engagement__snapshots": "analytics",
     "stg_publishing__publications": "analytics",
@@ -53,6 +55,8 @@ DBT_MODELS = {name for name, group in ASSETS.items() if group == "analytics"} - 
 PER_VERSION = {"clip_version", "publications"}
 # Partitioned per workspace: one set of learned ranking weights each.
 PER_WORKSPACE = {"ranking_weights"}
+# Partitioned per live stream, or per moment within its stream (see test_live_partitions_and_lineage).
+PER_STREAM = {"stream_segments", "live_clips"}
 # Partitioned per day: one engagement snapshot of every published post each.
 PER_DAY = {"engagement_metrics"}
 PER_DAY |= DBT_MODELS  # the dbt models share engagement_metrics' days (see test_analytics_models_line_up_with_metrics)
@@ -99,7 +103,7 @@ def test_asset_keys_groups_and_partitions() -> None:
         if name in PER_DAY:
             assert isinstance(node.partitions_def, DailyPartitionsDefinition)
             continue
-        if name in PER_VERSION:
+        if name in PER_VERSION | PER_STREAM:
             continue
         assert isinstance(node.partitions_def, DynamicPartitionsDefinition)
         assert node.partitions_def.name == ("workspace" if name in PER_WORKSPACE else "source_video")
@@ -115,6 +119,31 @@ def test_clip_version_partitions() -> None:
     assert dimensions["source_video"] == graph.get(AssetKey("rendered_clips")).partitions_def
     assert isinstance(dimensions["clip_version"], DynamicPartitionsDefinition)
     assert dimensions["clip_version"].name == "clip_version"
+
+
+def test_live_partitions_and_lineage() -> None:
+    """A stream's segments are one partition per stream; each live clip is (stream, moment) and depends on its own
+    stream's segments through the shared dimension; the recorder runs in its run's own process (pod)."""
+    defs = build_definitions("local")
+    graph = defs.resolve_asset_graph()
+    segments = graph.get(AssetKey("stream_segments")).partitions_def
+    assert isinstance(segments, DynamicPartitionsDefinition)
+    assert segments.name == "live_stream"
+    clips = graph.get(AssetKey("live_clips")).partitions_def
+    assert isinstance(clips, MultiPartitionsDefinition)
+    dimensions = {dimension.name: dimension.partitions_def for dimension in clips.partitions_defs}
+    assert set(dimensions) == {"live_stream", "live_moment"}
+    assert dimensions["live_stream"] == segments
+    assert {key.path[-1] for key in graph.get(AssetKey("live_clips")).parent_keys} == {"stream_segments"}
+    mapping = graph.get_partition_mapping(AssetKey("live_clips"), AssetKey("stream_segments"))
+    assert isinstance(mapping, MultiToSingleDimensionPartitionMapping)
+    recorder_job = defs.resolve_job_def("stream_recorder_job")
+    assert recorder_job.asset_layer.executable_asset_keys == {AssetKey("stream_segments")}
+    assert recorder_job.executor_def.name == "in_process"
+    assert "dagster-k8s/config" in recorder_job.tags
+    clip_job = defs.resolve_job_def("live_clip_job")
+    assert clip_job.asset_layer.executable_asset_keys == {AssetKey("live_clips")}
+    assert clip_job.partitions_def == clips
 
 
 def test_lineage() -> None:
@@ -192,6 +221,8 @@ def test_job_and_resources() -> None:
         "platform_grants_job",
         "engagement_job",
         "analytics_job",
+        "stream_recorder_job",
+        "live_clip_job",
     }
     assert {schedule.name for schedule in defs.schedules} == {
         "platform_grants_schedule",
@@ -202,6 +233,8 @@ def test_job_and_resources() -> None:
         "source_video_upload_sensor",
         "due_publications_sensor",
         "ranking_weights_sensor",
+        "stream_recorder_sensor",
+        "live_segment_sensor",
     }
     learn_job = defs.resolve_job_def("learn_job")
     assert learn_job.asset_layer.executable_asset_keys == {AssetKey("ranking_weights")}
@@ -210,14 +243,26 @@ def test_job_and_resources() -> None:
     assert defs.resolve_job_def("clip_job").partitions_def.name == "source_video"
     # clip_job renders sources; versions are rendered only by their own job.
     clip_job_assets = defs.resolve_job_def("clip_job").asset_layer.executable_asset_keys
-    assert clip_job_assets == {AssetKey(name) for name in ASSETS if name not in PER_VERSION | PER_WORKSPACE | PER_DAY}
+    assert clip_job_assets == {
+        AssetKey(name) for name in ASSETS if name not in PER_VERSION | PER_WORKSPACE | PER_DAY | PER_STREAM
+    }
     engagement_job = defs.resolve_job_def("engagement_job")
     assert engagement_job.asset_layer.executable_asset_keys == {AssetKey("engagement_metrics")}
     assert isinstance(engagement_job.partitions_def, DailyPartitionsDefinition)
     version_job = defs.resolve_job_def("clip_version_job")
     assert version_job.asset_layer.executable_asset_keys == {AssetKey("clip_version")}
     assert isinstance(version_job.partitions_def, MultiPartitionsDefinition)
-    assert set(defs.resources) >= {"storage", "asr", "vision", "ingest", "render", "publisher", "warehouse", "dbt"}
+    assert set(defs.resources) >= {
+        "storage",
+        "asr",
+        "vision",
+        "ingest",
+        "render",
+        "publisher",
+        "warehouse",
+        "dbt",
+        "streams",
+    }
 
 
 def test_analytics_models_line_up_with_metrics() -> None:
