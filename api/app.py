@@ -15,7 +15,18 @@ from api.docs import DOCS_URL, install_docs, storage_origins
 from api.errors import install_error_handlers
 from api.middleware import AttemptLimit, BodySizeLimit, SecurityHeaders, content_security_policy, security_headers
 from api.rate_limit import LoginThrottle, RateLimiter
-from api.routes import accounts, analytics, auth, clips, health, jobs, publications, uploads, workspaces
+from api.routes import (
+    accounts,
+    analytics,
+    auth,
+    clips,
+    health,
+    invitations,
+    jobs,
+    publications,
+    uploads,
+    workspaces,
+)
 from api.services.jobs import relaunch_unstarted
 from api.services.launcher import EmbeddedLauncher, GraphQLLauncher, RunLauncher
 from api.services.rendering import resume_rerenders
@@ -91,7 +102,7 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_json_body_bytes)
     install_error_handlers(app)
     install_docs(app, DOCS_URL)
-    for module in (health, auth, workspaces, jobs, uploads, clips, accounts, publications, analytics):
+    for module in (health, auth, workspaces, invitations, jobs, uploads, clips, accounts, publications, analytics):
         app.include_router(module.router)
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

@@ -179,3 +179,22 @@ class Comment(Base):
     body: Mapped[str] = mapped_column(Text)
     at_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Invitation(Base):
+    """An offer of a role in a workspace to an email address, accepted (or declined) by whoever signs in with that
+    email and presents the token; only the token's hash is stored."""
+
+    __tablename__ = "invitations"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("inv"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # At most one of these is set; none: pending (until expires_at).
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    declined_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

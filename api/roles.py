@@ -21,6 +21,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "owner": frozenset(Permission),
 }
 
+# Each role holds every right of the ones before it: an invitation never offers more than its sender's role.
+ROLE_ORDER = ("viewer", "editor", "admin", "owner")
+
+
+def role_at_most(role: str, ceiling: str) -> bool:
+    return ROLE_ORDER.index(role) <= ROLE_ORDER.index(ceiling)
+
+
 # API tokens act for machines: never more than their creator's role, and never membership or token management.
 API_TOKEN_SCOPES: dict[str, Permission] = {
     "read": Permission.READ,

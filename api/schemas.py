@@ -90,11 +90,29 @@ class WorkspaceIn(Strict):
     name: str = Field(min_length=1, max_length=120)
 
 
-class MemberIn(Strict):
+class InvitationIn(Strict):
     email: str = Field(max_length=320)
     role: Role = "editor"
 
     _check_email = field_validator("email")(_email)
+
+
+class InvitationOut(BaseModel):
+    id: str
+    workspace_id: str
+    email: str
+    role: Role
+    invited_by: str = Field(description="User id of whoever sent it")
+    expires_at: datetime
+    created_at: datetime
+
+
+class InvitationCreated(InvitationOut):
+    token: str = Field(description="Shown once (only its hash is stored): give it to the invitee, who accepts with it")
+
+
+class InvitationTokenIn(Strict):
+    token: str = Field(min_length=1, max_length=200)
 
 
 class MemberPatch(Strict):

@@ -1,4 +1,4 @@
-"""The caller, their workspaces, members and API tokens."""
+"""The caller, their workspaces, members and API tokens (members join by invitation: api/routes/invitations.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from api.schemas import (
     ApiTokenCreated,
     ApiTokenIn,
     ApiTokenOut,
-    MemberIn,
     MemberOut,
     MemberPatch,
     MeOut,
@@ -91,21 +90,6 @@ def _owner_count(session, workspace_id: str) -> int:
     return session.scalar(
         select(func.count()).where(Membership.workspace_id == workspace_id, Membership.role == "owner")
     )
-
-
-@router.post("/workspaces/{workspace_id}/members", status_code=201, response_model=MemberOut)
-def add_member(workspace_id: str, body: MemberIn, principal: PrincipalDep, session: SessionDep) -> MemberOut:
-    access = _access(session, principal, workspace_id, Permission.MANAGE)
-    _check_owner_change(access, body.role)
-    user = session.scalar(select(User).where(User.email == body.email))
-    if user is None:
-        raise ApiError(404, "no account with this email; ask them to register first")
-    if session.get(Membership, (workspace_id, user.id)) is not None:
-        raise ApiError(409, "already a member")
-    membership = Membership(workspace_id=workspace_id, user_id=user.id, role=body.role)
-    session.add(membership)
-    session.commit()
-    return MemberOut(user=_user_out(user), role=membership.role, created_at=membership.created_at)
 
 
 def _member(session, workspace_id: str, user_id: str) -> Membership:

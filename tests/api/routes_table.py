@@ -35,6 +35,7 @@ class Case:
             "token_id": world.token_id,
             "account_id": world.account_id,
             "publication_id": world.publication_id,
+            "invitation_id": world.invitation_id,
         }
         values.update({name: getattr(world, attr) for name, attr in self.ids.items()})
         return self.path.format(**values)
@@ -63,6 +64,9 @@ UNSCOPED = {
     # No bearer token: the one-time OAuth flow and its browser-bound cookie say who connects (tests/api/routes/
     # test_accounts.py).
     ("GET", "/api/oauth/{platform}/callback"),
+    # The invitee is not a member yet: the token and their email say which invitation (tests/api/test_invitations.py).
+    ("POST", "/api/invitations/accept"),
+    ("POST", "/api/invitations/decline"),
 }
 
 # Reads first, then changes, destructive ones last (they remove what later cases use).
@@ -103,12 +107,19 @@ CASES = [
     Case("DELETE", "/api/publications/{publication_id}", E),
     Case("GET", "/api/workspaces/{workspace_id}/tokens", M),
     Case("POST", "/api/workspaces/{workspace_id}/tokens", M, json=lambda w: {"name": "n", "scopes": ["read"]}),
-    Case("POST", "/api/workspaces/{workspace_id}/members", M, json=lambda w: {"email": "nobody@example.com"}),
+    Case("GET", "/api/workspaces/{workspace_id}/invitations", M),
+    Case(
+        "POST",
+        "/api/workspaces/{workspace_id}/invitations",
+        M,
+        json=lambda w: {"email": "new@example.com", "role": "viewer"},
+    ),
     Case("PATCH", "/api/workspaces/{workspace_id}/members/{user_id}", M, json=lambda w: {"role": "editor"}),
     Case("POST", "/api/workspaces/{workspace_id}/accounts/connect", M, json=lambda w: {"platform": "tiktok"}),
     Case("PATCH", "/api/accounts/{account_id}", M, json=lambda w: {"plan": {"cadence_hours": 6}}),
     Case("DELETE", "/api/workspaces/{workspace_id}/tokens/{token_id}", M),
     Case("DELETE", "/api/workspaces/{workspace_id}/members/{user_id}", M),
+    Case("DELETE", "/api/workspaces/{workspace_id}/invitations/{invitation_id}", M),
     Case("DELETE", "/api/accounts/{account_id}", M),
     Case("POST", "/api/clips/batch", D, json=lambda w: {"action": "delete", "ids": [w.clip_id]}),
 ]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from api.models import ApiToken, RefreshToken
 from api.tokens import issue_access_token
 from tests.api.conftest import PASSWORD, ApiHarness, make_harness
+from tests.api.members import add_member, invite
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:
@@ -173,14 +174,14 @@ def test_members_and_owner_rules(api: ApiHarness) -> None:
     owner, admin, editor = api.register(), api.register(), api.register()
     ws = owner.workspace_id
     members = f"/api/workspaces/{ws}/members"
-    add = api.client.post
-    assert add(members, headers=owner.headers, json={"email": admin.email, "role": "admin"}).status_code == 201
-    assert add(members, headers=admin.headers, json={"email": editor.email, "role": "editor"}).status_code == 201
-    assert_error(api.client.post(members, headers=admin.headers, json={"email": editor.email, "role": "viewer"}), 409)
+    add_member(api, owner, ws, admin, "admin")
+    add_member(api, admin, ws, editor, "editor")
+    again = invite(api, admin, ws, editor.email, "viewer").json()["token"]
+    assert_error(api.client.post("/api/invitations/accept", headers=editor.headers, json={"token": again}), 409)
     # Admins manage members but cannot make or unmake owners.
     assert_error(api.client.patch(f"{members}/{editor.user_id}", headers=admin.headers, json={"role": "owner"}), 403)
     assert_error(api.client.delete(f"{members}/{owner.user_id}", headers=admin.headers), 403)
-    assert_error(add(members, headers=editor.headers, json={"email": "z@example.com", "role": "viewer"}), 403)
+    assert_error(invite(api, editor, ws, "z@example.com", "viewer"), 403)
     # The last owner stays.
     assert_error(api.client.patch(f"{members}/{owner.user_id}", headers=owner.headers, json={"role": "admin"}), 409)
     changed = api.client.patch(f"{members}/{editor.user_id}", headers=admin.headers, json={"role": "viewer"})

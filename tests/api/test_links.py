@@ -14,6 +14,7 @@ from api.links import EVENTS, MEDIA, MEDIA_ROUND_S, clip_media_resource, job_eve
 from api.models import Clip, ClipVersion
 from api.tokens import LinkGrant, decode_link_token, issue_link_token
 from tests.api.conftest import ApiHarness, s3_harness
+from tests.api.members import add_member
 from tests.api.routes_table import CASES, call
 from tests.api.test_auth import assert_error
 from tests.api.world import FAKE_JPEG, FAKE_MP4, World, add_clip, seed_world
@@ -152,7 +153,7 @@ def test_links_follow_the_callers_access(sqlite_api: ApiHarness) -> None:
     world = seed_world(api)
     viewer = api.register()
     members = f"/api/workspaces/{world.workspace_id}/members"
-    api.client.post(members, headers=world.owner.headers, json={"email": viewer.email, "role": "viewer"})
+    add_member(api, world.owner, world.workspace_id, viewer, "viewer")
     viewer_clip = api.client.get(f"/api/clips/{world.clip_id}", headers=viewer.headers).json()
     assert api.client.get(viewer_clip["video_url"]).status_code == 200
     api.client.delete(f"{members}/{viewer.user_id}", headers=world.owner.headers)

@@ -17,6 +17,7 @@ from clipped.publish.records import Account as PlatformAccount
 from clipped.publish.records import Publication
 from clipped_resources.warehouse import DBT_PROJECT_DIR, ENGAGEMENT_SCHEMA, PUBLICATIONS_SCHEMA
 from tests.api.conftest import Account, ApiHarness
+from tests.api.members import add_member, invite
 
 # Enough of an MP4 for the sniffing and Range code paths (the security suites never decode it).
 FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 8
@@ -35,6 +36,7 @@ class World:
     token_id: str
     account_id: str = ""  # a connected TikTok account (its grant is a placeholder: nothing posts in these suites)
     publication_id: str = ""  # a post of the clip scheduled to that account, a day ahead
+    invitation_id: str = ""  # an open invitation (to an address with no account)
 
 
 def add_clip(
@@ -80,10 +82,9 @@ def seed_world(api: ApiHarness, owner: Account | None = None) -> World:
     owner = owner or api.register()
     ws = owner.workspace_id
     extra = api.register()
-    added = api.client.post(
-        f"/api/workspaces/{ws}/members", headers=owner.headers, json={"email": extra.email, "role": "viewer"}
-    )
-    assert added.status_code == 201, added.text
+    add_member(api, owner, ws, extra, "viewer")
+    invited = invite(api, owner, ws, "invited@example.com", "editor")
+    assert invited.status_code == 201, invited.text
     tokens = f"/api/workspaces/{ws}/tokens"
     token = api.client.post(tokens, headers=owner.headers, json={"name": "t", "scopes": ["read"]})
     storage = api.state.storage
@@ -146,6 +147,7 @@ def seed_world(api: ApiHarness, owner: Account | None = None) -> World:
             token_id=token.json()["id"],
             account_id=account_id,
             publication_id=publication_id,
+            invitation_id=invited.json()["id"],
         )
 
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import Account, ApiHarness, RecordingLauncher, fake_platform_env, make_harness
+from tests.api.members import add_member
 from tests.api.world import seed_world
 from tests.support.fake_tiktok import FakeTikTok, fake_tiktok_fixture  # noqa: F401  (provides fake_tiktok)
 from tests.support.fake_x import FakeX, fake_x_fixture  # noqa: F401  (provides fake_x)
@@ -163,8 +164,7 @@ def test_reconnect_after_needs_reconnect_updates_the_same_account(api: ApiHarnes
 def test_connect_needs_an_admin_and_a_configured_platform(api: ApiHarness) -> None:
     admin = api.register()
     editor = api.register()
-    members = f"/api/workspaces/{admin.workspace_id}/members"
-    api.client.post(members, headers=admin.headers, json={"email": editor.email, "role": "editor"})
+    add_member(api, admin, admin.workspace_id, editor, "editor")
     connect_url = f"/api/workspaces/{admin.workspace_id}/accounts/connect"
     refused = api.client.post(connect_url, headers=editor.headers, json={"platform": "tiktok"})
     assert refused.status_code == 403
@@ -184,7 +184,7 @@ def test_a_member_removed_during_the_flow_cannot_finish_it(api: ApiHarness) -> N
     owner = api.register()
     admin = api.register()
     members = f"/api/workspaces/{owner.workspace_id}/members"
-    api.client.post(members, headers=owner.headers, json={"email": admin.email, "role": "admin"})
+    add_member(api, owner, owner.workspace_id, admin, "admin")
     as_admin = Account(admin.user_id, admin.email, owner.workspace_id, admin.access_token, admin.refresh_token)
     callback = consent(start_connect(api, as_admin, "tiktok"))
     api.client.delete(f"{members}/{admin.user_id}", headers=owner.headers)

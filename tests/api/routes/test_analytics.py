@@ -17,6 +17,7 @@ from clipped.learn.weights import RankingWeights
 from clipped.publish.records import Account as PlatformAccount
 from clipped_resources.warehouse import DBT_PROJECT_DIR
 from tests.api.conftest import Account, ApiHarness
+from tests.api.members import add_member
 from tests.api.world import WAREHOUSE_MODELS, analytics_rows, build_warehouse
 
 VIEWS = ("summary", "engagement", "clips", "features", "posting-hours", "growth", "ranking-weights")
@@ -170,10 +171,7 @@ def test_workspaces_see_only_their_own_marts(sqlite_api: ApiHarness, two_workspa
 def test_viewers_read_the_dashboard(sqlite_api: ApiHarness, two_workspaces) -> None:
     api, (a, _, _) = sqlite_api, two_workspaces
     viewer = api.register()
-    added = api.client.post(
-        f"/api/workspaces/{a.workspace_id}/members", headers=a.headers, json={"email": viewer.email, "role": "viewer"}
-    )
-    assert added.status_code == 201
+    add_member(api, a, a.workspace_id, viewer, "viewer")
     for view in VIEWS:
         assert get(api, viewer, a.workspace_id, view)["workspace_id"] == a.workspace_id
     assert get(api, viewer, a.workspace_id, "summary")["views"] == TOTAL_VIEWS

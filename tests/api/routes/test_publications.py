@@ -26,6 +26,7 @@ from tests.api.conftest import (
     make_harness,
     make_test_video,
 )
+from tests.api.members import add_member
 from tests.api.routes.test_accounts import PUBLIC_URL, connect, consent, start_connect
 from tests.api.world import FAKE_JPEG, add_clip
 from tests.support.fake_tiktok import FakeTikTok, fake_tiktok_fixture  # noqa: F401  (provides fake_tiktok)
@@ -235,11 +236,7 @@ def test_idempotency_key_gives_the_same_posts(api: ApiHarness, video: Path) -> N
 def test_queue_unschedule_and_roles(api: ApiHarness, video: Path) -> None:
     owner = api.register()
     viewer = api.register()
-    api.client.post(
-        f"/api/workspaces/{owner.workspace_id}/members",
-        headers=owner.headers,
-        json={"email": viewer.email, "role": "viewer"},
-    )
+    add_member(api, owner, owner.workspace_id, viewer, "viewer")
     viewer = Account(viewer.user_id, viewer.email, owner.workspace_id, viewer.access_token, viewer.refresh_token)
     connect(api, owner, "tiktok")
     tiktok = account_ids(api, owner)["tiktok"]
