@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -89,8 +90,10 @@ def reuse_or_compute(
 
     ``inputs`` is everything the outputs depend on besides the code (upstream fingerprints, settings, model
     config); ``compute`` writes each output atomically and says which keys it wrote. The record goes last.
+    Temp files that a killed earlier run left for this source are swept first (:func:`sweep_source_temps`).
     """
     expected = stage.fingerprint(*inputs)
+    sweep_source_temps(storage, source)
     record = load_complete_record(storage, source, stage.name, expected)
     if record is not None:
         return StageResult(record=record, reused=True)
@@ -115,3 +118,33 @@ def require_record(storage: Storage, source: SourceRef, stage: str) -> StageReco
 
 def save_record(storage: Storage, source: SourceRef, record: StageRecord) -> None:
     storage.write_model(record_key(source, record.stage), record)
+
+
+def load_record(storage: Storage, source: SourceRef, stage: str) -> StageRecord | None:
+    """The stage's last record whatever its fingerprint and outputs (what a stage remembers between runs, such
+    as a content hash keyed by what it cost to compute), or None."""
+    key = record_key(source, stage)
+    return storage.read_model(key, StageRecord) if storage.exists(key) else None
+
+
+def update_summary(storage: Storage, source: SourceRef, record: StageRecord, summary: dict[str, object]) -> StageRecord:
+    """Save ``record`` with ``summary`` merged into its summary; the fingerprint and outputs stay as they are."""
+    updated = record.model_copy(update={"summary": {**record.summary, **summary}})
+    save_record(storage, source, updated)
+    return updated
+
+
+@runtime_checkable
+class SweepsTemps(Protocol):
+    """A storage that can remove what writers killed mid-write left behind (the storage resources can)."""
+
+    def sweep_temps(self, prefix: str) -> list[str]: ...
+
+
+def sweep_source_temps(storage: Storage, source: SourceRef) -> list[str]:
+    """Remove the temp files that killed writers left under ``source``'s folder and its clips' folders; the
+    storage keeps those of writers still running. Returns what went."""
+    if not isinstance(storage, SweepsTemps):
+        return []
+    prefixes = (source.key(""), f"{source.workspace_id}/clips/{source.video_id}-")
+    return [removed for prefix in prefixes for removed in storage.sweep_temps(prefix)]

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
 from clipped_resources.profiles import clipped_home
+from clipped_resources.storage import WriterProcess, this_host
 
 _INSTANCE_YAML = """\
 # Written by clipped: SQLite storage under this folder, runs launched in-process by `clipped run`.
 telemetry:
   enabled: false
 """
+# The process that executes a run in process (`clipped run`, the review API's run worker), as run tags: a later
+# start can tell a run whose process was killed from one still going. The pid's start time tells a reused pid apart.
+HOST_TAG = "clipped/host"
+PID_TAG = "clipped/pid"
+PID_STARTED_TAG = "clipped/pid_started"
+_UNFINISHED = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+_log = logging.getLogger(__name__)
 
 
 def dagster_home() -> Path:
@@ -28,5 +37,49 @@ def dagster_home() -> Path:
 
 
 def local_instance() -> DagsterInstance:
-    """The persistent instance that `clipped run` writes to and `clipped ui` shows."""
-    return DagsterInstance.from_config(str(dagster_home()))
+    """The persistent instance that `clipped run` writes to and `clipped ui` shows; runs a killed process of this
+    machine left unfinished are marked as such first (:func:`fail_orphaned_runs`)."""
+    instance = DagsterInstance.from_config(str(dagster_home()))
+    try:
+        fail_orphaned_runs(instance)
+    except Exception:  # a cleanup: never the reason the instance cannot be opened
+        _log.warning("could not check for runs left unfinished by killed processes", exc_info=True)
+    return instance
+
+
+def process_tags() -> dict[str, str]:
+    """Run tags naming this process, for a run it executes in process."""
+    process = WriterProcess.current()
+    return {HOST_TAG: process.host, PID_TAG: str(process.pid), PID_STARTED_TAG: str(process.started)}
+
+
+def fail_orphaned_runs(instance: DagsterInstance) -> list[str]:
+    """Report failed (or canceled, if it was being canceled) each run that a process of this machine executed in
+    process and left starting or started because it was killed; returns their ids.
+
+    Only runs with :func:`process_tags` from this host are judged; the daemon's runs and other machines' are
+    left to run monitoring (production: ``run_monitoring`` in deploy/dagster.yaml and the Helm values).
+    """
+    runs = instance.get_runs(filters=RunsFilter(statuses=_UNFINISHED, tags={HOST_TAG: this_host()}))
+    ended = []
+    for run in runs:
+        process = _process_of(run)
+        if process is None or not process.is_gone():
+            continue
+        current = instance.get_run_by_id(run.run_id)  # another process may have just done the same
+        if current is None or current.status not in _UNFINISHED:
+            continue
+        message = f"the process that ran it (pid {process.pid}) ended without finishing it (killed)"
+        if current.status == DagsterRunStatus.CANCELING:
+            instance.report_run_canceled(current, message=message)
+        else:
+            instance.report_run_failed(current, message=message)
+        ended.append(run.run_id)
+    return ended
+
+
+def _process_of(run: DagsterRun) -> WriterProcess | None:
+    try:
+        return WriterProcess(run.tags[HOST_TAG], int(run.tags[PID_TAG]), int(run.tags.get(PID_STARTED_TAG, "0")))
+    except (KeyError, ValueError):
+        return None

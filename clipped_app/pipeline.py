@@ -13,6 +13,7 @@ from clipped.render_manifest import RenderedClipsManifest
 from clipped.run_tags import run_tags_for
 from clipped.sources import SourceRequest, request_for, source_ref_for
 from clipped.types import ClipSettings
+from clipped_app.instance import process_tags
 from clipped_assets.partitions import source_video_partitions
 from clipped_resources.storage import StorageResource
 
@@ -57,14 +58,15 @@ def run_clip_job(
     """Materialize the whole graph for ``source`` in this process; raise with the first failure's reason.
 
     ``log_level`` only affects the console; the instance's event log (what the UI shows) keeps everything.
-    ``run_id`` lets a caller that queued the run beforehand (the review API) know its id in advance.
+    ``run_id`` lets a caller that queued the run beforehand (the review API) know its id in advance. The run's
+    tags name this process, so if it is killed the next start of the instance marks the run failed.
     """
     job = defs.resolve_job_def("clip_job")
     result = job.execute_in_process(
         instance=instance,
         partition_key=source.partition_key,
         run_id=run_id,
-        tags=run_tags_for(source, trigger=trigger),
+        tags={**run_tags_for(source, trigger=trigger), **process_tags()},
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )

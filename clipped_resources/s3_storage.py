@@ -11,6 +11,7 @@ an IAM role on the pod) supplies them.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -26,7 +27,15 @@ from pydantic import Field, PrivateAttr
 
 from clipped.layout import InvalidKeyError, check_key, check_raw_inbox_key
 from clipped.storage import ObjectInfo
-from clipped_resources.storage import VIDEO_CONTENT_TYPES, PresignedUpload, StorageResource, check_range
+from clipped_resources.storage import (
+    STALE_TEMP_S,
+    VIDEO_CONTENT_TYPES,
+    PresignedUpload,
+    StorageResource,
+    WriterProcess,
+    check_range,
+    is_stale_temp,
+)
 
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 
@@ -136,6 +145,11 @@ class S3Storage(StorageResource):
         ]
         return sorted(objects, key=lambda info: info.key)
 
+    def object_info(self, key: str) -> ObjectInfo:
+        with self._missing_as_file_not_found(key):
+            head = self.s3_client().head_object(Bucket=self.bucket, Key=check_key(key))
+        return ObjectInfo(key=key, size=int(head["ContentLength"]), version=head["ETag"].strip('"'))
+
     def copy(self, source_key: str, target_key: str) -> None:
         # Managed copy: one CopyObject, or a multipart copy for objects over 5 GB; server-side either way.
         with self._missing_as_file_not_found(source_key):
@@ -164,10 +178,31 @@ class S3Storage(StorageResource):
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{check_key(key)}"
 
+    def sweep_temps(self, prefix: str, older_than_s: float = STALE_TEMP_S) -> list[str]:
+        """Objects are never half-written on S3; what a killed writer leaves is a scratch folder on this machine
+        (``put-``/``get-``, named after their process) and, for a big file, an incomplete multipart upload that
+        is invisible but billed: abandoned scratch folders go, and uploads under ``prefix`` older than
+        ``older_than_s`` are aborted (the writer of one cannot be told from S3)."""
+        folder, _, start = prefix.rpartition("/")
+        check_key(folder or start)
+        removed = []
+        for entry in self.scratch_dir().iterdir():
+            if entry.name.startswith(("put-", "get-")) and entry.is_dir() and is_stale_temp(entry, older_than_s):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(str(entry))
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+        client = self.s3_client()
+        for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < cutoff:
+                    client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                    removed.append(f"s3://{self.bucket}/{upload['Key']} (upload {upload['UploadId']})")
+        return removed
+
     @contextlib.contextmanager
     def local_path(self, key: str) -> Iterator[Path]:
         """Stream the object to a private file in the work dir; the file is removed when the block ends."""
-        with tempfile.TemporaryDirectory(prefix="get-", dir=self.scratch_dir()) as scratch:
+        with tempfile.TemporaryDirectory(prefix=_scratch_prefix("get"), dir=self.scratch_dir()) as scratch:
             path = Path(scratch) / f"object{Path(key).suffix}"
             self.download(key, path)
             yield path
@@ -185,7 +220,7 @@ class S3Storage(StorageResource):
     @contextlib.contextmanager
     def writer(self, key: str) -> Iterator[Path]:
         check_key(key)
-        with tempfile.TemporaryDirectory(prefix="put-", dir=self.scratch_dir()) as scratch:
+        with tempfile.TemporaryDirectory(prefix=_scratch_prefix("put"), dir=self.scratch_dir()) as scratch:
             path = Path(scratch) / f"out{Path(key).suffix}"
             yield path
             self.put_file(path, key)
@@ -243,6 +278,11 @@ class S3Storage(StorageResource):
             if _is_missing(exc):
                 raise FileNotFoundError(f"storage key {key!r} does not exist") from exc
             raise
+
+
+def _scratch_prefix(kind: str) -> str:
+    """``put-``/``get-`` and the writer's process: a sweep removes a folder whose process was killed."""
+    return f"{kind}-{WriterProcess.current().token}-"
 
 
 def _is_missing(exc: ClientError) -> bool:

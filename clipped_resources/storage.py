@@ -7,12 +7,18 @@ nothing that looks complete.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -26,6 +32,88 @@ from clipped.storage import ObjectInfo
 ModelT = TypeVar("ModelT", bound=BaseModel)
 # What a presigned upload may carry: the containers ingest accepts, nothing a browser could render as a page.
 VIDEO_CONTENT_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm", "video/x-matroska"})
+# A temp file whose writer cannot be told dead (another host, an older name) is removed once it is this old.
+STALE_TEMP_S = 6 * 3600
+
+
+@dataclass(frozen=True)
+class WriterProcess:
+    """A process as temp names and run tags record it: this host (a short hash of its name), the pid, and the
+    pid's start time (clock ticks since boot; 0 where unknown), so a pid reused by a later process is told apart.
+    """
+
+    host: str
+    pid: int
+    started: int
+
+    _TOKEN = re.compile(r"h(?P<host>[0-9a-f]{6})p(?P<pid>[0-9]+)s(?P<started>[0-9]+)")
+
+    @classmethod
+    def current(cls) -> WriterProcess:
+        return _process(os.getpid())  # keyed by pid: a forked child is another process
+
+    @property
+    def token(self) -> str:
+        """The form temp names carry: ``h<host>p<pid>s<started>``."""
+        return f"h{self.host}p{self.pid}s{self.started}"
+
+    @classmethod
+    def from_name(cls, name: str) -> WriterProcess | None:
+        """The writer named in a temp file or folder name, or None for a name without one."""
+        found = cls._TOKEN.search(name)
+        if found is None:
+            return None
+        return cls(found["host"], int(found["pid"]), int(found["started"]))
+
+    def is_gone(self) -> bool:
+        """True only when this process certainly no longer runs: it ran on this host and its pid is free, a
+        zombie, or now another process. A process of another host is never taken as gone."""
+        if self.host != this_host():
+            return False
+        if Path("/proc/self/stat").exists():
+            started = process_start_ticks(self.pid)
+            return started is None or (self.started != 0 and started != self.started)
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # someone else's process: alive
+            return False
+        return False
+
+
+@functools.cache
+def _process(pid: int) -> WriterProcess:
+    return WriterProcess(this_host(), pid, process_start_ticks(pid) or 0)
+
+
+@functools.cache
+def this_host() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When ``pid`` started (``/proc/<pid>/stat`` field 22), or None when no such live process (or a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()  # the command name may hold spaces and parentheses
+    if not fields or fields[0] == "Z":
+        return None
+    return int(fields[19])
+
+
+def is_stale_temp(path: Path, older_than_s: float, now: float | None = None) -> bool:
+    """Whether a temp file or folder was left by a writer that is gone, or is older than ``older_than_s``."""
+    writer = WriterProcess.from_name(path.name)
+    if writer is not None and writer.is_gone():
+        return True
+    try:
+        age = (time.time() if now is None else now) - path.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age > older_than_s
 
 
 def check_range(start: int, length: int) -> None:
@@ -92,6 +180,14 @@ class StorageResource(ConfigurableResource):
         """Like :meth:`list_keys`, with each object's size and version (one listing call where the store allows)."""
         raise NotImplementedError
 
+    def object_info(self, key: str) -> ObjectInfo:
+        """One object's size and version (as :meth:`list_objects` gives them); FileNotFoundError when missing."""
+        folder = key.rpartition("/")[0]
+        for info in self.list_objects(folder):
+            if info.key == key:
+                return info
+        raise FileNotFoundError(f"storage key {key!r} does not exist")
+
     def copy(self, source_key: str, target_key: str) -> None:
         """Publish a copy of ``source_key`` under ``target_key`` atomically (server-side where possible)."""
         with self.local_path(source_key) as path:
@@ -114,6 +210,13 @@ class StorageResource(ConfigurableResource):
     def uri(self, key: str) -> str:
         """A link a person can open (shown in Dagster metadata)."""
         raise NotImplementedError
+
+    def sweep_temps(self, prefix: str, older_than_s: float = STALE_TEMP_S) -> list[str]:
+        """Remove what writers of keys starting with ``prefix`` left behind when they were killed mid-write: temp
+        files whose writer process is gone, and any older than ``older_than_s``; a live writer's are kept.
+        Returns what was removed. Stages call it when they start (:func:`clipped.stage_record.sweep_source_temps`).
+        """
+        return []
 
     def presigned_get(self, key: str, expires_s: int | None = None) -> str | None:
         """A time-limited download URL, or None where the store has none (serve the bytes through the app)."""
@@ -191,6 +294,7 @@ class LocalStorage(StorageResource):
             temp.write_bytes(data)
 
     def put_file(self, source: Path, key: str) -> None:
+        """Hard-linked where it can be: the caller hands ``source`` over (a temp file) and never rewrites it."""
         target = self._path(key)
         with self._atomic_target(target) as temp:
             try:
@@ -214,11 +318,20 @@ class LocalStorage(StorageResource):
             objects.append(ObjectInfo(key=key, size=stat.st_size, version=str(stat.st_mtime_ns)))
         return objects
 
+    def object_info(self, key: str) -> ObjectInfo:
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"storage key {key!r} does not exist")
+        stat = path.stat()
+        return ObjectInfo(key=key, size=stat.st_size, version=str(stat.st_mtime_ns))
+
     def copy(self, source_key: str, target_key: str) -> None:
         source = self._path(source_key)
         if not source.is_file():
             raise FileNotFoundError(f"storage key {source_key!r} does not exist")
-        self.put_file(source, target_key)
+        # Bytes, never a hard link: an inbox file rewritten in place by hand would change the copy with it.
+        with self._atomic_target(self._path(target_key)) as temp:
+            shutil.copyfile(source, temp)
 
     def move(self, source_key: str, target_key: str) -> None:
         source, target = self._path(source_key), self._path(target_key)
@@ -274,6 +387,24 @@ class LocalStorage(StorageResource):
     def uri(self, key: str) -> str:
         return self._path(key).as_uri()
 
+    def sweep_temps(self, prefix: str, older_than_s: float = STALE_TEMP_S) -> list[str]:
+        base = Path(self.root).resolve()
+        folder_key, _, start = prefix.rpartition("/")
+        if not folder_key:  # a bare workspace: all of it
+            folder_key, start = prefix, ""
+        folder = base / check_key(folder_key)
+        if not folder.is_dir():
+            return []
+        removed = []
+        for entry in folder.iterdir():
+            if not entry.name.startswith(start):
+                continue
+            for path in entry.rglob("*") if entry.is_dir() else [entry]:
+                if _TEMP_NAME.match(path.name) and path.is_file() and is_stale_temp(path, older_than_s):
+                    path.unlink(missing_ok=True)
+                    removed.append(str(path.relative_to(base)))
+        return removed
+
     @contextlib.contextmanager
     def local_path(self, key: str) -> Iterator[Path]:
         path = self._path(key)
@@ -292,12 +423,18 @@ class LocalStorage(StorageResource):
     def _atomic_target(target: Path) -> Iterator[Path]:
         """Yield a temp path beside ``target``; rename it over ``target`` on success, remove it on failure."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.stem}.tmp-{uuid.uuid4().hex[:8]}{target.suffix}")
+        # The writer's process in the name: a sweep can tell the temp of a killed run from one being written.
+        writer = WriterProcess.current().token
+        temp = target.with_name(f".{target.stem}.tmp-{writer}-{uuid.uuid4().hex[:8]}{target.suffix}")
         try:
             yield temp
             os.replace(temp, target)
         finally:
             temp.unlink(missing_ok=True)
+
+
+# What _atomic_target names its temps (and older builds did, without the writer).
+_TEMP_NAME = re.compile(r"^\..+\.tmp-[0-9a-z-]+(\.[^.]*)?$")
 
 
 class WorkspaceStorage:
@@ -351,6 +488,9 @@ class WorkspaceStorage:
     def list_objects(self, prefix: str) -> list[ObjectInfo]:
         return self.storage.list_objects(self.check(prefix.rstrip("/")))
 
+    def object_info(self, key: str) -> ObjectInfo:
+        return self.storage.object_info(self.check(key))
+
     def copy(self, source_key: str, target_key: str) -> None:
         self.storage.copy(self.check(source_key), self.check(target_key))
 
@@ -367,6 +507,10 @@ class WorkspaceStorage:
 
     def uri(self, key: str) -> str:
         return self.storage.uri(self.check(key))
+
+    def sweep_temps(self, prefix: str, older_than_s: float = STALE_TEMP_S) -> list[str]:
+        folder = prefix.rstrip("/")
+        return self.storage.sweep_temps(self.check(folder) + prefix[len(folder) :], older_than_s)
 
     def local_path(self, key: str) -> contextlib.AbstractContextManager[Path]:
         return self.storage.local_path(self.check(key))

@@ -9,15 +9,20 @@ ingest code pass; the first that fails names what the binary cannot do.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import re
+import signal
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -208,7 +213,7 @@ def _version(path: str) -> tuple[str | None, str | None]:
     try:
         result = subprocess.run(
             [path, "-hide_banner", "-version"], capture_output=True, text=True, errors="replace",
-            timeout=_FEATURE_TIMEOUT_S,
+            timeout=_FEATURE_TIMEOUT_S, **child_process_options(),
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"cannot run it: {exc}"
@@ -223,7 +228,13 @@ def _try_feature(path: str, feature: FfmpegFeature, folder: Path) -> str | None:
     command = [path, "-hide_banner", "-nostdin", "-y", *feature.args]
     try:
         result = subprocess.run(
-            command, cwd=folder, capture_output=True, text=True, errors="replace", timeout=_FEATURE_TIMEOUT_S
+            command,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=_FEATURE_TIMEOUT_S,
+            **child_process_options(),
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"cannot run it: {exc}"
@@ -236,3 +247,48 @@ def _try_feature(path: str, feature: FfmpegFeature, folder: Path) -> str | None:
         if not re.search(pattern, output):
             return f"exited 0 but printed nothing matching {pattern!r}"
     return None
+
+
+# -- children that die with their parent ------------------------------------------------------------------------
+# Here, at the bottom of clipped.media, so the probe's own runs and everything that imports clipped.media.ffmpeg
+# share one definition.
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    """libc's prctl, resolved once in the parent: the child only calls it (no loading or lookups after fork)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+_PRCTL = _load_prctl()
+
+
+def child_process_options() -> dict[str, Any]:
+    """``subprocess`` keyword arguments for a child (ffmpeg) that must not outlive this process.
+
+    On Linux the child asks the kernel for SIGKILL when its parent dies (``PR_SET_PDEATHSIG``), so a run killed
+    with SIGKILL, the OOM killer or a lost pod leaves no encoder writing on for minutes. The signal follows the
+    *thread* that started the child, which suits every caller here: each waits for its child in the thread that
+    started it. The child stays in the parent's process group, so a group kill (Ctrl-C, the review API's cancel)
+    still reaches it directly, and callers kill it themselves when their wait is interrupted. Elsewhere (macOS)
+    there is no death signal: ``{}``.
+    """
+    if _PRCTL is None:
+        return {}
+    prctl, parent = _PRCTL, os.getpid()
+
+    def die_with_parent() -> None:  # runs in the child between fork and exec
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed: nobody would send it
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return {"preexec_fn": die_with_parent}

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from clipped.media.capabilities import FfmpegIdentity, FfmpegProbe, probe_ffmpeg
+from clipped.media.capabilities import FfmpegIdentity, FfmpegProbe, child_process_options, probe_ffmpeg
 from clipped.media.errors import MediaToolError, last_error_line
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "FfmpegIdentity",
     "MediaToolError",
     "NoUsableFfmpegError",
+    "child_process_options",
     "choose_ffmpeg",
     "ffmpeg_candidates",
     "ffmpeg_exe",
@@ -129,10 +130,13 @@ def run_ffmpeg(
     args: Sequence[str], *, timeout_s: float | None = None, ffmpeg: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``ffmpeg`` (default :func:`ffmpeg_exe`) with ``args`` (no binary name); raise
-    :class:`MediaToolError` with a one-line reason."""
+    :class:`MediaToolError` with a one-line reason. ffmpeg dies with this process (:func:`child_process_options`);
+    ``subprocess.run`` kills it when the wait is interrupted or times out."""
     command = [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, errors="replace")
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout_s, errors="replace", **child_process_options()
+        )
     except subprocess.TimeoutExpired as exc:
         raise MediaToolError(f"ffmpeg timed out after {timeout_s:.0f}s") from exc
     if result.returncode != 0:

@@ -17,7 +17,7 @@ from typing import IO
 import av
 from pydantic import BaseModel, Field
 
-from clipped.media.capabilities import REPRODUCIBLE_OUTPUT_ARGS
+from clipped.media.capabilities import REPRODUCIBLE_OUTPUT_ARGS, child_process_options
 from clipped.media.ffmpeg import (
     FfmpegIdentity,
     MediaToolError,
@@ -197,11 +197,19 @@ def _run_with_progress(
     command = [ffmpeg, "-hide_banner", "-nostdin", "-y", *args]
     # stderr goes to a file: ffmpeg can write more than a pipe buffer holds while we read stdout.
     with log_path.open("w+", errors="replace") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, errors="replace")
+        # The encoder dies with this process (a killed run leaves no ffmpeg writing on), and with this call.
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=log, text=True, errors="replace", **child_process_options()
+        )
         assert process.stdout is not None
         reader = threading.Thread(target=_read_progress, args=(process.stdout, duration_s, progress), daemon=True)
         reader.start()
-        returncode = process.wait()
+        try:
+            returncode = process.wait()
+        except BaseException:  # interrupted (Ctrl-C, a cancelled step): no encoder is left running behind us
+            process.kill()
+            process.wait()
+            raise
         # No timeout: stdout ends when ffmpeg exits, and a reader still running on a busy machine would report
         # a late 0.99 after the caller's final 1.0.
         reader.join()
