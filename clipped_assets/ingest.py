@@ -6,7 +6,15 @@ from pathlib import Path
 from dagster import AssetExecutionContext, Backoff, MaterializeResult, MetadataValue, RetryPolicy
 
 from clipped.ingest.fetch import fetch_original
+from clipped.ingest.identity import (
+    check_same_content,
+    identity_summary,
+    locate_source,
+    remember_identity,
+    remembered_identity,
+)
 from clipped.ingest.prepare import PreparedSource, prepare_source
+from clipped.ingest.probe import check_fits_a_clip
 from clipped.layout import AUDIO_FILE, INFO_FILE, SOURCE_FILE
 from clipped.stage_outputs import read_request
 from clipped.stage_record import StageOutputs
@@ -27,30 +35,42 @@ def source_video(context: AssetExecutionContext, storage: StorageResource, inges
     source = source_of(context)
     request = read_request(storage, source)
     limits = ingest.media_limits()
+    min_clip_s = request.settings.min_duration_s
+    access = {
+        "allowed_roots": ingest.allowed_roots,
+        "allowed_domains": ingest.allowed_domains,
+        "max_download_bytes": ingest.max_download_bytes,
+    }
+    with tempfile.TemporaryDirectory(prefix="clipped-ingest-") as scratch:
+        # The content's hash is part of the fingerprint: new bytes at the same path or key never reuse old outputs.
+        known = remembered_identity(storage, source)
+        located = locate_source(request, Path(scratch), storage, source.workspace_id, known=known, **access)
 
-    def compute() -> StageOutputs:
-        progress = progress_for(context, SOURCE_VIDEO.name)
-        keys = [source.key(SOURCE_FILE), source.key(AUDIO_FILE), source.key(INFO_FILE)]
-        with tempfile.TemporaryDirectory(prefix="clipped-ingest-") as scratch:
-            original = fetch_original(
-                request,
-                Path(scratch),
-                storage,
-                source.workspace_id,
-                allowed_roots=ingest.allowed_roots,
-                allowed_domains=ingest.allowed_domains,
-                max_download_bytes=ingest.max_download_bytes,
-            )
+        def compute() -> StageOutputs:
+            progress = progress_for(context, SOURCE_VIDEO.name)
+            keys = [source.key(SOURCE_FILE), source.key(AUDIO_FILE), source.key(INFO_FILE)]
+            original = located.path or fetch_original(request, Path(scratch), storage, source.workspace_id, **access)
             progress(0.3)
             with storage.writer(keys[0]) as video_out, storage.writer(keys[1]) as audio_out:
-                prepared = prepare_source(original, video_out, audio_out, limits)
+                prepared = prepare_source(
+                    original,
+                    video_out,
+                    audio_out,
+                    limits,
+                    min_clip_s=min_clip_s,
+                    private_original=request.kind != "file",
+                )
+                check_same_content(located.identity, prepared.content_sha256)
             storage.write_model(keys[2], prepared)
             progress(1.0)
-        return StageOutputs(keys)
+            return StageOutputs(keys, summary=identity_summary(located.identity))
 
-    materialize_stage(context, storage, SOURCE_VIDEO, [request.kind, request.location, limits.model_dump()], compute)
+        inputs = [request.kind, request.location, located.identity.content_sha256, limits.model_dump()]
+        record = materialize_stage(context, storage, SOURCE_VIDEO, inputs, compute)
+        remember_identity(storage, source, record, located.identity)
     prepared = storage.read_model(source.key(INFO_FILE), PreparedSource)
     media = prepared.media
+    check_fits_a_clip(media, min_clip_s)  # prepared earlier, for a request with a shorter minimum
     return MaterializeResult(
         metadata={
             "duration_s": MetadataValue.float(media.duration_s),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from clipped.ingest.url_policy import ALLOWED_VIDEO_DOMAINS, Resolver, resolve_host, validate_video_url
@@ -44,9 +45,25 @@ def resolve_local_source(path_text: str, allowed_roots: Iterable[str]) -> Path:
     roots = [Path(root).expanduser().resolve() for root in allowed_roots]
     if not any(path == root or path.is_relative_to(root) for root in roots):
         raise SourceAccessError(f"path {path} is outside the allowed roots ({', '.join(map(str, roots)) or 'none'})")
-    if not path.is_file():
+    if path.is_dir():
+        raise SourceAccessError(f"{path} is a directory, not a video file")
+    if not path.exists():
         raise SourceAccessError(f"file not found: {path}")
+    if not path.is_file():
+        raise SourceAccessError(f"{path} is not a regular file (a device, socket or pipe), not a video file")
     return path
+
+
+@dataclass(frozen=True)
+class Download:
+    """What :func:`download_url` got: the video's stamp, and its file unless the caller said it was not needed."""
+
+    stamp: str  # yt-dlp's extractor and video id: the same for every download of the same video ("" if none)
+    path: Path | None
+
+
+def _download_everything(stamp: str) -> bool:
+    return False
 
 
 def download_url(
@@ -58,11 +75,14 @@ def download_url(
     resolver: Resolver = resolve_host,
     on_progress: ProgressCallback = no_progress,
     allow_loopback: bool = False,
-) -> Path:
-    """Download an allowlisted video URL with yt-dlp into ``work_dir``; return the file.
+    skip_download: Callable[[str], bool] = _download_everything,
+) -> Download:
+    """Download an allowlisted video URL with yt-dlp into ``work_dir``.
 
     The URL's metadata is read first and a live stream is refused (:class:`LiveSourceError`) before any byte of
-    media is fetched. ``allow_loopback`` is the tests' allowance for a server on 127.0.0.1, never set otherwise.
+    media is fetched. ``skip_download(stamp)`` is then asked whether the video with that stamp is already known
+    (its content hash remembered): if so nothing is downloaded and the result has no path. ``allow_loopback`` is
+    the tests' allowance for a server on 127.0.0.1, never set otherwise.
     """
     import yt_dlp
 
@@ -89,13 +109,24 @@ def download_url(
         with yt_dlp.YoutubeDL(options) as downloader:
             info = downloader.extract_info(url, download=False)
             refuse_live(url, info or {})
+            stamp = video_stamp(info or {})
+            if stamp and skip_download(stamp):
+                return Download(stamp=stamp, path=None)
             downloader.process_ie_result(info, download=True)
     except yt_dlp.utils.DownloadError as exc:
         raise SourceAccessError(f"download failed: {str(exc).splitlines()[0][:200]}") from exc
     files = sorted(work_dir.glob("download.*"))
     if not files:
         raise SourceAccessError("download produced no file")
-    return files[0]
+    return Download(stamp=stamp, path=files[0])
+
+
+def video_stamp(info: dict) -> str:
+    """``extractor:id`` from yt-dlp's metadata: names one video on one site; "" when the site gives no id."""
+    video_id = info.get("id")
+    if not video_id:
+        return ""
+    return f"{info.get('extractor_key') or info.get('extractor') or 'generic'}:{video_id}"
 
 
 def fetch_original(
@@ -115,10 +146,15 @@ def fetch_original(
     if request.kind == "file":
         return resolve_local_source(request.location, allowed_roots)
     if request.kind == "url":
-        return download_url(
+        download = download_url(
             request.location, scratch, max_filesize_bytes=max_download_bytes, allowed_domains=allowed_domains
         )
+        assert download.path is not None  # nothing was skipped
+        return download.path
     check_key(request.location, workspace_id)
     local = scratch / ("upload" + Path(request.location).suffix)
-    storage.download(request.location, local)
+    try:
+        storage.download(request.location, local)
+    except FileNotFoundError:
+        raise SourceAccessError(f"upload not found: {request.location}") from None
     return local

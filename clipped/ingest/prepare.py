@@ -17,6 +17,7 @@ from clipped.ingest.probe import (
     InvalidMediaError,
     MediaInfo,
     MediaLimits,
+    check_fits_a_clip,
     probe_media,
     validate_media,
 )
@@ -45,9 +46,21 @@ def sha256_of(path: Path, chunk_size: int = 4 << 20) -> str:
     return digest.hexdigest()
 
 
-def prepare_source(original: Path, video_out: Path, audio_out: Path, limits: MediaLimits) -> PreparedSource:
+def prepare_source(
+    original: Path,
+    video_out: Path,
+    audio_out: Path,
+    limits: MediaLimits,
+    *,
+    min_clip_s: float = 0.0,
+    private_original: bool = False,
+) -> PreparedSource:
     """Probe and validate ``original``, write the pipeline's video (normalised only if needed) and WAV.
 
+    A video shorter than ``min_clip_s`` (the shortest clip asked for) is refused here too, so transcription,
+    scenes and audio analysis never run for it. ``private_original``: ``original`` is this run's own copy (a
+    download) and may be hard-linked into storage; someone's own file is copied, so rewriting it later in place
+    cannot change the stored source.
     Raises :class:`InvalidMediaError` with a one-line reason for anything the pipeline cannot use.
     """
     media = probe_media(original)
@@ -56,8 +69,10 @@ def prepare_source(original: Path, video_out: Path, audio_out: Path, limits: Med
     normalised = media.video_codec not in DIRECT_VIDEO_CODECS
     if normalised:
         normalise_video(original, video_out)
-    else:
+    elif private_original:
         _link_or_copy(original, video_out)
+    else:
+        shutil.copyfile(original, video_out)
     extract_audio(original, audio_out)
     peak_dbfs, audio_duration_s = audio_peak_and_duration(audio_out)
     if audio_duration_s < media.duration_s * MIN_DECODED_SHARE - 1.0:
@@ -66,6 +81,8 @@ def prepare_source(original: Path, video_out: Path, audio_out: Path, limits: Med
         )
     if peak_dbfs < SILENCE_PEAK_DBFS:
         raise InvalidMediaError(f"audio track is silent (peak {peak_dbfs:.0f} dBFS)")
+    # Last, so a short file that is also broken is reported as broken; nothing is published before it passes.
+    check_fits_a_clip(media, min_clip_s)
     return PreparedSource(
         media=media,
         content_sha256=sha256_of(original),

@@ -91,6 +91,15 @@ def validate_media(info: MediaInfo, limits: MediaLimits) -> None:
         raise InvalidMediaError("video has no audio track")
 
 
+def check_fits_a_clip(info: MediaInfo, min_clip_s: float) -> None:
+    """Refuse a video shorter than the shortest clip asked for: no clip could come of it, so nothing downstream
+    (transcription, scenes, audio) should run for it."""
+    if info.duration_s < min_clip_s:
+        raise InvalidMediaError(
+            f"video is {info.duration_s:.1f} s long, shorter than the {min_clip_s:g} s minimum clip duration"
+        )
+
+
 def _duration_s(container: av.container.InputContainer, video: av.video.stream.VideoStream) -> float:
     if video.duration is not None and video.time_base is not None:
         return float(video.duration * video.time_base)

@@ -150,3 +150,42 @@ def test_cli_reports_bad_input_in_one_line(tmp_path: Path) -> None:
     assert "error: source_video: file is empty (0 bytes)" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "clips").exists()
+
+
+def test_cli_refuses_a_video_too_short_for_any_clip_at_ingest(tmp_path: Path) -> None:
+    from dagster import DagsterEventType, DagsterInstance
+    from typer.testing import CliRunner
+
+    from clipped_app.cli import app
+
+    short = make_video(tmp_path / "short.mp4", seconds=5)
+    env = {"CLIPPED_HOME": str(tmp_path / "home"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    result = CliRunner().invoke(app, ["run", str(short), "--out", str(tmp_path / "clips")], env=env)
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert "error: source_video: video is 5.0 s long, shorter than the 15 s minimum clip duration" in said
+    assert "Traceback" not in result.output
+    # Refused before transcription, scenes and audio analysis: no step after source_video started.
+    instance = DagsterInstance.from_config(str(tmp_path / "dagster_home"))
+    [run] = instance.get_runs()
+    events = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_START)
+    assert {event.step_key for event in events} == {"source_video"}
+    # The minimum is the one asked for: with shorter clips, ingest accepts the same file.
+    shorter = ["run", str(short), "--min-duration", "2", "--max-duration", "4", "--max-clips", "1"]
+    again = CliRunner().invoke(app, [*shorter, "--out", str(tmp_path / "short_clips")], env=env)
+    assert "source_video:" not in again.output, again.output
+
+
+def test_cli_says_a_directory_is_a_directory(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from clipped_app.cli import app
+
+    folder = tmp_path / "talks.mp4"
+    folder.mkdir()
+    env = {"CLIPPED_HOME": str(tmp_path / "home"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    result = CliRunner().invoke(app, ["run", str(folder), "--out", str(tmp_path / "clips")], env=env)
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert f"error: source_video: {folder} is a directory, not a video file" in said
+    assert "not found" not in said and "Traceback" not in said
