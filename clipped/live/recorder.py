@@ -48,6 +48,7 @@ from clipped.live.models import (
 )
 from clipped.live.ring_buffer import RingBuffer
 from clipped.live.source import OpenedStream, SequenceTracker, StreamOpener, StreamOpenError
+from clipped.media.capabilities import child_process_options
 from clipped.media.ffmpeg import ffmpeg_exe
 from clipped.storage import Storage
 
@@ -290,7 +291,13 @@ class Recorder:
         ]  # fmt: skip
         log_file = (work / "ffmpeg.log").open("wb")
         try:
-            return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log_file)
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+                **child_process_options(),
+            )
         finally:
             log_file.close()
 

@@ -12,6 +12,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+from clipped.media.capabilities import child_process_options
 from clipped.media.ffmpeg import ffmpeg_exe, last_error_line
 
 ENCODER_CHOICES = ("auto", "x264", "nvenc")
@@ -50,7 +51,14 @@ def probe_nvenc(ffmpeg: str) -> NvencProbe:
         "-frames:v", "5", "-c:v", NVENC, "-f", "null", "-",
     ]  # fmt: skip
     try:
-        encode = subprocess.run(command, capture_output=True, text=True, timeout=_PROBE_TIMEOUT_S, errors="replace")
+        encode = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=_PROBE_TIMEOUT_S,
+            errors="replace",
+            **child_process_options(),
+        )
     except subprocess.TimeoutExpired:
         return NvencProbe(
             listed=True, usable=False, reason=f"a 5-frame NVENC test encode took over {_PROBE_TIMEOUT_S}s"

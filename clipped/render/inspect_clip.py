@@ -13,7 +13,7 @@ import av
 import numpy as np
 from pydantic import BaseModel
 
-from clipped.media.capabilities import EBUR128_SUMMARY_FILTER
+from clipped.media.capabilities import EBUR128_SUMMARY_FILTER, child_process_options
 from clipped.media.ffmpeg import MediaToolError, ffmpeg_exe, last_error_line, run_ffmpeg
 from clipped.render.filtergraph import FONTS_DIR, ass_filter
 from clipped.render.loudness import parse_integrated_lufs
@@ -194,7 +194,7 @@ def _gray_frames(
         "-vf", f"{prefix}select={select},format=gray", "-fps_mode", "passthrough",
         "-f", "rawvideo", "-",
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, timeout=300)
+    result = subprocess.run(command, capture_output=True, timeout=300, **child_process_options())
     if result.returncode != 0:
         raise MediaToolError(f"ffmpeg failed: {last_error_line(result.stderr.decode(errors='replace'))}")
     frame_bytes = width * height
