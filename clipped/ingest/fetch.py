@@ -6,7 +6,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipped.ingest.url_policy import ALLOWED_VIDEO_DOMAINS, Resolver, resolve_host, validate_video_url
+from clipped.ingest.url_policy import (
+    ALLOWED_VIDEO_DOMAINS,
+    Resolver,
+    is_loopback_url,
+    public_connections_only,
+    resolve_host,
+    validate_video_url,
+)
 from clipped.layout import check_key
 from clipped.progress import ProgressCallback, no_progress
 from clipped.sources import SourceRequest
@@ -104,9 +111,17 @@ def download_url(
         "noprogress": True,
         "socket_timeout": 30,
         "progress_hooks": [hook],
+        # SSRF: only site extractors (the generic one fetches any page and follows whatever it embeds), yt-dlp's
+        # own downloaders in this thread (no ffmpeg or aria2c fetching by themselves, no fragment threads), all
+        # inside public_connections_only, which checks the address of every connection they make.
+        # (The tests' loopback allowance keeps the generic one for their local HLS server's bare playlist URL.)
+        "allowed_extractors": ["default"] if allow_loopback and is_loopback_url(url) else ["default", "-generic"],
+        "external_downloader": {},
+        "hls_prefer_native": True,
+        "concurrent_fragment_downloads": 1,
     }
     try:
-        with yt_dlp.YoutubeDL(options) as downloader:
+        with public_connections_only(allow_loopback=allow_loopback), yt_dlp.YoutubeDL(options) as downloader:
             info = downloader.extract_info(url, download=False)
             refuse_live(url, info or {})
             stamp = video_stamp(info or {})

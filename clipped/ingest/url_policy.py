@@ -1,5 +1,9 @@
 """Which URLs ingest may fetch: https on an allowlist of video sites, never a private address (SSRF).
 
+Validating the first URL is not enough: a downloader resolves the name again (DNS rebinding) and follows redirects
+(an open redirect on an allowed site). :func:`public_connections_only` guards every connection made inside it, at
+the socket, against the same rules.
+
 Live streams (:func:`validate_stream_url`) also accept an http(s) HLS playlist on any public host. Loopback
 addresses are refused everywhere unless a caller passes ``allow_loopback=True``: a test-only allowance (the tests'
 local HLS server), which no profile turns on.
@@ -7,9 +11,12 @@ local HLS server), which no profile turns on.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 ALLOWED_VIDEO_DOMAINS = (
@@ -167,3 +174,69 @@ def _is_ip_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class BlockedConnectionError(ConnectionRefusedError):
+    """A connection to a non-public address, refused inside :func:`public_connections_only` before it is made.
+
+    An ``OSError``, so a downloader reports it like any failed connection (and tries no other way around it).
+    """
+
+
+# The rule for connections made in this context (thread or task); None: not guarded.
+_connection_rule: ContextVar[tuple[bool] | None] = ContextVar("clipped_connection_rule", default=None)
+_install_lock = threading.Lock()
+_installed = False
+
+
+def _check_connect(sock: socket.socket, address: object) -> None:
+    rule = _connection_rule.get()
+    if rule is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    (allow_loopback,) = rule
+    host = str(address[0]) if isinstance(address, tuple) and address else str(address)
+    try:
+        public = is_public_address(host)
+    except ValueError:  # a name: connect would resolve it after this check, so it could differ; refuse it
+        public = False
+    if not public and not (allow_loopback and host.strip("[]") in LOOPBACK_HOSTS):
+        raise BlockedConnectionError(f"connection to {host} refused: not a public address")
+
+
+def _install_connect_guard() -> None:
+    """Wrap ``socket.socket.connect``/``connect_ex`` once per process; they only check inside a guarded context, so
+    every other connection of the process (databases, the API's own clients) is untouched."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+        def guarded_connect(self: socket.socket, address: object) -> None:
+            _check_connect(self, address)
+            return connect(self, address)
+
+        def guarded_connect_ex(self: socket.socket, address: object) -> int:
+            _check_connect(self, address)
+            return connect_ex(self, address)
+
+        socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+        _installed = True
+
+
+@contextlib.contextmanager
+def public_connections_only(*, allow_loopback: bool = False) -> Iterator[None]:
+    """Inside this block, in this thread, every TCP connection must go to a public address: each one (every
+    redirect hop, every fragment, a name that resolves differently now than when it was validated) is checked at
+    the socket with the address actually being connected to, else :class:`BlockedConnectionError`.
+
+    Threads started inside do not inherit the guard: run the downloader single-threaded within it.
+    ``allow_loopback`` (tests only) admits the literal loopback addresses, as for :func:`validate_video_url`.
+    """
+    _install_connect_guard()
+    token = _connection_rule.set((allow_loopback,))
+    try:
+        yield
+    finally:
+        _connection_rule.reset(token)
