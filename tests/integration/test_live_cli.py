@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance
 
+from clipped_resources.profiles import build_resources
 from tests.support.live_hls import KEYWORD, LiveHlsServer, make_live_media
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live_streams")]
@@ -61,3 +62,34 @@ def test_clipped_stream_records_until_ctrl_c(tmp_path: Path) -> None:
     records = instance.fetch_materializations(AssetKey("stream_segments"), limit=5).records
     assert records and records[0].asset_materialization.partition == partition
     assert records[0].asset_materialization.metadata["state"].value == "stopped"
+
+
+def test_the_service_starts_a_recorder_process_and_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the review API does: start a stream (a `clipped stream --stream-id` process), watch its health, stop."""
+    media = make_live_media(tmp_path / "media", duration_s=40)
+    monkeypatch.setenv("CLIPPED_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("CLIPPED_TEST_LOOPBACK_STREAMS", "1")
+    resources = build_resources("local")
+    storage, streams = resources["storage"], resources["streams"]
+    service = streams.service(storage)
+    launcher = streams.launcher()
+    with LiveHlsServer(media, ends=False) as server:
+        status = service.start("ws1", server.url)
+        record = service.record("ws1", status.stream_id)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            status = service.get("ws1", status.stream_id)
+            if status.health is not None and status.health.segments >= 2:
+                break
+            assert launcher.is_running(record) is not False, "the recorder process died"
+            time.sleep(0.5)
+        assert status.state == "recording" and status.active and not status.stale
+        assert status.health is not None and status.health.bitrate_kbps > 0 and status.last_segment_age_s < 10
+        service.stop("ws1", status.stream_id)
+        deadline = time.monotonic() + 45
+        while launcher.is_running(record) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert launcher.is_running(record) is False
+    stopped = service.get("ws1", status.stream_id)
+    assert stopped.state == "stopped" and not stopped.active and not stopped.stale
