@@ -2,7 +2,9 @@
 
 A page on an allowlisted site goes through streamlink's plugin for that site; an http(s) ``.m3u8`` URL is read as
 HLS. Every HTTP request the session makes (the page, the playlist, each segment, each redirect) passes
-:func:`clipped.ingest.url_policy.check_public_host` first, because a playlist may point its segments anywhere;
+:func:`clipped.ingest.url_policy.check_public_host` first, because a playlist may point its segments anywhere, and
+is sent inside :func:`clipped.ingest.url_policy.public_connections_only`, which checks the address at the socket
+(streamlink sends from its own threads, so the guard is set around each send, in the sending thread);
 ``file://`` is unmounted.
 
 streamlink writes an HLS stream's segments one after another into the byte stream we read and only *logs* what
@@ -25,10 +27,12 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 
 from clipped.ingest.url_policy import (
     ALLOWED_VIDEO_DOMAINS,
+    BlockedConnectionError,
     DisallowedUrlError,
     Resolver,
     check_public_host,
     host_is_allowed,
+    public_connections_only,
     resolve_host,
     validate_stream_url,
 )
@@ -154,6 +158,8 @@ class StreamlinkOpener:
         except NoPluginError as exc:
             raise DisallowedUrlError(f"no streamlink plugin reads {url}") from exc
         except (PluginError, StreamError, OSError) as exc:
+            if _blocked(exc):  # refused at the socket: a policy answer, not worth a retry
+                raise DisallowedUrlError(f"{url} led to a connection to a non-public address") from exc
             raise StreamOpenError(f"cannot read {url}: {exc}") from exc
         if not streams:
             raise StreamOpenError(f"{url} has no playable stream (offline?)")
@@ -207,6 +213,16 @@ def _install_tracking(stream: Any, tracker: SequenceTracker) -> None:
     stream.__reader__ = TrackingReader
 
 
+def _blocked(error: BaseException, depth: int = 0) -> bool:
+    """True when ``error`` was caused by the socket guard (requests and streamlink wrap it a few levels deep)."""
+    if isinstance(error, BlockedConnectionError):
+        return True
+    if depth > 8:
+        return False
+    linked = [error.__cause__, error.__context__, getattr(error, "reason", None), *error.args]
+    return any(isinstance(item, BaseException) and _blocked(item, depth + 1) for item in linked)
+
+
 def _drain(result: Any) -> None:
     raw = getattr(result, "raw", None)
     try:
@@ -219,7 +235,8 @@ def _drain(result: Any) -> None:
 
 
 class _GuardedAdapter(HTTPAdapter):
-    """Refuses a request (and so each redirect hop) to a host that is not public."""
+    """Refuses a request (and so each redirect hop) to a host that is not public: by name first (a clear error),
+    then at the socket, with the address actually connected to (a name that resolves differently by then)."""
 
     def __init__(self, resolver: Resolver, allow_loopback: bool) -> None:
         super().__init__()
@@ -231,7 +248,8 @@ class _GuardedAdapter(HTTPAdapter):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise DisallowedUrlError(f"refused request to {request.url[:120]}")
         check_public_host(parts.hostname, resolver=self.resolver, allow_loopback=self.allow_loopback)
-        return super().send(request, *args, **kwargs)
+        with public_connections_only(allow_loopback=self.allow_loopback):  # this thread: the one sending
+            return super().send(request, *args, **kwargs)
 
 
 class _RefusingAdapter(BaseAdapter):

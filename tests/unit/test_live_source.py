@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from clipped.ingest.url_policy import DisallowedUrlError, check_public_host, validate_stream_url, validate_video_url
-from clipped.live.source import SequenceTracker
+from clipped.live.source import SequenceTracker, StreamlinkOpener
 
 
 def public(_host: str) -> list[str]:
@@ -92,3 +94,23 @@ def test_tracker_sees_discontinuities_and_restarted_numbering() -> None:
     assert tracker.take(0, 2.0, True)
     assert tracker.session_start == "reset"
     assert [event.kind for event in tracker.drain()] == ["reset", "discontinuity"]
+
+
+def test_a_name_that_resolves_to_a_private_address_at_connect_time_is_refused_at_the_socket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: the name looked public when it was checked, then resolves to loopback when connecting."""
+    real = socket.getaddrinfo
+
+    def rebinding(host: str, *args: object, **kwargs: object) -> list:
+        return real("127.0.0.1" if host == "cdn.example.com" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    opener = StreamlinkOpener(resolver=public)
+    with pytest.raises(DisallowedUrlError, match="non-public address"):
+        opener("http://cdn.example.com/live/index.m3u8", SequenceTracker())
+
+
+def test_file_urls_never_reach_streamlink() -> None:
+    with pytest.raises(DisallowedUrlError):
+        StreamlinkOpener(resolver=public)("file:///etc/hosts.m3u8", SequenceTracker())
