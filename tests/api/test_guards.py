@@ -159,3 +159,10 @@ def test_access_log_lines_lose_their_tokens() -> None:
 def test_the_app_installs_the_redaction_on_uvicorns_access_logger(sqlite_api: ApiHarness) -> None:
     filters = logging.getLogger(ACCESS_LOGGER).filters
     assert sum(isinstance(existing, RedactSecrets) for existing in filters) == 1
+
+
+def test_the_installed_swagger_package_is_found() -> None:
+    import api.docs
+
+    bundle = api.docs.swagger_ui_dir()
+    assert bundle is not None and (bundle / "swagger-ui-bundle.js").is_file()

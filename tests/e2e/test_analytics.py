@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -22,6 +21,7 @@ from tests.api.conftest import PASSWORD
 from tests.api.world import analytics_rows, build_warehouse
 from tests.e2e.a11y import assert_accessible, horizontal_overflow
 from tests.e2e.conftest import ARTIFACTS, ApiServer, serve_api
+from tests.e2e.users import join, register
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
@@ -45,14 +45,6 @@ def screenshot(page: Page, name: str) -> None:
     page.evaluate(unstick, "static")
     page.screenshot(path=str(ARTIFACTS / f"analytics-{name}.png"), full_page=True)
     page.evaluate(unstick, "")
-
-
-def register(server: ApiServer, email: str, name: str) -> dict:
-    body = {"email": email, "password": PASSWORD, "display_name": name}
-    registered = httpx.post(f"{server.base_url}/api/auth/register", json=body)
-    assert registered.status_code == 201, registered.text
-    tokens = httpx.post(f"{server.base_url}/api/auth/login", json={"email": email, "password": PASSWORD}).json()
-    return {**registered.json(), "headers": {"Authorization": f"Bearer {tokens['access_token']}"}}
 
 
 def seed_analytics(server: ApiServer, workspace_id: str) -> None:
@@ -156,13 +148,8 @@ def test_viewer_reads_the_dashboard(server: ApiServer, browser: Browser) -> None
     for stale in ARTIFACTS.glob("analytics-*"):
         stale.unlink()
     owner = register(server, "owner@example.com", "Olive Owner")
-    register(server, "viewer@example.com", "Vic Viewer")
-    added = httpx.post(
-        f"{server.base_url}/api/workspaces/{owner['workspace']['id']}/members",
-        headers=owner["headers"],
-        json={"email": "viewer@example.com", "role": "viewer"},
-    )
-    assert added.status_code == 201, added.text
+    viewer = register(server, "viewer@example.com", "Vic Viewer")
+    join(server, owner, viewer, "viewer")
     seed_analytics(server, owner["workspace"]["id"])
 
     context = browser.new_context(viewport=DESKTOP, locale="en-US", reduced_motion="reduce")

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine
@@ -24,6 +23,7 @@ from tests.api.conftest import PASSWORD, fake_platform_env, make_test_video
 from tests.api.world import FAKE_JPEG, add_clip
 from tests.e2e.a11y import assert_accessible, horizontal_overflow
 from tests.e2e.conftest import ARTIFACTS, ApiServer, serve_api
+from tests.e2e.users import join, register
 from tests.support.fake_tiktok import FakeTikTok, fake_tiktok_fixture  # noqa: F401  (provides fake_tiktok)
 from tests.support.fake_x import FakeX, fake_x_fixture  # noqa: F401  (provides fake_x)
 from tests.support.ports import free_port
@@ -48,15 +48,6 @@ def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"web-publishing-{name}.png"
     page.screenshot(path=str(path), full_page=True, style=".status-bar{position:static}")
-
-
-def register(server: ApiServer, email: str, name: str) -> dict:
-    """A user (with their personal workspace) and their tokens."""
-    body = {"email": email, "password": PASSWORD, "display_name": name}
-    registered = httpx.post(f"{server.base_url}/api/auth/register", json=body)
-    assert registered.status_code == 201, registered.text
-    tokens = httpx.post(f"{server.base_url}/api/auth/login", json={"email": email, "password": PASSWORD}).json()
-    return {**registered.json(), "headers": {"Authorization": f"Bearer {tokens['access_token']}"}}
 
 
 def seed_clip(server: ApiServer, owner: dict, video: Path) -> str:
@@ -114,12 +105,7 @@ def test_connect_schedule_and_publish_now(
         stale.unlink()
     owner = register(server, "owner@example.com", "Olive Owner")
     editor = register(server, "editor@example.com", "Eddie Editor")
-    added = httpx.post(
-        f"{server.base_url}/api/workspaces/{owner['workspace']['id']}/members",
-        headers=owner["headers"],
-        json={"email": "editor@example.com", "role": "editor"},
-    )
-    assert added.status_code == 201, added.text
+    join(server, owner, editor, "editor")
     clip_id = seed_clip(server, owner, make_test_video(tmp_path / "clip.mp4"))
 
     admin_context = browser.new_context(viewport=DESKTOP)
