@@ -350,11 +350,14 @@ class Recorder:
         self._clock_s = record.end_s
         self._last_segment_mono = mono
         self._progress_mono = mono
-        self._close_stall()
+        if not session.pump_done.is_set():
+            # Media is flowing again. A segment ffmpeg only finished because its input ended is not that: it is
+            # old media, flushed as the connection closed, and the stall it belongs to goes on.
+            self._close_stall()
         self.health.segments += 1
         self.health.last_segment_at = record.recorded_at
         self.health.live_edge_s = record.end_s
-        self._set_state("recording", force=True)
+        self._set_state("recording" if self._open_stall is None else self.health.state, force=True)
         try:
             self.on_segment(record)
         except Exception:  # a listener's failure must not stop the recording

@@ -142,6 +142,7 @@ def test_a_stall_and_a_discontinuity_are_survived_and_recorded(
     index = load_index(storage, stream)
 
     assert health.state == "ended" and health.reconnects >= 1
+    assert len(index.stalls) == 1, index.stalls  # one outage is one stall, reconnects and all
     [stall] = index.stalls
     assert stall.duration_s is not None and stall.duration_s >= 3.0
     assert abs(stall.at_s - (8.0 - offset)) <= 2.5
