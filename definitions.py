@@ -85,7 +85,7 @@ def build_definitions(
             stream_recorder_job,
             live_clip_job,
         ],
-        schedules=[publish.platform_grants_schedule, analytics_schedule, analytics.engagement_daily_schedule],
+        schedules=[publish.platform_grants_schedule, analytics_schedule],
         sensors=[
             source_video_upload_sensor,
             due_publications_sensor,

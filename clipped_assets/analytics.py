@@ -6,7 +6,7 @@ ended); a later backfill of an old day fails the freshness expectation instead o
 that day's. The Great Expectations suite is a blocking check: nothing downstream in the run builds on a bad day.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from dagster import (
     AllPartitionMapping,
@@ -16,15 +16,11 @@ from dagster import (
     AssetExecutionContext,
     AssetSelection,
     DailyPartitionsDefinition,
-    DefaultScheduleStatus,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
-    ScheduleEvaluationContext,
     asset,
     asset_check,
     define_asset_job,
-    schedule,
 )
 
 from clipped.analytics.engagement import (
@@ -111,19 +107,6 @@ engagement_job = define_asset_job(
     name="engagement_job",
     selection=AssetSelection.assets(engagement_metrics),
     partitions_def=engagement_days,
-    description="Pull one day's engagement snapshot from the platforms and validate it.",
+    description="Pull one day's engagement snapshot from the platforms and validate it (on demand; the nightly run is "
+    "analytics_job, which also builds the marts).",
 )
-
-
-@schedule(
-    name="engagement_daily_schedule",
-    job=engagement_job,
-    cron_schedule="30 2 * * *",
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="Every day at 02:30 UTC: the engagement snapshot of the day that just ended.",
-)
-def engagement_daily_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    scheduled = context.scheduled_execution_time or datetime.now(UTC)
-    day = (scheduled.astimezone(UTC) - timedelta(days=1)).date().isoformat()
-    return RunRequest(run_key=day, partition_key=day)

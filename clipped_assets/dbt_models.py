@@ -16,7 +16,7 @@ database), cached in ``dbt_analytics/target/`` (ignored by git), so a fresh clon
 import functools
 import json
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,6 @@ ENGAGEMENT_METRICS = dg.AssetKey("engagement_metrics")
 analytics_day_partitions = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC", end_offset=1)
 # dbt writes one DuckDB file: runs that build it queue on this pool instead of failing on DuckDB's write lock.
 WAREHOUSE_POOL = "duckdb_warehouse"
-SCHEDULE_HOUR_UTC = 3  # after the nightly metrics pull
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -122,22 +121,25 @@ def analytics_models() -> dg.AssetsDefinition:
     return analytics_dbt_models
 
 
-# The dbt build for one day (or a range, in one run), after that day's metrics: every analytics asset but the pull.
+# One run per day: the metrics pull, its Great Expectations check (blocking: a bad day stops here), then the dbt
+# build. Pull and build in one run is what lets the check block the models; a separate build job would not see it.
 analytics_job = dg.define_asset_job(
     name="analytics_job",
-    selection=dg.AssetSelection.groups(GROUP) - dg.AssetSelection.assets(ENGAGEMENT_METRICS),
+    selection=dg.AssetSelection.groups(GROUP),
     partitions_def=analytics_day_partitions,
-    description="dbt build of the analytics models (their tests as checks) for a day of engagement metrics.",
+    description="A day's engagement pull, its expectations check, then the dbt build of the marts (tests as checks).",
 )
 
 
 @dg.schedule(
     job=analytics_job,
-    cron_schedule=f"0 {SCHEDULE_HOUR_UTC} * * *",
+    cron_schedule="30 2 * * *",
     execution_timezone="UTC",
-    description="Nightly dbt build of the analytics models for the day just pulled (03:00 UTC).",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Every day at 02:30 UTC: the day that just ended is measured, checked and built into the marts.",
 )
 def analytics_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Today's partition (UTC), once per day; runs on demand are launched from analytics_job."""
-    day = context.scheduled_execution_time.date().isoformat()
+    """Yesterday's partition (UTC), once per day: counts are cumulative, so the day is measured once it is over."""
+    scheduled = context.scheduled_execution_time or datetime.now(UTC)
+    day = (scheduled.astimezone(UTC) - timedelta(days=1)).date().isoformat()
     return dg.RunRequest(run_key=day, partition_key=day)

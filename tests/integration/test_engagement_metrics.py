@@ -31,7 +31,6 @@ from clipped.render_manifest import RenderedClipsManifest
 from clipped.sources import SourceRequest
 from clipped.types import ClipSettings, RenderedClip
 from clipped_assets.analytics import (
-    engagement_daily_schedule,
     engagement_days,
     engagement_metrics,
     engagement_metrics_pass_expectations,
@@ -364,9 +363,3 @@ def test_expectations_refuse_unknown_posts_stale_captures_and_a_wrong_schema() -
     wrong = validate_engagement(as_float, facts_with_a, None, "ws1", day)
     assert [f.expectation for f in wrong.failures] == ["the Parquet schema is the contract's"]
     assert "views: double" in wrong.failures[0].detail and "missing views: int64" in wrong.failures[0].detail
-
-
-def test_the_daily_schedule_pulls_the_day_that_just_ended() -> None:
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 2, 2, 30, tzinfo=UTC))
-    request = engagement_daily_schedule(context)
-    assert request.partition_key == "2026-03-01" and request.run_key == "2026-03-01"

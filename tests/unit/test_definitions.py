@@ -226,7 +226,6 @@ def test_job_and_resources() -> None:
     }
     assert {schedule.name for schedule in defs.schedules} == {
         "platform_grants_schedule",
-        "engagement_daily_schedule",
         "analytics_schedule",
     }
     assert {sensor.name for sensor in defs.sensors} == {
@@ -266,23 +265,24 @@ def test_job_and_resources() -> None:
 
 
 def test_analytics_models_line_up_with_metrics() -> None:
-    """analytics_job builds every dbt model (not the metrics pull) on engagement_metrics' own days, and its
-    schedule runs at 03:00 UTC for the day just pulled, once (run key = day)."""
+    """analytics_job pulls a day's metrics, checks them and builds every dbt model on engagement_metrics' own days
+    (in one run, so a failed check stops the models); its schedule runs at 02:30 UTC for the day that just ended."""
     defs = build_definitions("local")
     graph = defs.resolve_asset_graph()
     metrics_days = graph.get(AssetKey("engagement_metrics")).partitions_def
     for name in DBT_MODELS:
         assert graph.get(AssetKey(name)).partitions_def == metrics_days, name
     analytics_job = defs.resolve_job_def("analytics_job")
-    assert analytics_job.asset_layer.executable_asset_keys == {AssetKey(name) for name in DBT_MODELS}
+    expected = {AssetKey(name) for name in DBT_MODELS} | {AssetKey("engagement_metrics")}
+    assert analytics_job.asset_layer.executable_asset_keys == expected
     assert analytics_job.partitions_def == metrics_days
     schedule = defs.resolve_schedule_def("analytics_schedule")
-    assert schedule.cron_schedule == "0 3 * * *" and schedule.execution_timezone == "UTC"
+    assert schedule.cron_schedule == "30 2 * * *" and schedule.execution_timezone == "UTC"
     context = build_schedule_context(
-        scheduled_execution_time=datetime(2026, 3, 5, 3, 0, tzinfo=UTC), repository_def=defs.get_repository_def()
+        scheduled_execution_time=datetime(2026, 3, 5, 2, 30, tzinfo=UTC), repository_def=defs.get_repository_def()
     )
     [request] = schedule.evaluate_tick(context).run_requests
-    assert request.partition_key == "2026-03-05" and request.run_key == "2026-03-05"
+    assert request.partition_key == "2026-03-04" and request.run_key == "2026-03-04"
 
 
 def validate_definitions(tmp_path: Path, extra_env: dict[str, str]) -> None:
