@@ -24,6 +24,7 @@ from api.routes import (
     invitations,
     jobs,
     publications,
+    streams,
     uploads,
     workspaces,
 )
@@ -68,6 +69,7 @@ def build_state(settings: ApiSettings, launcher: RunLauncher | None = None) -> A
             account_addresses=settings.login_account_addresses,
         ),
         invitation_limiter=RateLimiter(settings.invitations_per_hour / 60.0, settings.invitations_per_hour),
+        streams=resources["streams"].service(resources["storage"], resources["ingest"].allowed_domains),
         launcher=launcher,
     )
     state_ref["state"] = state
@@ -102,7 +104,19 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_json_body_bytes)
     install_error_handlers(app)
     install_docs(app, DOCS_URL)
-    for module in (health, auth, workspaces, invitations, jobs, uploads, clips, accounts, publications, analytics):
+    for module in (
+        health,
+        auth,
+        workspaces,
+        invitations,
+        jobs,
+        uploads,
+        clips,
+        accounts,
+        publications,
+        analytics,
+        streams,
+    ):
         app.include_router(module.router)
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -626,3 +626,91 @@ class RankingWeightsOut(AnalyticsOut):
     current: WeightsVersionOut
     defaults: dict[str, float]
     history: list[WeightsVersionOut] = Field(default_factory=list, description="Newest first, down to version 0")
+
+
+# -- live streams ---------------------------------------------------------------------------------------------------
+
+
+class StreamIn(Strict):
+    url: str = Field(min_length=1, max_length=2000, description="a live page on an allowlisted site, or an HLS .m3u8")
+    keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
+        default=None, max_length=50, description="words that trigger a moment (default: the built-in list)"
+    )
+    max_minutes: float | None = Field(default=None, gt=0, le=24 * 60, description="stop after this much stream time")
+
+
+class StreamHealthOut(BaseModel):
+    state: str
+    bitrate_kbps: float
+    live_edge_s: float
+    segments: int
+    kept_segments: int
+    dropped_segments: int
+    gaps: int
+    gap_s: float
+    stalls: int
+    discontinuities: int
+    reconnects: int
+    error: str | None = None
+
+
+class StreamOut(BaseModel):
+    id: str
+    workspace_id: str
+    url: str
+    display_name: str
+    state: str
+    desired: str
+    active: bool
+    stale: bool
+    created_at: datetime
+    heartbeat_age_s: float | None
+    last_segment_age_s: float | None
+    bitrate_kbps: float | None
+    dropped_segments: int
+    gaps: int
+    moment_count: int
+    clip_count: int
+
+
+class LiveEventOut(BaseModel):
+    kind: str
+    at_s: float
+    strength: float
+    detail: str = ""
+
+
+class MomentOut(BaseModel):
+    id: str
+    at_s: float
+    start_s: float
+    end_s: float
+    score: float
+    scores: dict[str, float]
+    reason: str
+    events: list[LiveEventOut]
+    status: str
+    clip_id: str | None
+    detected_at: datetime
+    error: str | None = None
+
+
+class LiveClipOut(BaseModel):
+    id: str
+    moment_id: str
+    title: str
+    reason: str
+    score: float
+    start_s: float
+    end_s: float
+    duration_s: float
+    detected_at: datetime
+    rendered_at: datetime
+    video_url: str
+    thumbnail_url: str
+
+
+class StreamDetailOut(StreamOut):
+    health: StreamHealthOut | None
+    moments: list[MomentOut]
+    clips: list[LiveClipOut]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.rate_limit import LoginThrottle, RateLimiter
 from api.settings import ApiSettings
+from clipped.live.service import StreamService
 from clipped_app.instance import local_instance
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.publisher import PublisherResource
@@ -38,6 +39,7 @@ class AppState:
     ip_rate_limiter: RateLimiter
     login_throttle: LoginThrottle
     invitation_limiter: RateLimiter  # invitations sent, per inviting user
+    streams: StreamService  # the workspaces' live streams (recorders run as processes or Dagster runs)
     launcher: RunLauncher
     _instance: DagsterInstance | None = None
     _instance_lock: threading.Lock = field(default_factory=threading.Lock)

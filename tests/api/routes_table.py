@@ -36,6 +36,8 @@ class Case:
             "account_id": world.account_id,
             "publication_id": world.publication_id,
             "invitation_id": world.invitation_id,
+            "stream_id": world.stream_id,
+            "moment_id": world.stream_moment_id,
         }
         values.update({name: getattr(world, attr) for name, attr in self.ids.items()})
         return self.path.format(**values)
@@ -90,7 +92,13 @@ CASES = [
         Case("GET", f"/api/workspaces/{{workspace_id}}/analytics/{view}", R)
         for view in ("summary", "engagement", "clips", "features", "posting-hours", "growth", "ranking-weights")
     ),
+    Case("GET", "/api/workspaces/{workspace_id}/streams", R),
+    Case("GET", "/api/streams/{stream_id}", R),
+    Case("GET", "/api/streams/{stream_id}/clips/{moment_id}/video", R),
+    Case("GET", "/api/streams/{stream_id}/clips/{moment_id}/thumbnail", R),
     Case("POST", "/api/jobs", E, json=lambda w: {"source_url": "https://10.0.0.1/video.mp4"}),
+    Case("POST", "/api/workspaces/{workspace_id}/streams", E, json=lambda w: {"url": "https://10.0.0.1/live.m3u8"}),
+    Case("POST", "/api/streams/{stream_id}/stop", E),
     Case("POST", "/api/jobs/{job_id}/cancel", E),
     Case("POST", "/api/jobs/{job_id}/retry", E),
     Case("POST", "/api/uploads", E, json=lambda w: {"filename": "a.mp4", "content_type": "video/mp4", "size": 10}),

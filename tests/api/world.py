@@ -13,6 +13,9 @@ import pyarrow as pa
 import yaml
 
 from api.models import Clip, ClipVersion, Comment, Job, Upload, new_id
+from clipped.live.layout import StreamRef
+from clipped.live.models import LiveClip, LiveEvent, Moment
+from clipped.live.service import StreamService
 from clipped.publish.records import Account as PlatformAccount
 from clipped.publish.records import Publication
 from clipped_resources.warehouse import DBT_PROJECT_DIR, ENGAGEMENT_SCHEMA, PUBLICATIONS_SCHEMA
@@ -37,6 +40,8 @@ class World:
     account_id: str = ""  # a connected TikTok account (its grant is a placeholder: nothing posts in these suites)
     publication_id: str = ""  # a post of the clip scheduled to that account, a day ahead
     invitation_id: str = ""  # an open invitation (to an address with no account)
+    stream_id: str = ""  # a live stream (recorded by no process) with one moment and its clip
+    stream_moment_id: str = ""
 
 
 def add_clip(
@@ -136,6 +141,7 @@ def seed_world(api: ApiHarness, owner: Account | None = None) -> World:
             uploads.append(upload)
         session.commit()
         account_id, publication_id = seed_publishing(api, ws, job.partition_key, clip.id, f"{clip_folder}/clip.mp4")
+        stream_id, moment_id = seed_stream(api, ws)
         return World(
             owner=owner,
             workspace_id=ws,
@@ -148,6 +154,8 @@ def seed_world(api: ApiHarness, owner: Account | None = None) -> World:
             account_id=account_id,
             publication_id=publication_id,
             invitation_id=invited.json()["id"],
+            stream_id=stream_id,
+            stream_moment_id=moment_id,
         )
 
 
@@ -180,6 +188,36 @@ def seed_publishing(api: ApiHarness, workspace_id: str, source: str, clip_id: st
         )
     )
     return account.id, publication.id
+
+
+def seed_stream(api: ApiHarness, workspace_id: str) -> tuple[str, str]:
+    """A stream of ``workspace_id`` registered in storage (no recorder), with a rendered moment and its clip's
+    files; (stream id, moment id)."""
+    service = api.state.streams
+    # Registered through a service that accepts any URL: the seeded URL is never opened.
+    seeding = StreamService(service.storage, service.launcher, check_url=lambda url: url)
+    record = seeding.register(workspace_id, "https://www.twitch.tv/seeded")
+    stream = StreamRef(workspace_id, record.stream_id)
+    moment_id = "m0001"
+    video_key, thumbnail_key = stream.clip_key(moment_id, "clip.mp4"), stream.clip_key(moment_id, "thumbnail.jpg")
+    api.state.storage.write_bytes(video_key, FAKE_MP4)
+    api.state.storage.write_bytes(thumbnail_key, FAKE_JPEG)
+    event = LiveEvent(kind="loud_moment", at_s=12.0, strength=0.9, detail="z 4.1")
+    scores = {"energy": 0.9, "keyword": 1.0}
+    moment = Moment(
+        moment_id=moment_id, at_s=12.0, start_s=2.0, end_s=32.0, score=0.55, scores=scores,
+        reason="loud burst + keyword", events=[event], status="rendered", clip_id=stream.clip_id(moment_id),
+    )  # fmt: skip
+    api.state.storage.write_model(stream.moment_key(moment_id), moment)
+    clip = LiveClip(
+        rank=1, clip_id=stream.clip_id(moment_id), candidate_id=moment_id, video_key=video_key,
+        thumbnail_key=thumbnail_key, captions_key=stream.clip_key(moment_id, "captions.ass"), start_s=2.0,
+        end_s=32.0, width=1080, height=1920, score=0.55, scores=scores, reason=moment.reason, title="seeded moment",
+        words=[], stream_id=record.stream_id, moment_id=moment_id, detected_at=moment.detected_at,
+        rendered_at=moment.detected_at + 20,
+    )  # fmt: skip
+    api.state.storage.write_model(stream.clip_record_key(moment_id), clip)
+    return record.stream_id, moment_id
 
 
 def add_job(api: ApiHarness, owner: Account, name: str, run_ids: list[str], *, canceled: bool = False) -> str:
