@@ -12,6 +12,7 @@ import { allClipsView } from "./js/views/clips.js";
 import { jobListView, jobView } from "./js/views/jobs.js";
 import { newJobView } from "./js/views/new_job.js";
 import { queueView } from "./js/views/queue.js";
+import { streamListView, streamView } from "./js/views/streams.js";
 
 const outlet = document.getElementById("main");
 let me = null;
@@ -100,6 +101,8 @@ route("/clips/:id", clipView, { title: "Clip" });
 route("/queue", queueView, { title: "Queue" });
 route("/accounts", accountsView, { title: "Accounts" });
 route("/analytics", analyticsView, { title: "Analytics" });
+route("/streams", streamListView, { title: "Streams" });
+route("/streams/:id", streamView, { title: "Stream" });
 
 let firstRender = true;
 

@@ -243,6 +243,12 @@ export const api = {
   clipPublications: (clipId) => request(`/api/clips/${encodeURIComponent(clipId)}/publications`),
   unschedule: (id) => request(`/api/publications/${encodeURIComponent(id)}`, { method: "DELETE" }),
   publishNow: (id) => request(`/api/publications/${encodeURIComponent(id)}/publish-now`, { method: "POST" }),
+  // Live streams: start in a workspace, list, one stream (health, moments, clips with signed links), stop.
+  streams: (workspaceId) => request(`/api/workspaces/${encodeURIComponent(workspaceId)}/streams`),
+  startStream: (workspaceId, body) =>
+    request(`/api/workspaces/${encodeURIComponent(workspaceId)}/streams`, { method: "POST", body }),
+  stream: (id) => request(`/api/streams/${encodeURIComponent(id)}`),
+  stopStream: (id) => request(`/api/streams/${encodeURIComponent(id)}/stop`, { method: "POST" }),
   // Analytics from the dbt marts: view is summary|engagement|clips|features|posting-hours|growth|ranking-weights.
   // Empty parameters are left out (an empty platform is not a platform).
   analytics: (workspaceId, view, params = {}) => {
