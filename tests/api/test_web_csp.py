@@ -17,7 +17,7 @@ INJECT_INLINE_SCRIPT = """() => {
   script.textContent = "window.injected = 1";
   document.body.append(script);
 }"""
-VIEWS = ("#/jobs", "#/jobs/new", "#/clips", "#/queue", "#/accounts", "#/analytics")
+VIEWS = ("#/jobs", "#/jobs/new", "#/clips", "#/queue", "#/accounts", "#/analytics", "#/streams")
 # Reported by the page itself, so nothing the browser logs differently from version to version is missed.
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
