@@ -134,11 +134,11 @@ class StreamlinkOpener:
         )
 
     def __call__(self, url: str, tracker: SequenceTracker) -> OpenedStream:
-        from streamlink import Streamlink
+        streamlink_class = load_streamlink()
         from streamlink.exceptions import NoPluginError, PluginError, StreamError
 
         url = self.check(url)
-        session = Streamlink(
+        session = streamlink_class(
             options={
                 "hls-live-edge": self.live_edge,
                 "stream-timeout": self.read_timeout_s,
@@ -171,6 +171,20 @@ class StreamlinkOpener:
         except (StreamError, OSError) as exc:
             raise StreamOpenError(f"cannot open {url}: {exc}") from exc
         return _StreamlinkReader(reader)
+
+
+def load_streamlink() -> type:
+    """streamlink's session class, imported only after yt-dlp's HTTP layer.
+
+    Both libraries replace urllib3's ``_PERCENT_RE`` with a wrapper when imported. yt-dlp's wrapper forwards
+    attributes with ``__getattribute__``, which cannot see the methods streamlink's wrapper only provides through
+    ``__getattr__``: with streamlink first, every urllib3 URL in the process (streamlink's, yt-dlp's, boto3's) then
+    fails with "object has no attribute 'sub'". With yt-dlp first, each wrapper works through the other.
+    """
+    import yt_dlp.networking  # noqa: F401  (for its side effect: patch urllib3 before streamlink does)
+    from streamlink import Streamlink
+
+    return Streamlink
 
 
 class _StreamlinkReader:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -114,3 +116,14 @@ def test_a_name_that_resolves_to_a_private_address_at_connect_time_is_refused_at
 def test_file_urls_never_reach_streamlink() -> None:
     with pytest.raises(DisallowedUrlError):
         StreamlinkOpener(resolver=public)("file:///etc/hosts.m3u8", SequenceTracker())
+
+
+def test_streamlink_and_yt_dlp_can_share_a_process() -> None:
+    """Both patch urllib3 on import; streamlink's patch must come second or every URL in the process breaks."""
+    code = (
+        "from clipped.live.source import load_streamlink; load_streamlink(); import yt_dlp; "
+        "import urllib3.util.url as url; url._PERCENT_RE.sub; "
+        "import urllib3; urllib3.util.parse_url('http://example.com/a%2Fb c'); print('ok')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "ok", result.stderr
