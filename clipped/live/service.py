@@ -16,6 +16,7 @@ its data.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -108,6 +109,9 @@ class StreamService:
         self.stale_after_s = stale_after_s
         self.runner = runner
         self.clock = clock
+        # The limit check and the registry update are one read-modify-write of a storage object: within one process
+        # (the review API) starts are serialised so two at once can neither exceed the limit nor drop an entry.
+        self._registry_lock = threading.Lock()
 
     # -- commands --------------------------------------------------------------------------------------------
 
@@ -127,6 +131,17 @@ class StreamService:
         """
         check_workspace_id(workspace_id)
         url = self.check_url(url)
+        with self._registry_lock:
+            return self._register_checked(workspace_id, url, display_name, settings, chat_jsonl)
+
+    def _register_checked(
+        self,
+        workspace_id: str,
+        url: str,
+        display_name: str | None,
+        settings: StreamSettings | None,
+        chat_jsonl: str | None,
+    ) -> StreamRecord:
         active = [status for status in self.list(workspace_id) if status.active]
         if len(active) >= self.max_concurrent:
             raise StreamLimitError(
