@@ -175,7 +175,7 @@ def scenario(
                 }
                 graphql = [str(BIN / "dagster-graphql"), "-w", "workspace.yaml", "-t", BACKFILL_MUTATION]
                 result = dagster_cli([*graphql, "-v", json.dumps(variables)], child_env)
-                response = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+                response = json.loads(next(line for line in result.stdout.splitlines() if line.startswith('{"')))
                 launched = response["data"]["launchPartitionBackfill"]
                 assert launched["__typename"] == "LaunchBackfillSuccess", launched
                 backfill_id = launched["backfillId"]

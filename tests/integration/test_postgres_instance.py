@@ -258,7 +258,7 @@ def test_cli_backfill_of_rendered_clips_targets_only_it_for_every_partition(post
         command, cwd=ROOT, env={**os.environ, **postgres_run.env}, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    response = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+    response = json.loads(next(line for line in result.stdout.splitlines() if line.startswith('{"')))
     launched = response["data"]["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     (row,) = query(postgres_run.database, "SELECT key, status FROM bulk_actions")
