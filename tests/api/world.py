@@ -44,6 +44,24 @@ class World:
     stream_moment_id: str = ""
 
 
+def add_finished_job(session, workspace_id: str, user_id: str, video_id: str, display_name: str) -> Job:
+    """A job whose run is over (as the pipeline leaves it), for tests that seed its clips themselves."""
+    job = Job(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        partition_key=f"{workspace_id}.{video_id}",
+        source_kind="upload",
+        source_location=f"{workspace_id}/uploads/{video_id}.mp4",
+        display_name=display_name,
+        settings={"max_clips": 1},
+        run_ids=[],
+        canceled_at=datetime.now(UTC),
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
 def add_clip(
     session,
     job_id: str,

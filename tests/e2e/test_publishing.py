@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,11 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from api.models import Job
 from clipped.publish.records import Account as PlatformAccount
 from clipped_resources.publishing_store import SqlPublishingStore
 from clipped_resources.storage import LocalStorage
 from tests.api.conftest import PASSWORD, fake_platform_env, make_test_video
-from tests.api.world import FAKE_JPEG, add_clip
+from tests.api.world import FAKE_JPEG, add_clip, add_finished_job
 from tests.e2e.a11y import assert_accessible, horizontal_overflow
 from tests.e2e.conftest import ARTIFACTS, ApiServer, serve_api
 from tests.e2e.users import join, register
@@ -61,19 +59,7 @@ def seed_clip(server: ApiServer, owner: dict, video: Path) -> str:
     engine = create_engine(f"sqlite:///{server.home / 'app.db'}")
     try:
         with Session(engine) as session:
-            job = Job(
-                workspace_id=ws,
-                user_id=user_id,
-                partition_key=f"{ws}.talk-0123456789",
-                source_kind="upload",
-                source_location=f"{ws}/uploads/talk.mp4",
-                display_name="talk.mp4",
-                settings={"max_clips": 1},
-                run_ids=[],
-                canceled_at=datetime.now(UTC),
-            )
-            session.add(job)
-            session.flush()
+            job = add_finished_job(session, ws, user_id, "talk-0123456789", "talk.mp4")
             clip = add_clip(
                 session,
                 job.id,

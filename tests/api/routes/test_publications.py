@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from api.models import Clip, Job, new_id
+from api.models import Clip, new_id
 from clipped.publish.publishing import publish_publication
 from clipped.publish.records import Publication
 from tests.api.conftest import (
@@ -28,7 +28,7 @@ from tests.api.conftest import (
 )
 from tests.api.members import add_member
 from tests.api.routes.test_accounts import PUBLIC_URL, connect, consent, start_connect
-from tests.api.world import FAKE_JPEG, add_clip
+from tests.api.world import FAKE_JPEG, add_clip, add_finished_job
 from tests.support.fake_tiktok import FakeTikTok, fake_tiktok_fixture  # noqa: F401  (provides fake_tiktok)
 from tests.support.fake_x import FakeX, fake_x_fixture  # noqa: F401  (provides fake_x)
 
@@ -106,19 +106,7 @@ def seed_clip(
     api.state.storage.write_bytes(f"{folder}/clip.mp4", video.read_bytes())
     api.state.storage.write_bytes(f"{folder}/thumbnail.jpg", FAKE_JPEG)
     with api.state.sessions() as session:
-        job = Job(
-            workspace_id=ws,
-            user_id=owner.user_id,
-            partition_key=f"{ws}.{name}",
-            source_kind="upload",
-            source_location=f"{ws}/uploads/{name}.mp4",
-            display_name="seeded",
-            settings={"max_clips": 1},
-            run_ids=[],
-            canceled_at=datetime.now(UTC),
-        )
-        session.add(job)
-        session.flush()
+        job = add_finished_job(session, ws, owner.user_id, name, "seeded")
         clip = add_clip(
             session,
             job.id,
