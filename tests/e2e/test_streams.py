@@ -70,7 +70,8 @@ def test_a_live_moment_appears_with_its_clip(server: ApiServer, browser: Browser
         screenshot(page, "moment")
         clip = page.locator(".live-clip video").first
         expect(clip).to_be_visible(timeout=90_000)
-        page.wait_for_function("document.querySelector('.live-clip video').readyState >= 1", timeout=30_000)
+        # A function, not an expression: Playwright evaluates expressions with `new Function`, which our CSP forbids.
+        page.wait_for_function("v => v.readyState >= 1", arg=clip.element_handle(), timeout=30_000)
         duration = page.evaluate("document.querySelector('.live-clip video').duration")
         assert 25 <= duration <= 35, duration
         assert horizontal_overflow(page) == 0
