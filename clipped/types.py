@@ -141,3 +141,6 @@ class RenderedClip(BaseModel):
     loudness_lufs: float | None = None
     inspection: dict[str, object] = Field(default_factory=dict)
     ffmpeg: FfmpegIdentity | None = None  # the binary that rendered the files (None in manifests from before it)
+    # The source stretches the clip keeps, in playback order, when clean-up cuts removed some (empty: the whole
+    # window start_s–end_s). Exports (NLE timelines, captions) follow them.
+    kept_spans_s: list[tuple[float, float]] = Field(default_factory=list)
