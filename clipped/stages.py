@@ -5,7 +5,7 @@ from clipped.stage_record import Stage
 SOURCE_VIDEO = Stage("source_video", code_version="1")
 TRANSCRIPT = Stage("transcript", code_version="1")
 SCENES = Stage("scenes", code_version="1")
-AUDIO_FEATURES = Stage("audio_features", code_version="1")
+AUDIO_FEATURES = Stage("audio_features", code_version="2")
 CANDIDATES = Stage("candidates", code_version="1")
 FACES = Stage("faces", code_version="1")
 RENDERED_CLIPS = Stage("rendered_clips", code_version="1")

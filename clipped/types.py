@@ -58,6 +58,15 @@ class Scenes(BaseModel):
     duration_s: float
 
 
+class Reaction(BaseModel):
+    """An audience reaction heard in the audio (laughter, applause or cheering), with its likelihood 0..1."""
+
+    kind: Literal["laughter", "applause", "cheering"]
+    start_s: float
+    end_s: float
+    score: float
+
+
 class AudioFeatures(BaseModel):
     hop_s: float
     rms_db: list[float]  # one value per hop, dBFS
@@ -65,6 +74,8 @@ class AudioFeatures(BaseModel):
     silences: list[tuple[float, float]]  # (start_s, end_s) stretches below the silence floor
     mean_db: float
     is_silent: bool  # the whole track is below the silence floor
+    pitch_hz: list[float] = Field(default_factory=list)  # median voice pitch per hop, 0 where unvoiced
+    reactions: list[Reaction] = Field(default_factory=list)
 
 
 class Sentence(BaseModel):

@@ -14,6 +14,8 @@ import numpy as np
 import soundfile as sf
 
 from clipped.types import AudioFeatures
+from clipped.understand.reactions import detect_reactions
+from clipped.understand.voice_frames import compute_voice_frames, pitch_per_hop
 
 FLOOR_DB = -100.0
 """Level reported for digital silence (log of zero) and for an empty track."""
@@ -43,6 +45,8 @@ def compute_audio_features(wav_path: Path, hop_s: float = 0.5, *, block_s: float
     ``is_silent`` means less than a second (a tenth, for files under 10 s) of the track is above -50 dBFS.
     ``mean_db`` is the mean of the per-hop levels (-100 for an empty file).
     ``hop_s`` in the result is the hop actually used, after rounding to whole samples.
+    ``pitch_hz`` is the voice's median pitch per hop (0 where unvoiced) and ``reactions`` the laughter,
+    applause and cheering heard (:mod:`clipped.understand.reactions`); both stay empty for a silent track.
     """
     if hop_s <= 0:
         raise ValueError(f"hop_s must be positive, got {hop_s}")
@@ -53,7 +57,18 @@ def compute_audio_features(wav_path: Path, hop_s: float = 0.5, *, block_s: float
         block_len = frame_len * max(1, round(block_s * sample_rate / frame_len))
         frame_power, frame_count = _stream_frame_power(audio, frame_len, block_len)
     hop_len = frame_len * frames_per_hop
-    return _features_from_frames(frame_power, frame_count, frames_per_hop, frame_len, hop_len, sample_rate)
+    loudness = _features_from_frames(frame_power, frame_count, frames_per_hop, frame_len, hop_len, sample_rate)
+    if loudness.is_silent:
+        return loudness
+    # A second streaming pass: spectral frames for the voice's pitch and for audience reactions.
+    voice = compute_voice_frames(wav_path, block_s=block_s)
+    hops = len(loudness.rms_db)
+    return loudness.model_copy(
+        update={
+            "pitch_hz": pitch_per_hop(voice, loudness.hop_s, hops),
+            "reactions": detect_reactions(voice, loudness.hop_s, hops),
+        }
+    )
 
 
 def _stream_frame_power(audio: sf.SoundFile, frame_len: int, block_len: int) -> tuple[np.ndarray, np.ndarray]:
