@@ -13,7 +13,6 @@ import typer
 import uvicorn
 from dagster import AssetMaterialization, DagsterInstance, MultiPartitionKey
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.app import create_app
@@ -24,12 +23,12 @@ from clipped.live.layout import LIVE_MOMENT_PARTITIONS, LIVE_STREAM_PARTITIONS, 
 from clipped.live.models import LiveClip, Moment, SegmentAnalysis, SegmentRecord, StreamHealth, StreamRecord
 from clipped.live.service import StreamLimitError, StreamNotFoundError
 from clipped.live.session import LiveSession
-from clipped.progress import add_step_listener
 from clipped.publish.grants import reseal_all_grants
 from clipped.publish.token_vault import TokenVault, VaultKeyError
 from clipped.types import Aspect, ClipSettings
 from clipped_app.instance import dagster_home, local_instance
-from clipped_app.pipeline import PipelineFailedError, export_clips, register_source, run_clip_job
+from clipped_app.pipeline import PipelineFailedError, check_source, export_clips, register_source, run_clip_job
+from clipped_app.step_display import StepDisplay
 from definitions import build_definitions
 
 app = typer.Typer(add_completion=False, help="Clipped: long video in, short vertical clips out.")
@@ -68,20 +67,25 @@ def run(
     )
     defs = build_definitions(profile, asr_model=asr_model, extra_allowed_roots=extra_roots)
     storage = defs.resources["storage"]
+    try:  # before anything is registered: a refused source leaves no partition and no failed run behind
+        check_source(defs.resources["ingest"], source)
+    except ValueError as exc:
+        _fail(str(exc))
     instance = local_instance()
     try:
         ref = register_source(storage, instance, source, settings, workspace)
     except ValueError as exc:
         _fail(str(exc))
     console.print(f"[bold]partition[/] {ref.partition_key}")
-    with _step_progress() as bars:
+    failure = None
+    with StepDisplay(STEPS) as display:
         try:
             run_clip_job(defs, instance, ref, log_level="CRITICAL")
+            display.finish_all()
         except PipelineFailedError as exc:
-            bars.stop()
-            _fail(str(exc))
-        for step in STEPS:  # steps that reused complete outputs report nothing while running
-            bars.update(step, 1.0)
+            failure = str(exc)
+    if failure:
+        _fail(failure)
     manifest = export_clips(storage, ref, out)
     _print_clips(manifest, out)
 
@@ -229,36 +233,6 @@ class _LiveReporter:
         self.instance.report_runless_asset_event(AssetMaterialization(
             asset_key="stream_segments", partition=self.stream.partition_key, metadata=metadata,
         ))  # fmt: skip
-
-
-class _step_progress:
-    """One rich progress bar per pipeline step, fed by the steps' progress callbacks."""
-
-    def __enter__(self) -> _step_progress:
-        self.progress = Progress(
-            TextColumn("{task.description:<16}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self.tasks: dict[str, TaskID] = {}
-        self.progress.start()
-        self.remove_listener = add_step_listener(self.update)
-        return self
-
-    def update(self, step: str, fraction: float) -> None:
-        if step not in self.tasks:
-            self.tasks[step] = self.progress.add_task(step, total=1.0)
-        self.progress.update(self.tasks[step], completed=fraction)
-
-    def stop(self) -> None:
-        self.progress.stop()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.remove_listener()
-        self.progress.stop()
 
 
 def _print_clips(manifest: dict, out: Path) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
+from clipped.ingest.fetch import resolve_local_source
+from clipped.ingest.url_policy import validate_video_url
 from clipped.layout import RENDERED_CLIPS_FILE, REQUEST_FILE, SourceRef
 from clipped.render_manifest import RenderedClipsManifest
 from clipped.run_tags import run_tags_for
@@ -15,6 +17,7 @@ from clipped.sources import SourceRequest, request_for, source_ref_for
 from clipped.types import ClipSettings
 from clipped_app.instance import process_tags
 from clipped_assets.partitions import source_video_partitions
+from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.storage import StorageResource
 
 MANIFEST_NAME = "clips.json"
@@ -22,6 +25,15 @@ MANIFEST_NAME = "clips.json"
 
 class PipelineFailedError(RuntimeError):
     """The job failed; the message is the failing step and its one-line reason."""
+
+
+def check_source(policy: IngestPolicy, location: str) -> None:
+    """Refuse a source ingest would refuse, before it is registered (a URL off the allowlist or resolving to a
+    private address, a path outside the allowed roots, missing, or a folder): raises ValueError saying why."""
+    if "://" in location:
+        validate_video_url(location, allowed_domains=policy.allowed_domains)
+    else:
+        resolve_local_source(location, policy.allowed_roots)
 
 
 def register_source(

@@ -25,8 +25,12 @@ def stage_asset(stage: Stage, **asset_kwargs: Any) -> Callable[[Callable[..., An
     def decorate(body: Callable[..., Any]) -> AssetsDefinition:
         @functools.wraps(body)  # Dagster reads the body's parameters (context, resources) through __wrapped__
         def guarded(*args: Any, **kwargs: Any) -> Any:
+            # Start and end are reported too, so a step that reuses its outputs still moves its progress bar.
+            publish_step_progress(stage.name, 0.0)
             with failing_clearly():
-                return body(*args, **kwargs)
+                result = body(*args, **kwargs)
+            publish_step_progress(stage.name, 1.0)
+            return result
 
         return asset(
             name=stage.name,
