@@ -31,7 +31,7 @@ def sync_clips(state: AppState, session: Session, job: Job, run_id: str) -> None
             score=rendered.score,
             scores=rendered.scores,
             title=rendered.title,
-            description=rendered.reason,
+            description="",  # written for viewers by the editor; why it was picked stays in `reason`
             hashtags=[],
             reason=rendered.reason,
             start_s=rendered.start_s,

@@ -111,6 +111,8 @@ def test_clip_listed_streamed_with_range_and_approved(e2e: ApiHarness, finished_
     assert clips["total"] == 1
     clip = clips["items"][0]
     assert clip["status"] == "proposed" and clip["version"] == 1 and clip["title"]
+    # Why it was picked is the reviewer's, in its own field; the description is left for the editor to write.
+    assert clip["reason"] and clip["description"] == ""
     assert 15 - 0.5 <= clip["duration_s"] <= 90 + 0.5
 
     full = e2e.client.get(clip["video_url"], headers=headers)

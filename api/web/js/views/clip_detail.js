@@ -99,7 +99,11 @@ export async function clipView({ id }, outlet) {
 
 function metadataForm(clip, onSaved) {
   const title = h("input", { name: "title", type: "text", value: clip.title || "", maxlength: 200 });
-  const description = h("textarea", { name: "description", rows: 4 }, clip.description || "");
+  const description = h(
+    "textarea",
+    { name: "description", rows: 4, placeholder: "What viewers get from this clip" },
+    clip.description || "",
+  );
   const hashtags = h("input", {
     name: "hashtags",
     type: "text",
@@ -127,7 +131,7 @@ function metadataForm(clip, onSaved) {
     },
     h("h2", { id: "details-title" }, "Details"),
     field("Title", title),
-    field("Description", description),
+    field("Description", description, "Posted with the clip. Why it was picked is under Review, not here."),
     field("Hashtags", hashtags, "Separated by spaces or commas; the # is optional."),
     h("div", { class: "actions" }, save),
   );
