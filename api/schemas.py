@@ -196,10 +196,11 @@ class JobOut(BaseModel):
     source: JobSource
     settings: dict
     created_at: datetime
-    updated_at: datetime
+    updated_at: datetime = Field(description="The job's or its run's latest change (a step's progress included)")
     run_id: str | None
     error: str | None = None
-    progress: float
+    progress: float = Field(description="0..1, each step weighted by its expected share of the run's time")
+    seconds_left: float | None = Field(default=None, description="Estimated time left while running, else null")
     steps: list[JobStep]
     clip_count: int
 

@@ -64,16 +64,21 @@ def job_out(state: AppState, session: Session, job: Job, view: RunView | None = 
         source=JobSource(kind=job.source_kind, display_name=job.display_name),
         settings=job.settings,
         created_at=job.created_at,
-        updated_at=job.updated_at,
+        updated_at=max(_utc(job.updated_at), view.last_event_at or _utc(job.updated_at)),
         run_id=run_id,
         error=view.error,
         progress=view.progress,
+        seconds_left=view.seconds_left(datetime.now(UTC)),
         steps=[
             JobStep(name=s.name, status=s.status, started_at=s.started_at, ended_at=s.ended_at, duration_s=s.duration_s)
             for s in view.steps
         ],
         clip_count=clip_count,
     )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands datetimes back naive
 
 
 def launch(state: AppState, session: Session, job: Job) -> None:

@@ -93,6 +93,8 @@ def test_job_runs_to_success_with_steps_from_dagster(e2e: ApiHarness, finished_j
     job = finished_job
     assert job["status"] == "succeeded", job
     assert job["progress"] == 1.0 and job["clip_count"] == 1 and job["error"] is None
+    # "updated" follows the run (its last event), not the moment the job was created.
+    assert job["updated_at"] >= job["steps"][-1]["ended_at"] > job["created_at"] and job["seconds_left"] is None
     names = [step["name"] for step in job["steps"]]
     assert names == ["source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips"]
     for step in job["steps"]:

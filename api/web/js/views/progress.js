@@ -22,6 +22,12 @@ export function statusBadge(status) {
   return h("span", { class: `badge badge-${status}` }, status);
 }
 
+/** "40 s" / "3 min": an estimate, so no false precision. */
+export function timeLeft(seconds) {
+  const value = Math.max(0, Number(seconds) || 0);
+  return value < 60 ? `${Math.max(5, Math.round(value / 5) * 5)} s` : `${Math.round(value / 60)} min`;
+}
+
 /** Overall bar and per-step bars. Running steps get an indeterminate bar: we know they run, not how far. */
 export function jobProgress(job, { detailed = false } = {}) {
   const fraction = Math.max(0, Math.min(1, Number(job.progress) || 0));
@@ -35,6 +41,9 @@ export function jobProgress(job, { detailed = false } = {}) {
       { class: "overall" },
       h("progress", { max: 1, value: fraction, "aria-label": `Overall progress, ${percent}%` }),
       h("span", { class: "percent", "aria-hidden": "true" }, `${percent}%`),
+      job.seconds_left !== null && job.seconds_left !== undefined
+        ? h("span", { class: "eta" }, `about ${timeLeft(job.seconds_left)} left`)
+        : null,
     ),
     steps.length
       ? h(
