@@ -18,6 +18,7 @@ from api.tokens import LinkGrant, issue_link_token
 MEDIA = "media"
 EVENTS = "events"
 UPLOAD = "upload"
+DOWNLOAD = "download"
 # Media link expiries are rounded up to this, so a page reloaded within it gets the same URLs (browser cache hits,
 # players do not restart); a link is therefore valid between its TTL and TTL plus this.
 MEDIA_ROUND_S = 300
@@ -35,6 +36,14 @@ def job_events_resource(job_id: str) -> str:
 
 def upload_resource(upload_id: str) -> str:
     return f"upload/{upload_id}"
+
+
+def clip_download_resource(clip_id: str, version: int, format_id: str) -> str:
+    return f"clip/{clip_id}/v{version}/download/{format_id}"
+
+
+def job_export_resource(job_id: str) -> str:
+    return f"job/{job_id}/export"
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,16 @@ class LinkIssuer:
     def clip_media(self, clip_id: str, version: int, kind: MediaKind) -> str:
         token = self._token(clip_media_resource(clip_id, version, kind), MEDIA, self.media_ttl_s, MEDIA_ROUND_S)
         return f"/api/clips/{quote(clip_id)}/{kind}?version={version}&token={token}"
+
+    def clip_download(self, clip_id: str, version: int, format_id: str) -> str:
+        """A link that downloads one export of one clip version (a browser download cannot send headers)."""
+        token = self._token(clip_download_resource(clip_id, version, format_id), DOWNLOAD, self.media_ttl_s)
+        return f"/api/clips/{quote(clip_id)}/download/{quote(format_id)}?version={version}&token={token}"
+
+    def job_export(self, job_id: str) -> str:
+        """A link that downloads the zip of a job's approved clips."""
+        token = self._token(job_export_resource(job_id), DOWNLOAD, self.media_ttl_s)
+        return f"/api/jobs/{quote(job_id)}/export?token={token}"
 
     def job_events(self, job_id: str, now: datetime | None = None) -> IssuedLink:
         now = now or datetime.now(UTC)

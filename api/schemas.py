@@ -715,3 +715,16 @@ class StreamDetailOut(StreamOut):
     health: StreamHealthOut | None
     moments: list[MomentOut]
     clips: list[LiveClipOut]
+
+
+class DownloadOut(BaseModel):
+    format: str = Field(description="mp4, srt, vtt, fcpxml, premiere_xml or edl")
+    label: str
+    filename: str
+    url: str = Field(description="A short-lived link that downloads this file (Content-Disposition: attachment)")
+
+
+class ExportLinkOut(BaseModel):
+    url: str = Field(description="A short-lived link that downloads the zip of the job's approved clips")
+    filename: str
+    clips: int = Field(description="How many approved clips the zip holds")

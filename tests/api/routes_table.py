@@ -38,6 +38,7 @@ class Case:
             "invitation_id": world.invitation_id,
             "stream_id": world.stream_id,
             "moment_id": world.stream_moment_id,
+            "format_id": "srt",
         }
         values.update({name: getattr(world, attr) for name, attr in self.ids.items()})
         return self.path.format(**values)
@@ -84,6 +85,10 @@ CASES = [
     Case("GET", "/api/clips/{clip_id}/versions", R),
     Case("GET", "/api/clips/{clip_id}/preview", R),
     Case("GET", "/api/clips/{clip_id}/comments", R),
+    Case("GET", "/api/clips/{clip_id}/downloads", R),
+    Case("GET", "/api/clips/{clip_id}/download/{format_id}", R),
+    Case("POST", "/api/jobs/{job_id}/export-link", R),
+    Case("GET", "/api/jobs/{job_id}/export", R),
     Case("GET", "/api/workspaces/{workspace_id}/members", R),
     Case("GET", "/api/workspaces/{workspace_id}/accounts", R),
     Case("GET", "/api/workspaces/{workspace_id}/publications", R),
