@@ -14,11 +14,12 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from dagster import DagsterInstance, DagsterRunStatus
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
 from api.services.background import BackgroundWorker
 from clipped.layout import ClipVersionRef, SourceRef
@@ -44,6 +45,11 @@ def partition_tags(version: ClipVersionRef) -> dict[str, str]:
     return {PARTITION_TAG: version.partition_key, **by_dimension}
 
 
+def run_worker_command(job_name: str, partition_key: str, run_id: str) -> list[str]:
+    """The child process that executes one run of the embedded launcher (api/run_worker.py)."""
+    return [sys.executable, "-m", "api.run_worker", "--job", job_name, partition_key, run_id]
+
+
 class RunLauncher:
     """Interface: start a clip_job run for a partition or a clip_version_job run for a version, and cancel one."""
 
@@ -61,11 +67,27 @@ class RunLauncher:
 
 
 class EmbeddedLauncher(RunLauncher):
-    """Runs one job at a time in a child process on a background thread, against the DAGSTER_HOME instance."""
+    """Runs one job at a time in a child process on a background thread, against the DAGSTER_HOME instance.
 
-    def __init__(self, instance: Callable[[], DagsterInstance], worker: BackgroundWorker | None = None):
+    A process that ends before its run reached the instance (it could not import, open the instance or write the
+    run: a busy SQLite file, a crash) is started again, up to ``start_attempts`` times; after that the run is
+    recorded as failed with the process's last words, so a job never waits as "queued" for a run that will not come.
+    """
+
+    def __init__(
+        self,
+        instance: Callable[[], DagsterInstance],
+        worker: BackgroundWorker | None = None,
+        *,
+        command: Callable[[str, str, str], list[str]] | None = None,
+        start_attempts: int = 3,
+        retry_delay_s: float = 5.0,
+    ):
         self._instance = instance
         self._worker = worker or BackgroundWorker("clipped-runs")
+        self._command = command or run_worker_command
+        self._start_attempts = start_attempts
+        self._retry_delay_s = retry_delay_s
         self._lock = threading.Lock()
         self._canceled: set[str] = set()
         self._processes: dict[str, subprocess.Popen] = {}
@@ -85,26 +107,25 @@ class EmbeddedLauncher(RunLauncher):
         return run_id
 
     def _execute(self, job_name: str, partition_key: str, run_id: str) -> None:
-        with self._lock:
-            if run_id in self._canceled:
+        for attempt in range(1, self._start_attempts + 1):
+            process = self._start(job_name, partition_key, run_id)
+            if process is None:
+                return  # canceled before it started
+            _, stderr = process.communicate()
+            with self._lock:
+                self._processes.pop(run_id, None)
+            run = self._instance().get_run_by_id(run_id)
+            if run is not None or run_id in self._canceled:
+                break
+            last_words = (stderr or "").strip()[-2000:]
+            log.warning(
+                "run %s: its process exited with %s before the run started (attempt %d of %d): %s",
+                run_id, process.returncode, attempt, self._start_attempts, last_words,
+            )  # fmt: skip
+            if attempt == self._start_attempts:
+                self._record_never_started(job_name, partition_key, run_id, process.returncode, last_words)
                 return
-            env = dict(os.environ)
-            project = str(Path(__file__).resolve().parents[2])
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
-            process = subprocess.Popen(
-                [sys.executable, "-m", "api.run_worker", "--job", job_name, partition_key, run_id],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                start_new_session=True,  # its own process group, so cancel also ends ffmpeg children
-            )
-            self._processes[run_id] = process
-        _, stderr = process.communicate()
-        with self._lock:
-            self._processes.pop(run_id, None)
-        run = self._instance().get_run_by_id(run_id)
+            time.sleep(self._retry_delay_s * attempt)
         if run is not None and run.status not in FINISHED:
             # The process ended without finishing the run (killed, crashed): say so in the instance.
             if run_id in self._canceled:
@@ -113,6 +134,45 @@ class EmbeddedLauncher(RunLauncher):
                 self._instance().report_run_failed(run, message=f"run process exited with {process.returncode}")
         if process.returncode not in (0, 1) and run_id not in self._canceled:
             log.error("run %s process exited with %s: %s", run_id, process.returncode, (stderr or "")[-2000:])
+
+    def _start(self, job_name: str, partition_key: str, run_id: str) -> subprocess.Popen | None:
+        with self._lock:
+            if run_id in self._canceled:
+                return None
+            env = dict(os.environ)
+            project = str(Path(__file__).resolve().parents[2])
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
+            process = subprocess.Popen(
+                self._command(job_name, partition_key, run_id),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # its own process group, so cancel also ends ffmpeg children
+            )
+            self._processes[run_id] = process
+            return process
+
+    def _record_never_started(
+        self, job_name: str, partition_key: str, run_id: str, returncode: int, last_words: str
+    ) -> None:
+        """A failed run under ``run_id`` saying why, so the job reads as failed (and can be retried)."""
+        instance = self._instance()
+        run = instance.add_run(
+            DagsterRun(
+                job_name=job_name,
+                run_id=run_id,
+                status=DagsterRunStatus.NOT_STARTED,
+                tags={PARTITION_TAG: partition_key, TRIGGER_TAG: "api"},
+            )
+        )
+        reason = last_words.splitlines()[-1] if last_words else "no output"
+        instance.report_run_failed(
+            run,
+            message=f"the run process exited with {returncode} before starting the run, "
+            f"{self._start_attempts} times: {reason}",
+        )
 
     def cancel(self, run_id: str) -> None:
         with self._lock:
