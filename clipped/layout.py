@@ -27,6 +27,8 @@ TRANSCRIPT_FILE = "transcript.json"
 SCENES_FILE = "scenes.json"
 AUDIO_FEATURES_FILE = "audio_features.json"
 CANDIDATES_FILE = "candidates.json"
+RANKING_FILE = "ranking.json"  # what ranked and wrote the candidates, its tokens and cost
+SUMMARY_FILE = "summary.json"
 FACES_FILE = "faces.json"
 RENDERED_CLIPS_FILE = "rendered_clips.json"
 

@@ -88,6 +88,18 @@ class Sentence(BaseModel):
     word_end: int  # exclusive
 
 
+class ClipWriting(BaseModel):
+    """What a clip is posted with: an on-screen hook, hashtags and a caption per platform (within its limits).
+
+    Written by the heuristic writer, or by Claude when the ranker is configured for it (``written_by`` says which).
+    """
+
+    hook: str = ""  # 3–6 words for an on-screen overlay
+    hashtags: list[str] = Field(default_factory=list)  # "#word", topical
+    post_captions: dict[str, str] = Field(default_factory=dict)  # platform → caption, hashtags included
+    written_by: str = ""  # "heuristic" or "claude:<model>"; empty in candidates from before writing existed
+
+
 class Candidate(BaseModel):
     candidate_id: str
     start_s: float
@@ -98,6 +110,7 @@ class Candidate(BaseModel):
     title: str
     text: str
     words: list[Word]
+    writing: ClipWriting = Field(default_factory=ClipWriting)
 
     @property
     def duration_s(self) -> float:
@@ -149,6 +162,7 @@ class RenderedClip(BaseModel):
     reason: str
     title: str
     words: list[Word]
+    writing: ClipWriting = Field(default_factory=ClipWriting)
     loudness_lufs: float | None = None
     inspection: dict[str, object] = Field(default_factory=dict)
     ffmpeg: FfmpegIdentity | None = None  # the binary that rendered the files (None in manifests from before it)

@@ -121,6 +121,7 @@ def render_and_inspect(
         reason=candidate.reason,
         title=candidate.title,
         words=candidate.words,
+        writing=candidate.writing,
         loudness_lufs=inspection.integrated_lufs,
         inspection={
             **inspection.model_dump(mode="json"),

@@ -128,6 +128,7 @@ def render_clip_version(
         title=original.title,
         text=" ".join(word.word for word in original.words),
         words=original.words,
+        writing=original.writing,
     )
     with storage.local_path(source.key(SOURCE_FILE)) as video:
         spec = inputs.spec(

@@ -22,6 +22,7 @@ from clipped.stage_record import StageRecord, load_complete_record, save_record
 from clipped.stages import CANDIDATES
 from clipped.types import ClipSettings
 from clipped_assets import learn, select
+from clipped_resources.ranker import HeuristicRanker
 from clipped_resources.storage import LocalStorage
 from clipped_resources.warehouse import WarehouseResource
 
@@ -65,7 +66,10 @@ def prepare_source(storage: LocalStorage, talk) -> None:
 
 def run_candidates(storage: LocalStorage, instance) -> tuple[list[str], str, dict]:
     result = materialize(
-        [select.candidates], partition_key=SOURCE.partition_key, resources={"storage": storage}, instance=instance
+        [select.candidates],
+        partition_key=SOURCE.partition_key,
+        resources={"storage": storage, "ranker": HeuristicRanker()},
+        instance=instance,
     )
     assert result.success
     [event] = result.asset_materializations_for_node("candidates")
