@@ -5,6 +5,7 @@ import { field, h, mount, uid } from "../dom.js";
 import { clock, duration, parseHashtags, score, when } from "../format.js";
 import { announce, busy, showError } from "../status.js";
 import { clipPlayer, clipTitle, reviewButtons } from "./clips.js";
+import { downloadMenu } from "./downloads.js";
 import { loadCaptionStyles } from "./new_job.js";
 import { statusBadge } from "./progress.js";
 import { publishSection } from "./schedule.js";
@@ -63,6 +64,7 @@ export async function clipView({ id }, outlet) {
         mount(statusSlot, statusBadge(next.status));
         publish.update(next);
       }),
+      downloadMenu(clip),
     ),
   );
 

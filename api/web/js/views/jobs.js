@@ -6,6 +6,7 @@ import { TERMINAL_JOB_STATUSES, when } from "../format.js";
 import { currentQuery, navigate } from "../router.js";
 import { announce, busy, showError } from "../status.js";
 import { clipGrid } from "./clips.js";
+import { exportApprovedButton } from "./downloads.js";
 import { jobProgress, statusBadge, watchJob } from "./progress.js";
 
 const PAGE_SIZE = 20;
@@ -172,6 +173,7 @@ export async function jobView({ id }, outlet) {
       ["failed", "canceled"].includes(job.status)
         ? h("button", { type: "button", onclick: (e) => act(e.currentTarget, api.retryJob, "Job restarted") }, "Retry")
         : null,
+      Number(job.clip_count) > 0 ? exportApprovedButton(job) : null,
     );
     if (!grid && (job.status === "succeeded" || Number(job.clip_count) > 0)) {
       grid = clipGrid({ jobId: job.id });
