@@ -96,7 +96,9 @@ class ClipWriting(BaseModel):
 
     hook: str = ""  # 3–6 words for an on-screen overlay
     hashtags: list[str] = Field(default_factory=list)  # "#word", topical
-    post_captions: dict[str, str] = Field(default_factory=dict)  # platform → caption, hashtags included
+    # platform → caption text without hashtags (a post is title, caption, hashtags), sized so the whole post fits the
+    # platform's limits; empty when nothing was written (the post is then the title and hashtags)
+    post_captions: dict[str, str] = Field(default_factory=dict)
     written_by: str = ""  # "heuristic" or "claude:<model>"; empty in candidates from before writing existed
 
 

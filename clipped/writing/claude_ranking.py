@@ -19,7 +19,7 @@ from clipped.publish.models import PLATFORMS
 from clipped.select.sentences import split_sentences
 from clipped.types import Candidate, ClipSettings, ClipWriting, Word
 from clipped.writing.claude_client import ClaudeFailed, MessagesApi, ToolSpec, Usage, as_data, call_tool, validated
-from clipped.writing.gates import platform_captions, valid_hook
+from clipped.writing.gates import fitted_captions, valid_hook
 from clipped.writing.hashtags import topical_hashtags
 from clipped.writing.heuristic import window_id
 
@@ -43,10 +43,10 @@ For every candidate you are given, call the tool once with all of them and provi
 - hook: 3 to 6 words for an on-screen overlay during the first seconds; no profanity, no emojis.
 - reason: one line on why it works (or does not), at most 150 characters.
 - hashtags: 2 to 5 topical tags without spaces.
-- captions: one post caption per platform WITHOUT hashtags (they are appended for you): tiktok (casual,
-  at most 150 characters), youtube (one or two plain sentences describing the clip, at most 200 characters),
-  instagram (warm, may end with a question to the viewer, at most 200 characters), x (punchy, at most 200
-  characters).
+- captions: one post caption per platform, WITHOUT hashtags and without repeating the title (the post is the
+  title, then the caption, then the hashtags): tiktok (casual, at most 150 characters), youtube (one or two plain
+  sentences describing the clip, at most 200 characters), instagram (warm, may end with a question to the
+  viewer, at most 200 characters), x (punchy, at most 120 characters).
 - start_s / end_s: optional. Only to tighten a window (drop a weak first or last sentence): copy a sentence start
   time for start_s and a sentence end time for end_s exactly as shown, inside the window. Leave them out
   otherwise. Never invent times.
@@ -230,14 +230,14 @@ def apply_plan(
     if not valid_hook(hook):
         rejected.append(f"{cid}: hook {hook!r} is not 3–6 clean words; heuristic hook kept")
         hook = candidate.writing.hook
-    captions = plan.captions.model_dump()
+    title = " ".join(plan.title.split())
     update |= {
-        "title": " ".join(plan.title.split()),
+        "title": title,
         "reason": " ".join(plan.reason.split()),
         "writing": ClipWriting(
             hook=hook,
             hashtags=hashtags,
-            post_captions={p: platform_captions("", captions[p], hashtags)[p] for p in PLATFORMS},
+            post_captions=fitted_captions(title, plan.captions.model_dump(), hashtags),
             written_by=f"claude:{model}",
         ),
         "scores": {**candidate.scores, "claude": round(plan.score / 100, 4)},

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from clipped.publish.metadata import LIMITS, compose_post_text
-from clipped.publish.models import PLATFORMS
-from clipped.select.lexicon import FILLERS, normalize
+from clipped.publish.models import PLATFORMS, Platform
+from clipped.select.lexicon import FILLERS, normalize, words
 from clipped.types import Candidate, Word
 
 OPENING_S = 3.0
@@ -25,7 +25,7 @@ PROFANITY = frozenset(
 )  # fmt: skip
 
 
-_DANGLING = frozenset("a an the and but or of to in on at by for with as from that than into is are was".split())
+_DANGLING = words("a an the and but or of to in on at by for with as from that than into is are was")
 
 
 def is_profane(token: str) -> bool:
@@ -87,10 +87,20 @@ def hook_from_title(title: str, text: str) -> str:
     return hook if len(hook.split()) >= HOOK_MIN_WORDS else ""
 
 
-def platform_captions(title: str, body: str, hashtags: list[str]) -> dict[str, str]:
-    """A caption per platform, fitted to its limits by :func:`clipped.publish.metadata.compose_post_text`."""
-    return {platform: compose_post_text(platform, title, body, hashtags).caption for platform in PLATFORMS}
+def fitted_captions(title: str, bodies: dict[str, str], hashtags: list[str]) -> dict[str, str]:
+    """Each platform's caption text (without hashtags: they are added when posting) cut at a word boundary so that
+    :func:`clipped.publish.metadata.compose_post_text` fits title, caption and hashtags whole within the limits."""
+    fitted = {}
+    for platform in PLATFORMS:
+        tokens = bodies.get(platform, "").split()
+        while tokens and not caption_fits(platform, title, " ".join(tokens), hashtags):
+            tokens.pop()
+        if tokens:
+            fitted[platform] = " ".join(tokens).rstrip(",;:-–— ")
+    return fitted
 
 
-def captions_within_limits(captions: dict[str, str]) -> bool:
-    return all(len(text) <= LIMITS[platform].caption_max for platform, text in captions.items() if platform in LIMITS)
+def caption_fits(platform: Platform, title: str, body: str, hashtags: list[str]) -> bool:
+    """Whether the post made of ``title``, ``body`` and ``hashtags`` keeps all of them whole within the limits."""
+    post = compose_post_text(platform, title, body, hashtags)
+    return body in post.caption and len(post.caption) <= LIMITS[platform].caption_max

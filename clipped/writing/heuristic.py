@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clipped.types import Candidate, ClipSettings, ClipWriting
-from clipped.writing.gates import clean_opening, hook_from_title, platform_captions
+from clipped.writing.gates import clean_opening, hook_from_title
 from clipped.writing.hashtags import topical_hashtags
 
 HEURISTIC = "heuristic"
@@ -15,11 +15,10 @@ def write_heuristically(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def heuristic_writing(candidate: Candidate) -> ClipWriting:
-    hashtags = topical_hashtags(candidate.text)
+    # No caption text: a post is then the title and the hashtags (what an editor writes comes first).
     return ClipWriting(
         hook=hook_from_title(candidate.title, candidate.text),
-        hashtags=hashtags,
-        post_captions=platform_captions("", candidate.title, hashtags),
+        hashtags=topical_hashtags(candidate.text),
         written_by=HEURISTIC,
     )
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from clipped.learn.simulate import synthetic_talk
-from clipped.publish.metadata import LIMITS
+from clipped.publish.metadata import LIMITS, compose_post_text
 from clipped.publish.models import PLATFORMS
 from clipped.select.sentences import join_words, split_sentences
 from clipped.select.titles import make_title
@@ -75,9 +75,11 @@ def assert_gates(candidates: list[Candidate]) -> None:
     for candidate in candidates:
         assert valid_hook(candidate.writing.hook), candidate.writing.hook
         assert candidate.writing.hashtags
-        assert set(candidate.writing.post_captions) == set(PLATFORMS)
-        for platform, caption in candidate.writing.post_captions.items():
-            assert 0 < len(caption) <= LIMITS[platform].caption_max
+        for platform in PLATFORMS:
+            body = candidate.writing.post_captions.get(platform, "")
+            post = compose_post_text(platform, candidate.title, body, candidate.writing.hashtags)
+            assert body in post.caption and len(post.caption) <= LIMITS[platform].caption_max
+            assert all(tag in post.caption for tag in candidate.writing.hashtags)
         opening = [w for w in candidate.words if w.start_s < candidate.start_s + OPENING_S]
         assert not any(is_profane(w.word) for w in opening)
 
@@ -134,7 +136,8 @@ def test_claude_request_shape_batches_usage_and_cost(claude, fake_anthropic, heu
     first = ranked[0]
     assert first.title.startswith("Why this moment matters") and first.writing.hook == "Nobody tells you this"
     assert first.writing.hashtags == ["#Learning", "#Ideas"] and first.writing.written_by == "claude:claude-sonnet-4-5"
-    assert first.writing.post_captions["x"].endswith("#Learning #Ideas")
+    assert first.writing.post_captions["x"] == "The shortest answer to a long question."
+    assert set(first.writing.post_captions) == set(PLATFORMS)
     assert_gates(ranked)
 
 
