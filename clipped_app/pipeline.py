@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
+from clipped.export.clip_export import clip_subtitles
 from clipped.ingest.fetch import resolve_local_source
 from clipped.ingest.url_policy import validate_video_url
 from clipped.layout import RENDERED_CLIPS_FILE, REQUEST_FILE, SourceRef
@@ -107,7 +108,8 @@ def _innermost_message(error) -> str:
 
 
 def export_clips(storage: StorageResource, source: SourceRef, out_dir: Path) -> dict:
-    """Copy the rendered clips into ``out_dir`` as clip_NN.mp4 and write ``clips.json``; return the manifest."""
+    """Copy the rendered clips into ``out_dir`` as clip_NN.mp4 (with clip_NN.jpg and clip_NN.srt) and write
+    ``clips.json``; return the manifest."""
     rendered = storage.read_model(source.key(RENDERED_CLIPS_FILE), RenderedClipsManifest)
     out_dir.mkdir(parents=True, exist_ok=True)
     clips = []
@@ -117,6 +119,7 @@ def export_clips(storage: StorageResource, source: SourceRef, out_dir: Path) -> 
             shutil.copyfile(video, out_dir / name)
         with storage.local_path(clip.thumbnail_key) as thumbnail:
             shutil.copyfile(thumbnail, out_dir / f"clip_{clip.rank:02d}.jpg")
+        (out_dir / f"clip_{clip.rank:02d}.srt").write_text(clip_subtitles(clip, "srt"), encoding="utf-8")
         clips.append(
             {
                 "rank": clip.rank,
