@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from clipped_assets import analytics, clip_versions, ingest, learn, publish, render, select, understand
+from clipped_assets import analytics, clip_versions, ingest, learn, publish, render, search, select, understand
 from clipped_assets.dbt_models import analytics_job, analytics_models, analytics_schedule
 from clipped_assets.live import live_clip_partitions, live_clips, stream_recorder_job, stream_segments
 from clipped_assets.partitions import clip_version_partitions, source_video_partitions
@@ -22,7 +22,7 @@ from clipped_sensors.live import live_segment_sensor, stream_recorder_sensor
 from clipped_sensors.publish import due_publications_sensor
 from clipped_sensors.upload import source_video_upload_sensor
 
-STAGE_MODULES = (ingest, understand, select, render, clip_versions, publish, analytics, learn)
+STAGE_MODULES = (ingest, understand, search, select, render, clip_versions, publish, analytics, learn)
 
 
 def build_definitions(

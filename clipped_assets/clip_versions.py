@@ -32,6 +32,7 @@ from clipped.render.versions import (
     version_output_keys,
     version_stage,
 )
+from clipped.search.moment_clip import is_moment_clip, read_moment_clip_request, render_moment_clip
 from clipped.stage_outputs import read_request
 from clipped.stage_record import StageOutputs, reuse_or_compute
 from clipped.types import RenderedClip
@@ -62,13 +63,19 @@ def clip_version(context: AssetExecutionContext, storage: StorageResource, rende
     with failing_clearly(), never_retried():
         version = ClipVersionRef.from_partition_key(context.partition_key)
         request = read_version_request(storage, version)
+        # A clip made from a searched moment has no rendered original: its own request carries its window.
+        moment = read_moment_clip_request(storage, version) if is_moment_clip(version) else None
         settings = read_request(storage, version.source).settings
         # The clip id carries the fingerprint of the rendered_clips it came from, so the request pins the upstream.
-        inputs = [request.model_dump(), render.model_dump(exclude={"parallel_clips"}), ffmpeg_identity().model_dump()]
+        asked = (moment or request).model_dump()
+        inputs = [asked, render.model_dump(exclude={"parallel_clips"}), ffmpeg_identity().model_dump()]
 
         def compute() -> StageOutputs:
             progress = progress_for(context, CLIP_VERSION.name)
-            render_clip_version(storage, render, version.source, request, progress)
+            if moment is not None:
+                render_moment_clip(storage, render, version.source, moment, progress)
+            else:
+                render_clip_version(storage, render, version.source, request, progress)
             return StageOutputs(version_output_keys(version))
 
         result = reuse_or_compute(storage, version.source, version_stage(version), inputs, compute)

@@ -18,6 +18,7 @@ from clipped_resources.render_options import RenderOptions
 from clipped_resources.s3_storage import S3Storage
 from clipped_resources.storage import LocalStorage, StorageResource
 from clipped_resources.streams import DagsterStreams, LocalStreams, StreamsResource
+from clipped_resources.vector_store import VectorStoreResource
 from clipped_resources.vision import RetinaFaceVision
 from clipped_resources.warehouse import DBT_PROJECT_DIR, WarehouseResource, dbt_executable
 
@@ -73,7 +74,41 @@ def build_resources(
         "warehouse": warehouse_from_env(profile, home),
         "dbt": dbt_resource(profile),
         "streams": streams_from_env(profile, home),
+        "vector_store": vector_store_from_env(profile, home),
     }
+
+
+def vector_store_from_env(profile: str, home: Path) -> VectorStoreResource:
+    """Moment search's LanceDB: ``CLIPPED_VECTOR_STORE_URI``, else ``{home}/moments`` (local) or
+    ``s3://$CLIPPED_S3_BUCKET/moments`` (prod; endpoint and region as the storage's, credentials from the standard
+    AWS variables). ``CLIPPED_SEARCH_OCR_FRAMES`` caps the frames read for on-screen text (0: none);
+    ``CLIPPED_CLIP_MODEL`` and ``CLIPPED_CLIP_MODEL_PATH`` name a CLIP model and its baked checkpoint."""
+    env = os.environ
+    uri = env.get("CLIPPED_VECTOR_STORE_URI", "").strip()
+    options: dict[str, str] = {}
+    if profile == "prod":
+        bucket = env.get("CLIPPED_S3_BUCKET", "").strip()
+        if not uri and not bucket:
+            raise ValueError("the prod profile needs CLIPPED_S3_BUCKET (or CLIPPED_VECTOR_STORE_URI) for moment search")
+        uri = uri or f"s3://{bucket}/moments"
+        endpoint = env.get("CLIPPED_S3_ENDPOINT_URL", "").strip()
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        options |= {"aws_endpoint": endpoint} if endpoint else {}
+        options |= {"allow_http": "true"} if endpoint.startswith("http://") else {}
+        options |= {"aws_region": region} if region else {}
+    extra: dict[str, object] = {}
+    ocr_frames = env.get("CLIPPED_SEARCH_OCR_FRAMES", "").strip()
+    if ocr_frames:
+        if not ocr_frames.isdigit():
+            raise ValueError(f"CLIPPED_SEARCH_OCR_FRAMES must be a whole number, not {ocr_frames!r}")
+        extra["ocr_frames"] = int(ocr_frames)
+    return VectorStoreResource(
+        uri=uri or str(home / "moments"),
+        storage_options=options,
+        image_model=env.get("CLIPPED_CLIP_MODEL", "").strip(),
+        image_model_path=env.get("CLIPPED_CLIP_MODEL_PATH", "").strip(),
+        **extra,
+    )
 
 
 def s3_storage_from_env() -> StorageResource:

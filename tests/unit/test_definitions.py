@@ -30,6 +30,7 @@ ASSETS = {
     "transcript": "understand",
     "scenes": "understand",
     "audio_features": "understand",
+    "moment_index": "understand",
     "candidates": "select",
     "faces": "select",
     "rendered_clips": "render",
@@ -154,6 +155,7 @@ def test_lineage() -> None:
 
     assert parents("transcript") == {"source_video"}
     assert parents("candidates") == {"transcript", "scenes", "audio_features"}
+    assert parents("moment_index") == {"transcript"}
     assert parents("faces") == {"candidates"}
     assert parents("rendered_clips") == {"candidates", "faces"}
     assert parents("clip_version") == {"rendered_clips"}
@@ -261,6 +263,7 @@ def test_job_and_resources() -> None:
         "warehouse",
         "dbt",
         "streams",
+        "vector_store",
     }
 
 
