@@ -27,6 +27,42 @@ CONTINUATIONS = words(
 
 FILLERS = frozenset({"um", "uh", "erm", "er", "ah", "hmm", "mm", "mhm", "like", "yeah", "okay", "ok", "right"})
 
+DANGLING_OPENERS = words("it it's its that that's those these they they're them he he's she she's him her there's")
+"""A window opening on one of these points back at something the viewer has not heard ("it", "that one")."""
+
+HEDGES = frozenset({("sort", "of"), ("kind", "of"), ("you", "know"), ("i", "mean"), ("i", "guess")})
+"""Two-word fillers: a line full of them is someone thinking aloud, not a hook."""
+
+OPEN_QUESTION_WORDS = frozenset({"why", "how"})
+"""Questions that open a curiosity gap; "who wants to ...", "do you guys ..." are usually logistics."""
+
+STORY_OPENERS = frozenset(
+    {
+        ("i", "remember"),
+        ("one", "time"),
+        ("one", "day"),
+        ("one", "night"),
+        ("there", "i"),
+        ("years", "ago"),
+        ("let", "me"),
+        ("true", "story"),
+        ("first", "time"),
+        ("last", "week"),
+        ("last", "year"),
+        ("when", "i"),
+        ("picture", "this"),
+        ("funny", "story"),
+        ("long", "story"),
+    }
+)
+"""Two-word openings of a told story: the setup of a setup-payoff arc."""
+
+PAYOFF_WORDS = words("turns finally suddenly punchline realized realised")
+PAYOFF_BIGRAMS = frozenset(
+    {("turns", "out"), ("that's", "when"), ("that's", "why"), ("it", "worked"), ("never", "again"), ("the", "end")}
+)
+"""The turn or payoff of a story, in the window's last sentences."""
+
 QUESTION_WORDS = frozenset({"why", "how", "what", "who", "where", "when", "which", "whats", "what's"})
 QUESTION_AUXILIARIES = words("do does did is are was were can could would should have has will")
 """With no punctuation in a transcript, a sentence opening "why ..." or "do you ..." is taken as a question."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-MAX_OVERLAP = 0.5
+MAX_OVERLAP = 0.2
+"""Clips of one source share at most a fifth of the shorter one: well under half, so none repeats another."""
 
 
 def suppress_overlaps(

@@ -7,13 +7,14 @@ scoring tens of thousands of windows is a handful of numpy operations.
 - hook (first sentence only): a question, talking to "you", a number, curiosity words, a short punchy line;
   opening on "and/but/so" or a filler costs.
 - flow: starts on a fresh thought, ends on terminal punctuation (a long pause counts a little less), little
-  dead air inside, a speaking rate of 2-3.5 words/s.
+  dead air inside, a speaking rate of 2-4.5 words/s (lively talk runs past 4).
 - value: density of numbers, name-like capitalised words and trigger words ("here's", "important", "the
   key"), and the share of content words not already used in the previous 50 words (lexical diversity).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,12 +24,16 @@ from clipped.select.lexicon import (
     CLOSING_MARKS,
     CONTINUATIONS,
     CURIOSITY_WORDS,
+    DANGLING_OPENERS,
     FILLERS,
+    HEDGES,
     NUMBER_WORDS,
+    OPEN_QUESTION_WORDS,
     QUESTION_AUXILIARIES,
     QUESTION_WORDS,
     SECOND_PERSON,
     STOPWORDS,
+    STORY_OPENERS,
     TRIGGER_BIGRAMS,
     TRIGGER_WORDS,
     ends_sentence,
@@ -38,10 +43,19 @@ from clipped.select.sentences import MAX_PAUSE_S
 from clipped.select.titles import Signal
 from clipped.types import Sentence, Word
 
-HOOK_PARTS = {"question": 0.35, "you": 0.2, "number": 0.15, "curiosity": 0.15, "punchy": 0.15}
+HOOK_PARTS = {"question": 0.3, "you": 0.1, "number": 0.15, "curiosity": 0.15, "story": 0.2, "punchy": 0.15}
 """Curiosity counts per word, up to two words; the total is capped at 1."""
+CLOSED_QUESTION_CREDIT = 0.3
+"""A question that opens no gap (not why/how, no claim word) earns this share of the question part."""
 HOOK_CONTINUATION_PENALTY = 0.25
 HOOK_FILLER_PENALTY = 0.15
+HOOK_HESITATION_PENALTY = 0.15
+HOOK_TRAILING_OFF_PENALTY = 0.3
+HESITATIONS = frozenset({"um", "uh", "erm", "er", "hmm", "mm"})
+TRAILING_OFF = frozenset(
+    {"i", "a", "an", "the", "to", "and", "of", "my", "your", "we", "is", "was", "have", "but", "so"}
+)
+"""A sentence cut off after one of these (no full stop) trails off."""
 FLOW_PARTS = {"start": 0.3, "end": 0.3, "pauses": 0.2, "pace": 0.2}
 VALUE_PARTS = {"numbers": 0.25, "names": 0.2, "triggers": 0.3, "diversity": 0.25}
 
@@ -119,7 +133,7 @@ def text_scores(features: TextFeatures, first: np.ndarray, last: np.ndarray) -> 
     dead_air = count("dead_air", np.maximum(end - 1, begin))
     pauses = np.clip(1.0 - (dead_air / duration) / DEAD_AIR_ZERO_SHARE, 0.0, 1.0)
     words_per_s = words / duration
-    pace = np.interp(words_per_s, [1.0, 2.0, 3.5, 5.0], [0.0, 1.0, 1.0, 0.0])
+    pace = np.interp(words_per_s, [1.0, 2.0, 4.5, 6.0], [0.0, 1.0, 1.0, 0.0])
     start_ok, end_kind = features.start_ok[first], features.end_kind[last]
     flow = (
         FLOW_PARTS["start"] * start_ok
@@ -189,10 +203,18 @@ def describe_text(features: TextFeatures, first: int, last: int, weights: dict[s
 
 def title_sentence(features: TextFeatures, first: int, last: int) -> str:
     """The text of the window's most informative sentence; a hooky opener gets a head start."""
+    return title_sentences(features, first, last)[0]
+
+
+def title_sentences(features: TextFeatures, first: int, last: int) -> list[str]:
+    """The window's sentences, best title material first: informative, complete, 4-14 words; a hooky opener
+    gets a head start."""
     info = features.info[first : last + 1].copy()
     if features.hook[first] >= 0.5:
         info[0] += 0.5
-    return features.sentences[first + int(np.argmax(info))].text
+    info += 0.2 * (features.end_kind[first : last + 1] >= 1.0)
+    order = np.argsort(-info, kind="stable")
+    return [features.sentences[first + int(index)].text for index in order]
 
 
 def _word_cues(words: Sequence[Word], tokens: list[str], first_of_sentence: np.ndarray) -> dict[str, np.ndarray]:
@@ -249,26 +271,38 @@ def _hook(
         not punctuated
         and (toks[0] in QUESTION_WORDS or (toks[0] in QUESTION_AUXILIARIES and len(toks) > 1 and toks[1] == "you"))
     )
-    you = any(token in SECOND_PERSON for token in toks)
+    pairs = list(itertools.pairwise(toks))
+    # "you guys" addresses the room (usually logistics), not the viewer.
+    you = any(token in SECOND_PERSON for token in toks) and ("you", "guys") not in pairs
     number = any(any(char.isdigit() for char in token) or token in NUMBER_WORDS for token in toks)
     # A question word already shows as "question"; name the claim word instead when there is one.
     curious = sorted((t for t in toks if t in CURIOSITY_WORDS), key=lambda t: question and t in QUESTION_WORDS)
+    # "Why ...?"/"How ...?" or a question with a claim word opens a gap; "Who wants to take notes?" does not.
+    open_question = question and (toks[0] in OPEN_QUESTION_WORDS or bool(curious))
+    story = any(pair in STORY_OPENERS for pair in pairs)
     length = len(toks)
     punchy = 0.5 if length < 3 else float(np.interp(length, [12, 30], [1.0, 0.0]))
 
     score = (
-        HOOK_PARTS["question"] * question
+        HOOK_PARTS["question"] * (1.0 if open_question else CLOSED_QUESTION_CREDIT if question else 0.0)
         + HOOK_PARTS["you"] * you
         + HOOK_PARTS["number"] * number
         + HOOK_PARTS["curiosity"] * min(2, len(curious))
+        + HOOK_PARTS["story"] * story
         + HOOK_PARTS["punchy"] * punchy
     )
-    if toks[0] in CONTINUATIONS:
+    if toks[0] in CONTINUATIONS or toks[0] in DANGLING_OPENERS:
         score -= HOOK_CONTINUATION_PENALTY
     elif toks[0] in FILLERS:
         score -= HOOK_FILLER_PENALTY
+    # Someone thinking aloud ("sort of, um, I") or trailing off mid-clause is no hook whatever its words.
+    hesitations = sum(pair in HEDGES for pair in pairs) + sum(token in HESITATIONS for token in toks[1:])
+    score -= HOOK_HESITATION_PENALTY * min(3, hesitations)
+    if not ends_sentence(last_word) and toks[-1] in TRAILING_OFF:
+        score -= HOOK_TRAILING_OFF_PENALTY
     cues = [
         *(["question"] if question else []),
+        *(["story opener"] if story else []),
         *([f"'{curious[0]}'"] if curious else []),
         *(["speaks to 'you'"] if you else []),
         *(["number"] if number else []),
@@ -287,9 +321,10 @@ def _end_kind(words: Sequence[Word], sentence: Sentence) -> float:
 
 
 def _start_ok(tokens: list[str], sentences: list[Sentence], end_kind: np.ndarray, index: int) -> float:
-    """How fresh a start the sentence is: not a continuation word, not right after a forced cut."""
+    """How fresh a start the sentence is: not a continuation word or a pointer back ("it", "that one"), not
+    right after a forced cut. 0 means a viewer would need what came before."""
     first_token = tokens[sentences[index].word_start]
-    if first_token in CONTINUATIONS:
+    if first_token in CONTINUATIONS or first_token in DANGLING_OPENERS:
         return 0.0
     if first_token in FILLERS:
         return 0.3

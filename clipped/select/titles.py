@@ -11,11 +11,29 @@ from dataclasses import dataclass
 from clipped.select.lexicon import CLOSING_MARKS, CONTINUATIONS, FILLERS, TERMINAL_PUNCTUATION, normalize, words
 
 MAX_TITLE_CHARS = 60
+MAX_TITLE_WORDS = 8
+MIN_CLAUSE_WORDS = 3
 MAX_REASON_PARTS = 3
 NO_SPEECH_REASON = "no speech: chosen from audio energy and scene changes"
 
 _SMALL_WORDS = words("a an the and but or nor of to in on at by for with as vs")
 _LEADING_NOISE = CONTINUATIONS | FILLERS | {"well", "now", "oh"}
+_HESITATIONS = frozenset({"um", "uh", "erm", "er", "hmm", "mm", "mhm"})
+_HEDGES = frozenset({("sort", "of"), ("kind", "of"), ("you", "know"), ("i", "mean")})
+_HANGING_ENDS = (
+    _SMALL_WORDS
+    | FILLERS
+    | words(
+        "is are was were be been am it's that which who whom whose i you we they he she my your our their his her its "
+        "well so because if when than then just really very actually basically guess mean know"
+    )
+)
+"""A headline ending on one of these leaves the phrase hanging ("... Comes Back Is, Well")."""
+_PHRASE_BREAKS = words(
+    "before after along near behind beside during with without because when while until since for from into "
+    "onto over under about at in on to and but or so which who that where"
+)
+"""A long sentence is cut before one of these: what comes before is usually a whole phrase."""
 
 
 @dataclass(frozen=True)
@@ -41,15 +59,82 @@ def make_reason(signals: Iterable[Signal], *, prefix: str | None = None) -> str:
 
 
 def make_title(sentence: str) -> str:
-    """A Title Case headline of at most 60 characters from one sentence, without leading filler or trailing
-    punctuation; cut at a clause break or word boundary when the sentence is longer."""
-    words = sentence.split()
+    """A short Title Case headline (at most 60 characters, about eight words) from one sentence.
+
+    Fillers and hedges ("um", "you know", "sort of") go wherever they are; leading connectives ("so", "and",
+    "well") and a trailing tag ("okay", "right") go too. A long sentence keeps its first clause that says
+    something (three words or more), cut at eight words; whatever it ends on, it never ends on a word that
+    leaves the phrase hanging ("is", "the", "of", "well"). No trailing punctuation.
+    """
+    words = _without_fillers(sentence.split())
     while len(words) > 1 and normalize(words[0]) in _LEADING_NOISE:
         words = words[1:]
-    text = _shorten(" ".join(words))
+    clause = _first_clause(words)
+    text = _shorten(" ".join(_trim_hanging(_cut_phrase(clause))))
     text = text.rstrip(CLOSING_MARKS + "".join(TERMINAL_PUNCTUATION) + ",;:-–— ")
     text = text.lstrip("\"'“‘([«")
     return _title_case(text) if text else "Untitled Clip"
+
+
+def _without_fillers(words: list[str]) -> list[str]:
+    kept: list[str] = []
+    index = 0
+    while index < len(words):
+        token = normalize(words[index])
+        following = normalize(words[index + 1]) if index + 1 < len(words) else ""
+        if (token, following) in _HEDGES:
+            _carry_punctuation(kept, words[index + 1])
+            index += 2
+            continue
+        if token in _HESITATIONS:
+            _carry_punctuation(kept, words[index])
+        else:
+            kept.append(words[index])
+        index += 1
+    return kept
+
+
+def _carry_punctuation(kept: list[str], dropped: str) -> None:
+    """Keep a clause break that sat on a dropped filler ("sort of, um, I" keeps its commas' meaning)."""
+    mark = dropped.strip()[-1:] if dropped.strip() else ""
+    if kept and mark in ",;:.!?" and not kept[-1].endswith((",", ";", ":", ".", "!", "?")):
+        kept[-1] += mark
+
+
+def _first_clause(words: list[str]) -> list[str]:
+    """The first comma/semicolon/colon clause with at least three words after trimming; all words if none."""
+    clauses: list[list[str]] = [[]]
+    for word in words:
+        clauses[-1].append(word)
+        if word.endswith((",", ";", ":", " –", "—")):
+            clauses.append([])
+    for clause in clauses:
+        trimmed = _trim_hanging(clause)
+        if len([w for w in trimmed if any(c.isalnum() for c in w)]) >= MIN_CLAUSE_WORDS:
+            return trimmed
+    return words
+
+
+def _cut_phrase(words: list[str]) -> list[str]:
+    """At most ~8 words: a longer clause is cut before a preposition or conjunction (up to 10 words in, so a
+    phrase stays whole: "... Three Heavy Iron Keys | before the rain"), else at 8 words."""
+    if len(words) <= MAX_TITLE_WORDS:
+        return words
+    breaks = [
+        index
+        for index in range(MIN_CLAUSE_WORDS, min(len(words), MAX_TITLE_WORDS + 2) + 1)
+        if index < len(words) and normalize(words[index]) in _PHRASE_BREAKS
+    ]
+    return words[: breaks[-1]] if breaks else words[:MAX_TITLE_WORDS]
+
+
+def _trim_hanging(words: list[str]) -> list[str]:
+    words = list(words)
+    while len(words) > 1 and normalize(words[-1]) in _HANGING_ENDS:
+        words.pop()
+    while len(words) > 1 and normalize(words[0]) in _LEADING_NOISE:
+        words = words[1:]
+    return words
 
 
 def timestamp_title(start_s: float, end_s: float) -> str:
