@@ -24,6 +24,7 @@ from api.routes import (
     health,
     invitations,
     jobs,
+    open_links,
     publications,
     streams,
     uploads,
@@ -118,6 +119,7 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
         publications,
         analytics,
         streams,
+        open_links,
     ):
         app.include_router(module.router)
     if settings.web_dir.is_dir():

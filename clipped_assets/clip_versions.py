@@ -32,6 +32,7 @@ from clipped.render.versions import (
     version_output_keys,
     version_stage,
 )
+from clipped.review_links import clip_page
 from clipped.search.moment_clip import is_moment_clip, read_moment_clip_request, render_moment_clip
 from clipped.stage_outputs import read_request
 from clipped.stage_record import StageOutputs, reuse_or_compute
@@ -89,7 +90,9 @@ def clip_version(context: AssetExecutionContext, storage: StorageResource, rende
             "aspect": request.aspect,
             "duration_s": MetadataValue.float(round(clip.end_s - clip.start_s, 2)),
             "loudness_lufs": MetadataValue.float(clip.loudness_lufs) if clip.loudness_lufs is not None else "–",
-            "video": MetadataValue.md(f"[clip.mp4]({storage.uri(clip.video_key)})"),
+            "review": MetadataValue.url(
+                clip_page(storage.review_app_url, version.source.partition_key, request.clip_id, version.version)
+            ),
         },
         check_results=[
             AssetCheckResult(check_name=name, passed=passed, severity=AssetCheckSeverity.ERROR)

@@ -16,6 +16,7 @@ from clipped.ingest.identity import (
 from clipped.ingest.prepare import PreparedSource, prepare_source
 from clipped.ingest.probe import check_fits_a_clip
 from clipped.layout import AUDIO_FILE, INFO_FILE, SOURCE_FILE
+from clipped.review_links import source_page
 from clipped.stage_outputs import read_request
 from clipped.stage_record import StageOutputs
 from clipped.stages import SOURCE_VIDEO
@@ -82,6 +83,6 @@ def source_video(context: AssetExecutionContext, storage: StorageResource, inges
             "content_sha256": prepared.content_sha256,
             "normalised": prepared.normalised,
             "source": request.location,
-            "video": MetadataValue.url(storage.uri(source.key(SOURCE_FILE))),
+            "review": MetadataValue.url(source_page(storage.review_app_url, source.partition_key)),
         },
     )

@@ -18,6 +18,7 @@ from clipped.media.ffmpeg import ffmpeg_identity
 from clipped.render.clip_checks import CLIP_CHECKS, failing_clip_ranks
 from clipped.render.clip_set import clip_output_keys, render_clip_set
 from clipped.render_manifest import RenderedClipsManifest
+from clipped.review_links import clip_page
 from clipped.stage_outputs import read_request
 from clipped.stage_record import StageOutputs, upstream_fingerprint
 from clipped.stages import CANDIDATES, FACES, RENDERED_CLIPS, SCENES
@@ -64,7 +65,7 @@ def rendered_clips(
         metadata={
             "clip_count": len(manifest.clips),
             "total_duration_s": MetadataValue.float(round(sum(c.end_s - c.start_s for c in manifest.clips), 2)),
-            "clips": MetadataValue.md(clips_markdown(storage, manifest)),
+            "clips": MetadataValue.md(clips_markdown(storage, manifest, source.partition_key)),
         },
         check_results=[
             AssetCheckResult(
@@ -78,14 +79,14 @@ def rendered_clips(
     )
 
 
-def clips_markdown(storage: Storage, manifest: RenderedClipsManifest) -> str:
-    """A table with inline thumbnails and file links for the Dagster UI."""
-    rows = ["| rank | thumbnail | start–end | score | LUFS | title | file |", "|---|---|---|---|---|---|---|"]
+def clips_markdown(storage: StorageResource, manifest: RenderedClipsManifest, partition: str) -> str:
+    """A table with inline thumbnails and links to each clip's page in the review app, for the Dagster UI."""
+    rows = ["| rank | thumbnail | start–end | score | LUFS | title | clip |", "|---|---|---|---|---|---|---|"]
     for clip in manifest.clips:
         rows.append(
             f"| {clip.rank} | {_inline_thumbnail(storage, clip.thumbnail_key)} | {clip.start_s:.1f}–{clip.end_s:.1f} "
             f"| {clip.score:.2f} | {clip.loudness_lufs if clip.loudness_lufs is not None else '–'} "
-            f"| {clip.title.replace('|', '/')} | [clip.mp4]({storage.uri(clip.video_key)}) |"
+            f"| {clip.title.replace('|', '/')} | [open]({clip_page(storage.review_app_url, partition, clip.clip_id)}) |"
         )
     return "\n".join(rows)
 

@@ -61,7 +61,7 @@ def build_resources(
     """
     profile = active_profile(profile)
     home = home or clipped_home()
-    storage = s3_storage_from_env() if profile == "prod" else LocalStorage(root=str(home / "storage"))
+    storage = s3_storage_from_env() if profile == "prod" else LocalStorage(root=str(home / "storage"), **review_app())
     asr_env = {**os.environ, "CLIPPED_ASR_MODEL": asr_model} if asr_model else None
     return {
         "storage": storage,
@@ -121,7 +121,15 @@ def s3_storage_from_env() -> StorageResource:
         endpoint_url=os.environ.get("CLIPPED_S3_ENDPOINT_URL") or None,
         region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
         work_dir=os.environ.get("CLIPPED_WORK_DIR") or None,
+        **review_app(),
     )
+
+
+def review_app() -> dict[str, str]:
+    """``CLIPPED_REVIEW_APP_URL``: where people open the review app (Dagster UI links go there); unset, the
+    storage's default, `clipped api`'s local address."""
+    url = os.environ.get("CLIPPED_REVIEW_APP_URL", "").strip()
+    return {"review_app_url": url} if url else {}
 
 
 def streams_from_env(profile: str, home: Path) -> StreamsResource:

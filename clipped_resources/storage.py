@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from dagster import ConfigurableResource
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from clipped.layout import InvalidKeyError, check_key, check_raw_inbox_key
+from clipped.review_links import DEFAULT_REVIEW_APP_URL
 from clipped.storage import ObjectInfo
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -145,6 +146,11 @@ class StorageResource(ConfigurableResource):
     Keys are checked for shape on every call; :meth:`for_workspace` gives a view that also refuses any key
     outside one workspace, which is what code acting for a user or an inbox should hold.
     """
+
+    review_app_url: str = Field(
+        default=DEFAULT_REVIEW_APP_URL,
+        description="The review app (`clipped api`) whose pages the Dagster UI links to for what is stored here",
+    )
 
     def exists(self, key: str) -> bool:
         raise NotImplementedError
