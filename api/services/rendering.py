@@ -22,9 +22,12 @@ from api.state import AppState
 from clipped.layout import CLIP_VERSION_PARTITIONS, SOURCE_FILE, ClipVersionRef, SourceRef
 from clipped.media.ffmpeg import run_ffmpeg
 from clipped.render.captions_ass import build_ass
+from clipped.render.crop_path import plan_crop_path
 from clipped.render.filtergraph import ass_filter
-from clipped.render.render_clip import output_size
+from clipped.render.inputs import RenderInputs, load_render_inputs
+from clipped.render.render_clip import OUTPUT_FPS, output_size
 from clipped.render.versions import ClipVersionRequest, rendered_clip, save_version_request, version_keys
+from clipped.types import RenderedClip
 
 log = logging.getLogger("clipped.api")
 RUN_FAILED = {DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
@@ -37,27 +40,49 @@ def version_ref(job: Job, clip: Clip, number: int) -> ClipVersionRef:
 
 
 def preview_frame(state: AppState, job: Job, clip: Clip, caption_style: str) -> bytes:
-    """One JPEG frame of the clip (centre crop at the delivery size) with ``caption_style`` captions drawn.
+    """One JPEG frame of the clip as it is framed (its own face-following crop at that moment, at the delivery
+    size) with ``caption_style`` captions drawn.
 
     The frame is taken where a word starts about a third into the clip, so there is always a caption to see.
     """
     storage, source = state.storage, SourceRef.from_partition_key(job.partition_key)
     rendered = rendered_clip(storage, source, clip.manifest_clip_id)
-    width, height = output_size(job.settings.get("aspect", "9:16"))
+    aspect = job.settings.get("aspect", "9:16")
+    width, height = output_size(aspect)
     words = [w for w in rendered.words if rendered.start_s <= w.start_s < rendered.end_s]
     at_s = words[len(words) // 3].start_s + 0.05 if words else rendered.start_s
     script = build_ass(rendered.words, at_s, rendered.end_s, width, height, caption_style)
+    window = crop_window_at(load_render_inputs(storage, source), rendered, aspect, at_s)
     with (
         tempfile.TemporaryDirectory(prefix="clipped-preview-") as scratch,
         storage.local_path(source.key(SOURCE_FILE)) as video,
     ):
         ass_path, out = Path(scratch) / "captions.ass", Path(scratch) / "preview.jpg"
         ass_path.write_text(script)
-        crop = f"crop=w='min(iw,ih*{width}/{height})':h='min(ih,iw*{height}/{width})'"
+        crop = "crop={}:{}:{}:{}".format(*window)
         args = ["-ss", f"{at_s:.3f}", "-i", str(video), "-frames:v", "1"]
         args += ["-vf", f"{crop},scale={width}:{height},setsar=1,{ass_filter(ass_path)}", "-q:v", "4", str(out)]
         run_ffmpeg(args)
         return out.read_bytes()
+
+
+def crop_window_at(inputs: RenderInputs, clip: RenderedClip, aspect: str, at_s: float) -> tuple[int, int, int, int]:
+    """(width, height, x, y) of the crop the render uses at source time ``at_s``: the same face-following path
+    (:func:`clipped.render.crop_path.plan_crop_path`, from the clip's faces and the scene cuts) the clip was
+    rendered with, so the preview shows the person the clip shows."""
+    path = plan_crop_path(
+        inputs.faces_by_window.get(clip.candidate_id, []),
+        clip.start_s,
+        clip.end_s,
+        inputs.media.width,
+        inputs.media.height,
+        aspect,
+        inputs.cuts_s,
+        fps=OUTPUT_FPS,
+    )
+    index = min(len(path.keyframes) - 1, max(0, round((at_s - clip.start_s) * path.fps)))
+    frame = path.keyframes[index]
+    return path.crop_w, path.crop_h, frame.x, frame.y
 
 
 def queue_rerender(state: AppState, session: Session, job: Job, clip: Clip, caption_style: str) -> ClipVersion:
