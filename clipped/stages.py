@@ -3,10 +3,10 @@
 from clipped.stage_record import Stage
 
 SOURCE_VIDEO = Stage("source_video", code_version="1")
-TRANSCRIPT = Stage("transcript", code_version="1")
+TRANSCRIPT = Stage("transcript", code_version="2")  # 2: word edges on the speech onsets and offsets
 SCENES = Stage("scenes", code_version="1")
 AUDIO_FEATURES = Stage("audio_features", code_version="2")
-CANDIDATES = Stage("candidates", code_version="2")  # 2: candidates carry their writing
+CANDIDATES = Stage("candidates", code_version="3")  # 2: writing; 3: baseline, reactions, coherence
 FACES = Stage("faces", code_version="1")
 RENDERED_CLIPS = Stage("rendered_clips", code_version="1")
 SOURCE_SUMMARY = Stage("source_summary", code_version="1")

@@ -18,6 +18,7 @@ from clipped.stage_outputs import read_candidates, read_request
 from clipped.stage_record import StageOutputs, upstream_fingerprint
 from clipped.stages import AUDIO_FEATURES, CANDIDATES, FACES, SCENES, TRANSCRIPT
 from clipped.types import AudioFeatures, Candidate, FacesResult, Scenes, Transcript
+from clipped.understand.sentence_embedding import SentenceEmbedder
 from clipped.writing.ranking import RankingReport
 from clipped_assets.placement import GPU_OP_TAGS, GPU_POOL
 from clipped_assets.step_context import materialize_stage, progress_for, source_of, stage_asset
@@ -55,6 +56,7 @@ def candidates(context: AssetExecutionContext, storage: StorageResource, ranker:
             storage.read_model(source.key(SCENES_FILE), Scenes),
             settings,
             ranking=ranking,
+            embedder=SentenceEmbedder(),  # MiniLM: novelty, topic shifts and duplicates by meaning
         )
         ranked, report = ranker.rank(chosen, settings)  # never raises for the LLM's sake: falls back, says why
         storage.write_json(key, [candidate.model_dump(mode="json") for candidate in ranked])
