@@ -45,6 +45,7 @@ DOWNLOAD_FORMATS: dict[str, DownloadFormat] = {
     **{key: DownloadFormat(f.label, f.suffix, f.media_type) for key, f in NLE_FORMATS.items()},
 }
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+_VIDEO_SUFFIX = re.compile(r"\.(mp4|m4v|mov|mkv|webm|avi|ts)$", re.IGNORECASE)
 MAX_NAME_CHARS = 80
 
 
@@ -54,6 +55,12 @@ def download_name(title: str, fallback: str) -> str:
     name = _UNSAFE.sub(" ", unicodedata.normalize("NFC", title))
     name = " ".join(name.split())[:MAX_NAME_CHARS].strip(" .")
     return name or fallback
+
+
+def job_name(job: Job, fallback: str) -> str:
+    """The job's name for files and folders: its display name (often the uploaded file's) without a video
+    suffix, so the export of "talk.mp4" is "talk - approved clips.zip", not "talk.mp4 - …"."""
+    return download_name(_VIDEO_SUFFIX.sub("", job.display_name), fallback)
 
 
 def content_disposition(filename: str) -> str:
@@ -101,7 +108,7 @@ def clip_download(state: AppState, job: Job, clip: Clip, version: ClipVersion, f
         record = clip_record(storage, source, clip.manifest_clip_id, version.version)
         if format_id in CAPTION_FORMATS:
             return ClipDownload(filename, kind.media_type, text=clip_subtitles(record, format_id))
-        media_name = download_name(job.display_name, source.video_id) + ".mp4"
+        media_name = job_name(job, source.video_id) + ".mp4"
         media = source_media(storage, source, source_link(state, source, media_name), media_name)
     except (LookupError, FileNotFoundError) as exc:
         raise not_found("clip source") from exc
@@ -132,7 +139,7 @@ def approved_clips(session: Session, state: AppState, job: Job) -> list[Clip]:
 
 
 def export_file_name(job: Job) -> str:
-    return download_name(job.display_name, "clips") + " - approved clips.zip"
+    return job_name(job, "clips") + " - approved clips.zip"
 
 
 def job_export(state: AppState, session: Session, job: Job) -> JobExport:
@@ -141,7 +148,7 @@ def job_export(state: AppState, session: Session, job: Job) -> JobExport:
     clips = approved_clips(session, state, job)
     if not clips:
         raise ApiError(409, "this job has no approved clips to export: approve some first")
-    folder = download_name(job.display_name, "clips")
+    folder = job_name(job, "clips")
     members: list[ZipMember] = []
     entries = []
     for number, clip in enumerate(clips, 1):

@@ -123,12 +123,12 @@ def test_download_menu_and_export_of_approved_clips(server: ApiServer, browser: 
         approved = httpx.post(f"{server.base_url}/api/clips/{clip_id}/approve", headers=owner["headers"])
         assert approved.status_code == 200
         name, archive = download(page, export.click, tmp_path)
-        assert name == "talk.mp4 - approved clips.zip"
+        assert name == "talk - approved clips.zip"
         with zipfile.ZipFile(archive) as read:
-            stem = "talk.mp4/01 Hello there a short test"
-            assert read.namelist() == [f"{stem}.mp4", f"{stem}.srt", "talk.mp4/metadata.json"]
+            stem = "talk/01 Hello there a short test"
+            assert read.namelist() == [f"{stem}.mp4", f"{stem}.srt", "talk/metadata.json"]
             assert read.read(f"{stem}.mp4") == video.read_bytes()
-            metadata = json.loads(read.read("talk.mp4/metadata.json"))
+            metadata = json.loads(read.read("talk/metadata.json"))
         assert metadata["clips"][0]["title"] == TITLE and metadata["clips"][0]["hashtags"] == ["talks"]
 
         page.set_viewport_size(PHONE)
