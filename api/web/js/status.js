@@ -6,6 +6,7 @@ import { h, mount } from "./dom.js";
 
 const VISIBLE_MS = 10_000;
 let hideTimer = null;
+let showTimer = null;
 
 /** Say `message` through the polite live region (and show it in the status bar for a while). */
 export function announce(message) {
@@ -13,7 +14,8 @@ export function announce(message) {
   // Clearing first makes a repeated identical message be spoken again.
   region.textContent = "";
   window.clearTimeout(hideTimer);
-  window.setTimeout(() => {
+  window.clearTimeout(showTimer);
+  showTimer = window.setTimeout(() => {
     region.textContent = message;
     hideTimer = window.setTimeout(() => {
       region.textContent = "";
@@ -23,6 +25,10 @@ export function announce(message) {
 
 /** Show an error in the alert region; ApiErrors include their trace id so a report can be matched to logs. */
 export function showError(error) {
+  // What the status bar said ("Uploading…") is over once an error is shown: clear it so it cannot contradict it.
+  window.clearTimeout(hideTimer);
+  window.clearTimeout(showTimer);
+  document.getElementById("status").textContent = "";
   const box = document.getElementById("error");
   const message = error instanceof Error ? error.message : String(error);
   const trace = error instanceof ApiError && error.traceId ? ` (trace ${error.traceId})` : "";

@@ -198,14 +198,14 @@ async function captionSection(clip, video, timers) {
             "tr",
             {},
             h("td", {}, `v${version.version}`),
-            h("td", {}, version.caption_style || ""),
+            h("td", { class: "col-style" }, version.caption_style || ""),
             h(
               "td",
               {},
               statusBadge(version.status || "ready"),
               version.error ? h("span", { class: "job-error" }, ` ${version.error}`) : null,
             ),
-            h("td", {}, when(version.created_at)),
+            h("td", { class: "col-created" }, when(version.created_at)),
             h(
               "td",
               {},
@@ -291,12 +291,18 @@ async function captionSection(clip, video, timers) {
         { class: "table-wrap" },
         h(
           "table",
-          {},
+          { class: "versions-table" },
           h("caption", { class: "visually-hidden" }, "Rendered versions of this clip"),
           h(
             "thead",
             {},
-            h("tr", {}, ["Version", "Style", "Status", "Created", "Video"].map((name) => h("th", { scope: "col" }, name))),
+            h(
+              "tr",
+              {},
+              ["Version", "Style", "Status", "Created", "Video"].map((name) =>
+                h("th", { scope: "col", class: `col-${name.toLowerCase()}` }, name),
+              ),
+            ),
           ),
           versionsBody,
         ),

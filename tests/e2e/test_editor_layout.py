@@ -1,0 +1,139 @@
+"""The review app at phone and desktop sizes on a seeded finished job (no pipeline run): a compact header, job cards
+that leave room for others, a versions table that fits, and a status bar that never contradicts an error.
+Screenshots under test-artifacts/web-editor-*.png."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from api.models import ClipVersion
+from clipped_resources.storage import LocalStorage
+from tests.api.conftest import PASSWORD, make_test_video
+from tests.api.world import FAKE_JPEG, add_clip, add_finished_job
+from tests.e2e.a11y import assert_accessible, horizontal_overflow
+from tests.e2e.conftest import ARTIFACTS, ApiServer, serve_api
+from tests.e2e.users import register
+
+pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
+
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    with serve_api(tmp_path_factory.mktemp("editor")) as api_server:
+        yield api_server
+
+
+@pytest.fixture(scope="module")
+def seeded(server: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A user with a finished job whose one clip has two rendered versions."""
+    owner = register(server, "editor@example.com", "Eddie Editor")
+    video = make_test_video(tmp_path_factory.mktemp("media") / "clip.mp4")
+    ws, user_id = owner["workspace"]["id"], owner["user"]["id"]
+    storage = LocalStorage(root=str(server.home / "storage"))
+    folder = f"{ws}/clips/talk-0123456789-01"
+    storage.write_bytes(f"{folder}/clip.mp4", video.read_bytes())
+    storage.write_bytes(f"{folder}/thumbnail.jpg", FAKE_JPEG)
+    engine = create_engine(f"sqlite:///{server.home / 'app.db'}")
+    try:
+        with Session(engine) as session:
+            job = add_finished_job(session, ws, user_id, "talk-0123456789", "A long conference talk.mp4")
+            clip = add_clip(
+                session, job.id, ws, "talk-0123456789-01",
+                video_key=f"{folder}/clip.mp4", thumbnail_key=f"{folder}/thumbnail.jpg", title="Why short clips work",
+            )  # fmt: skip
+            clip.end_s = 2.0
+            session.add(
+                ClipVersion(
+                    clip_id=clip.id, version=2, caption_style="karaoke", status="ready",
+                    video_key=f"{folder}/clip.mp4", thumbnail_key=f"{folder}/thumbnail.jpg",
+                )
+            )  # fmt: skip
+            session.commit()
+            return {"job_id": job.id, "clip_id": clip.id}
+    finally:
+        engine.dispose()
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"web-editor-{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, server: ApiServer) -> None:
+    page.goto(f"{server.base_url}/#/login")
+    page.get_by_label("Email").fill("editor@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+
+
+def box_height(page: Page, selector: str) -> float:
+    return page.locator(selector).first.bounding_box()["height"]
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_layout_leaves_room_for_the_work(server: ApiServer, seeded: dict, browser: Browser, viewport: dict) -> None:
+    name = "phone" if viewport is PHONE else "desktop"
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        sign_in(page, server)
+        expect(page.locator(".job-card")).to_have_count(1)
+        # The header is a bar, not a third of a phone's screen; a job card leaves room for the next ones.
+        assert box_height(page, ".site-header") <= 0.15 * viewport["height"], box_height(page, ".site-header")
+        assert box_height(page, ".job-card") <= 0.35 * viewport["height"], box_height(page, ".job-card")
+        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Streams")).to_be_attached()
+        assert horizontal_overflow(page) <= 0
+        assert_accessible(page, f"job list ({name})")
+        screenshot(page, f"{name}-jobs")
+
+        page.goto(f"{server.base_url}/#/clips/{seeded['clip_id']}")
+        rows = page.locator(".versions-table tbody tr")
+        expect(rows).to_have_count(2)
+        # Every column shown fits: the table never needs a sideways scroll to reach "Watch".
+        fits = page.evaluate(
+            "() => { const w = document.querySelector('.versions-table').parentElement;"
+            " return w.scrollWidth <= w.clientWidth; }"
+        )
+        assert fits, "the versions table is cut off"
+        watch = rows.filter(has_text="v2").get_by_role("button", name="Watch v2")
+        watch.scroll_into_view_if_needed()
+        expect(watch).to_be_in_viewport(ratio=1)
+        assert horizontal_overflow(page) <= 0
+        assert_accessible(page, f"clip page ({name})")
+        screenshot(page, f"{name}-clip")
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_a_refused_upload_leaves_no_stale_status(
+    server: ApiServer, seeded: dict, browser: Browser, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        sign_in(page, server)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="New job").click()
+        page.get_by_label("Upload a file").check()
+        not_a_video = tmp_path / "notes.mp4"
+        not_a_video.write_text("these are my notes, not a video\n" * 20)
+        page.get_by_label("Video file").set_input_files(str(not_a_video))
+        page.get_by_role("button", name="Start job").click()
+        expect(page.get_by_role("alert")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(300)  # past the status bar's own delay: nothing may appear after the error
+        expect(page.locator("#status")).to_have_text("")
+        screenshot(page, "phone-refused-upload")
+    finally:
+        context.close()
