@@ -3,7 +3,7 @@
 from clipped.stage_record import Stage
 
 SOURCE_VIDEO = Stage("source_video", code_version="1")
-TRANSCRIPT = Stage("transcript", code_version="1")
+TRANSCRIPT = Stage("transcript", code_version="2")  # 2: word edges on the speech onsets and offsets
 SCENES = Stage("scenes", code_version="1")
 AUDIO_FEATURES = Stage("audio_features", code_version="2")
 CANDIDATES = Stage("candidates", code_version="3")  # 2: writing; 3: baseline, reactions, coherence

@@ -16,6 +16,7 @@ import numpy as np
 from clipped.progress import ProgressCallback, no_progress
 from clipped.types import Segment, Transcript, Word
 from clipped.understand.asr_audio import WHISPER_SAMPLE_RATE, chunk_bounds
+from clipped.understand.word_timing import VoiceProbabilities, refine_transcript
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ def transcribe_in_chunks(
     language: str | None = None,
     chunk_s: float = 600.0,
     on_progress: ProgressCallback | None = None,
+    refine_word_times: bool = False,
+    voice_probabilities: VoiceProbabilities | None = None,
 ) -> Transcript:
     """Transcribe 16 kHz mono ``audio`` chunk by chunk with ``decode`` into one transcript named ``model``.
 
@@ -75,6 +78,9 @@ def transcribe_in_chunks(
     whole audio's timeline and never go backwards, overlap or pass its end. When ``language`` is None, the
     first chunk's detected language is used for every later chunk, so one source gets one language (``en`` if
     none was detected). Progress rises from 0.0 to 1.0 and never goes back.
+
+    With ``refine_word_times``, word times are then moved onto the speech onsets and offsets the audio shows
+    (:mod:`clipped.understand.word_timing`; ``voice_probabilities`` tells voice from other sounds), text unchanged.
     """
     duration_s = len(audio) / WHISPER_SAMPLE_RATE
     report = _ForwardOnlyProgress(on_progress or no_progress, duration_s)
@@ -94,8 +100,11 @@ def transcribe_in_chunks(
                 segments.append(segment)
             report.at_time(min(offset_s + decoded_segment.end_s, chunk_end_s))
         report.at_time(chunk_end_s)
+    transcript = Transcript(language=language or "en", duration_s=duration_s, model=model, segments=segments)
+    if refine_word_times:
+        transcript = refine_transcript(transcript, audio, voice_probabilities=voice_probabilities)
     report.fraction(1.0)
-    return Transcript(language=language or "en", duration_s=duration_s, model=model, segments=segments)
+    return transcript
 
 
 def segment_on_timeline(
