@@ -7,6 +7,7 @@ cut in Final Cut Pro / DaVinci Resolve (FCPXML), Premiere Pro (FCP7 XML) or any 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,7 +86,26 @@ def build_timeline(name: str, media: SourceMedia, spans: list[SourceSpan]) -> ot
 
 
 def timeline_text(timeline: otio.schema.Timeline, format_id: str) -> str:
-    """``timeline`` written in one of :data:`NLE_FORMATS` (an EDL carries the video track's events only)."""
+    """``timeline`` written in one of :data:`NLE_FORMATS`."""
     if format_id not in NLE_FORMATS:
         raise ValueError(f"unknown NLE format {format_id!r}; allowed: {', '.join(NLE_FORMATS)}")
-    return otio.adapters.write_to_string(timeline, adapter_name=NLE_FORMATS[format_id].adapter)
+    text = otio.adapters.write_to_string(timeline, adapter_name=NLE_FORMATS[format_id].adapter)
+    return _edl_events_with_audio(timeline, text) if format_id == "edl" else text
+
+
+# An EDL event line: number, reel, channel ("V" from the adapter, which writes the video track only), cut type.
+_EDL_VIDEO_EVENT = re.compile(r"(?m)^(\d{3}  \S+\s+)V     (C\s)")
+
+
+def _edl_events_with_audio(timeline: otio.schema.Timeline, text: str) -> str:
+    """Mark the EDL's events as channel ``B`` (video and audio 1) when the audio track makes the same cuts as the
+    video, so an NLE importing the EDL brings the sound along; the adapter alone writes video events only.
+    Also states the timecode mode (drop frame at 29.97 and 59.94, as the adapter writes those rates)."""
+    video, audio = timeline.video_tracks(), timeline.audio_tracks()
+    ranges = [[clip.source_range for clip in track.find_clips()] for track in (*video[:1], *audio[:1])]
+    if len(ranges) == 2 and ranges[0] == ranges[1]:
+        text = _EDL_VIDEO_EVENT.sub(r"\1B     \2", text)
+    rate = video[0].duration().rate if video else 0
+    mode = "DROP FRAME" if round(rate, 2) in (29.97, 59.94) else "NON-DROP FRAME"
+    title, _, events = text.partition("\n")
+    return f"{title}\nFCM: {mode}\n{events}"
