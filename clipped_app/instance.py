@@ -11,10 +11,22 @@ from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 from clipped_resources.profiles import clipped_home
 from clipped_resources.storage import WriterProcess, this_host
 
+_WRITTEN_BY_CLIPPED = "# Written by clipped"
+# Runs of `clipped run` and of the review API execute in their own processes; the daemon's (sensors, schedules,
+# `clipped ui`) queue here. Each run already keeps every core busy, so a batch dropped into the inbox runs a few at
+# a time (Dagster's default, 10 at once, made 10 code loads race on 2 cores: starts timed out and runs were dropped
+# from the queue as failed); a start that times out on a busy machine goes back to the queue instead.
 _INSTANCE_YAML = """\
-# Written by clipped: SQLite storage under this folder, runs launched in-process by `clipped run`.
+# Written by clipped (delete this line to keep your own edits): SQLite storage under this folder.
 telemetry:
   enabled: false
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: {max_concurrent_runs}
+    max_user_code_failure_retries: 5
+    user_code_failure_retry_delay: 30
 """
 # The process that executes a run in process (`clipped run`, the review API's run worker), as run tags: a later
 # start can tell a run whose process was killed from one still going. The pid's start time tells a reused pid apart.
@@ -31,9 +43,19 @@ def dagster_home() -> Path:
     home = Path(configured).resolve() if configured else clipped_home() / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(_INSTANCE_YAML)
+    wanted = instance_yaml()
+    # An earlier version's file is brought up to date; one whose first line was removed is the user's own.
+    if not config.exists() or (config.read_text().startswith(_WRITTEN_BY_CLIPPED) and config.read_text() != wanted):
+        staged = config.with_name(f".dagster.yaml.{os.getpid()}")  # another process may be reading it
+        staged.write_text(wanted)
+        os.replace(staged, config)
     return home
+
+
+def instance_yaml(cpu_count: int | None = None) -> str:
+    """The local instance's dagster.yaml: half the cores' worth of queued runs at once, at least 2."""
+    cores = cpu_count or os.cpu_count() or 2
+    return _INSTANCE_YAML.format(max_concurrent_runs=max(2, cores // 2))
 
 
 def local_instance() -> DagsterInstance:
