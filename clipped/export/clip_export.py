@@ -32,7 +32,9 @@ def clip_record(storage: Storage, source: SourceRef, clip_id: str, version: int 
 def source_media(storage: Storage, source: SourceRef, url: str, name: str) -> SourceMedia:
     """The source as timelines reference it: ``url`` and ``name``, with the duration and rate ingest measured."""
     media = storage.read_model(source.key(INFO_FILE), PreparedSource).media
-    return SourceMedia(url=url, name=name, duration_s=media.duration_s, fps=media.fps)
+    return SourceMedia(
+        url=url, name=name, duration_s=media.duration_s, fps=media.fps, width=media.width, height=media.height
+    )
 
 
 def clip_subtitles(clip: RenderedClip, format_id: str) -> str:

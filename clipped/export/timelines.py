@@ -44,6 +44,8 @@ class SourceMedia:
     name: str
     duration_s: float
     fps: float
+    width: int | None = None
+    height: int | None = None
 
 
 def nle_rate(fps: float) -> float:
@@ -68,6 +70,8 @@ def build_timeline(name: str, media: SourceMedia, spans: list[SourceSpan]) -> ot
         otio.opentime.RationalTime(0, rate), otio.opentime.RationalTime(round(media.duration_s * rate), rate)
     )
     timeline = otio.schema.Timeline(name=name, global_start_time=otio.opentime.RationalTime(0, rate))
+    if media.width and media.height:
+        timeline.metadata["clipped"] = {"width": media.width, "height": media.height}
     for kind, track_name in ((otio.schema.TrackKind.Video, "V1"), (otio.schema.TrackKind.Audio, "A1")):
         track = otio.schema.Track(name=track_name, kind=kind)
         for span in spans:
@@ -90,7 +94,25 @@ def timeline_text(timeline: otio.schema.Timeline, format_id: str) -> str:
     if format_id not in NLE_FORMATS:
         raise ValueError(f"unknown NLE format {format_id!r}; allowed: {', '.join(NLE_FORMATS)}")
     text = otio.adapters.write_to_string(timeline, adapter_name=NLE_FORMATS[format_id].adapter)
-    return _edl_events_with_audio(timeline, text) if format_id == "edl" else text
+    if format_id == "edl":
+        return _edl_events_with_audio(timeline, text)
+    if format_id == "fcpxml":
+        return _fcpxml_format_with_size(timeline, text)
+    return text
+
+
+# The adapter's <format> carries the frame duration only; NLEs size the project from width and height.
+_FCPXML_FORMAT = re.compile(r'<format id="(r\d+)" frameDuration="([^"]*)" name=""/>')
+
+
+def _fcpxml_format_with_size(timeline: otio.schema.Timeline, text: str) -> str:
+    size = timeline.metadata.get("clipped", {})
+    if not size:
+        return text
+    return _FCPXML_FORMAT.sub(
+        lambda m: f'<format id="{m[1]}" frameDuration="{m[2]}" width="{size["width"]}" height="{size["height"]}"/>',
+        text,
+    )
 
 
 # An EDL event line: number, reel, channel ("V" from the adapter, which writes the video track only), cut type.

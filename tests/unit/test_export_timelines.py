@@ -28,10 +28,15 @@ def _read(text: str, format_id: str, rate: float) -> otio.schema.Timeline:
 @pytest.mark.parametrize("fps", [30.0, 25.0, 29.97, 24000 / 1001])
 @pytest.mark.parametrize("format_id", sorted(NLE_FORMATS))
 def test_timeline_reads_back_with_the_cut_list(format_id: str, fps: float) -> None:
-    media = SourceMedia(url="file:///media/talk%20one.mp4", name="talk one.mp4", duration_s=78.7, fps=fps)
+    media = SourceMedia(
+        url="file:///media/talk%20one.mp4", name="talk one.mp4", duration_s=78.7, fps=fps, width=1280, height=720
+    )
     rate = nle_rate(fps)
     expected = [frame_range(span, rate) for span in SPANS]
     text = timeline_text(build_timeline("Clip 1: the merchant", media, SPANS), format_id)
+    if format_id == "fcpxml":
+        size = ET.fromstring(text).find("resources/format")
+        assert (size.get("width"), size.get("height")) == ("1280", "720")
     if format_id == "fcpxml" and rate in EXACT_RATES:
         # The FCPXML adapter reads NTSC rates back as whole numbers (int(30000/1001)); check what it wrote instead.
         return _check_fcpxml_times(text, rate, expected)
