@@ -144,6 +144,9 @@ class Clip(Base):
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What the ranker wrote (clipped.types.ClipWriting): the overlay hook and caption text per platform.
+    hook: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    post_captions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     reason: Mapped[str] = mapped_column(Text, default="")
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)

@@ -189,6 +189,23 @@ class JobStep(BaseModel):
     duration_s: float | None
 
 
+class ChapterOut(BaseModel):
+    start_s: float
+    end_s: float
+    title: str
+
+
+class JobSummaryOut(BaseModel):
+    """A job's source summarized: ``ready`` is false until its source_summary step has run."""
+
+    ready: bool
+    method: str | None = None  # "claude" or "extractive"
+    summary: str = ""
+    key_points: list[str] = Field(default_factory=list)
+    chapters: list[ChapterOut] = Field(default_factory=list)
+    fallback_reason: str | None = None
+
+
 class JobOut(BaseModel):
     id: str
     workspace_id: str
@@ -256,6 +273,10 @@ class ClipOut(BaseModel):
     title: str
     description: str
     hashtags: list[str]
+    hook: str = Field(default="", description="3–6 words for an on-screen overlay, from the ranker")
+    post_captions: dict[str, str] = Field(
+        default_factory=dict, description="Caption text per platform from the ranker (hashtags are added on posting)"
+    )
     reason: str
     start_s: float
     end_s: float

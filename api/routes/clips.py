@@ -64,6 +64,8 @@ def clip_out(clip: Clip, links: LinkIssuer) -> ClipOut:
         title=clip.title,
         description=clip.description,
         hashtags=list(clip.hashtags),
+        hook=clip.hook or "",
+        post_captions=dict(clip.post_captions or {}),
         reason=clip.reason,
         start_s=round(clip.start_s, 3),
         end_s=round(clip.end_s, 3),

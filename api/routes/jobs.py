@@ -29,12 +29,14 @@ from api.errors import ApiError, not_found
 from api.links import EVENTS, job_events_resource
 from api.models import Job, Upload
 from api.roles import Permission
-from api.schemas import JobIn, JobOut, JobPage, StreamTokenOut
+from api.schemas import ChapterOut, JobIn, JobOut, JobPage, JobSummaryOut, StreamTokenOut
 from api.services.job_status import TERMINAL
 from api.services.jobs import is_terminal, job_out, job_run_view, job_statuses, launch
 from clipped.ingest.url_policy import DisallowedUrlError, validate_video_url
+from clipped.layout import SUMMARY_FILE, SourceRef
 from clipped.sources import SourceRequest, request_for
 from clipped.types import ClipSettings
+from clipped.understand.summary import SourceSummary
 from clipped_app.pipeline import register_request
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -148,6 +150,24 @@ def load_job(session: Session, principal: Principal, job_id: str, permission: Pe
 @router.get("/{job_id}", response_model=JobOut)
 def get_job(job_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> JobOut:
     return job_out(state, session, load_job(session, principal, job_id, Permission.READ))
+
+
+@router.get("/{job_id}/summary", response_model=JobSummaryOut)
+def get_job_summary(job_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> JobSummaryOut:
+    """The source's summary, key points and chapters (made by its source_summary step), once there is one."""
+    job = load_job(session, principal, job_id, Permission.READ)
+    key = SourceRef.from_partition_key(job.partition_key).key(SUMMARY_FILE)
+    if not state.storage.exists(key):
+        return JobSummaryOut(ready=False)
+    made = state.storage.read_model(key, SourceSummary)
+    return JobSummaryOut(
+        ready=True,
+        method=made.method,
+        summary=made.summary,
+        key_points=made.key_points,
+        chapters=[ChapterOut(start_s=c.start_s, end_s=c.end_s, title=c.title) for c in made.chapters],
+        fallback_reason=made.fallback_reason,
+    )
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)

@@ -195,7 +195,9 @@ def schedule_clip(
     job = session.get(Job, clip.job_id)
     created = []
     for account in accounts:
-        text = compose_post_text(account.platform, clip.title, clip.description or "", list(clip.hashtags or []))
+        # The editor's description first; else the caption the ranker wrote for this platform.
+        description = clip.description or (clip.post_captions or {}).get(account.platform, "")
+        text = compose_post_text(account.platform, clip.title, description, list(clip.hashtags or []))
         publication = Publication(
             workspace_id=clip.workspace_id,
             source_partition=job.partition_key,

@@ -32,7 +32,9 @@ def sync_clips(state: AppState, session: Session, job: Job, run_id: str) -> None
             scores=rendered.scores,
             title=rendered.title,
             description="",  # written for viewers by the editor; why it was picked stays in `reason`
-            hashtags=[],
+            hashtags=list(rendered.writing.hashtags),
+            hook=rendered.writing.hook,
+            post_captions=dict(rendered.writing.post_captions),
             reason=rendered.reason,
             start_s=rendered.start_s,
             end_s=rendered.end_s,

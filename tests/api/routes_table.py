@@ -77,6 +77,7 @@ CASES = [
     Case("GET", "/api/jobs", R),
     Case("GET", "/api/jobs/{job_id}", R),
     Case("GET", "/api/jobs/{job_id}/events", R),
+    Case("GET", "/api/jobs/{job_id}/summary", R),
     Case("POST", "/api/jobs/{job_id}/stream-token", R),
     Case("GET", "/api/clips", R),
     Case("GET", "/api/clips/{clip_id}", R),

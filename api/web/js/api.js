@@ -207,6 +207,8 @@ export const api = {
   createJob: (body, key) => request("/api/jobs", { method: "POST", body, headers: { "Idempotency-Key": key } }),
   cancelJob: (id) => request(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
   retryJob: (id) => request(`/api/jobs/${encodeURIComponent(id)}/retry`, { method: "POST" }),
+  // {ready, method, summary, key_points, chapters: [{start_s, end_s, title}]}: the source summarized.
+  jobSummary: (id) => request(`/api/jobs/${encodeURIComponent(id)}/summary`),
   createUpload: (body) => request("/api/uploads", { method: "POST", body }),
   confirmUpload: (id) => request(`/api/uploads/${encodeURIComponent(id)}/confirm`, { method: "POST" }),
   clips: (params) => request(`/api/clips?${new URLSearchParams(params)}`),

@@ -2,7 +2,7 @@
 
 import { api } from "../api.js";
 import { field, h, mount } from "../dom.js";
-import { TERMINAL_JOB_STATUSES, when } from "../format.js";
+import { TERMINAL_JOB_STATUSES, clock, when } from "../format.js";
 import { currentQuery, navigate } from "../router.js";
 import { announce, busy, showError } from "../status.js";
 import { clipGrid } from "./clips.js";
@@ -136,6 +136,35 @@ function pollOnly(job, update) {
   };
 }
 
+// The source's summary, key points and chapters, once its source_summary step has made them.
+async function showSummary(jobId, section) {
+  let made;
+  try {
+    made = await api.jobSummary(jobId);
+  } catch {
+    return; // the summary is extra: a failure to load it leaves the page as it was
+  }
+  if (!made.ready) return;
+  const method = made.method === "claude" ? "Written by Claude" : "Extracted from the transcript";
+  mount(
+    section,
+    h("h2", { id: "summary-title" }, "Summary"),
+    h("p", {}, made.summary),
+    made.key_points.length ? h("h3", {}, "Key points") : null,
+    made.key_points.length ? h("ul", { class: "key-points" }, ...made.key_points.map((point) => h("li", {}, point))) : null,
+    made.chapters.length ? h("h3", {}, "Chapters") : null,
+    made.chapters.length
+      ? h(
+          "ol",
+          { class: "chapters" },
+          ...made.chapters.map((c) => h("li", {}, h("span", { class: "chapter-time" }, clock(c.start_s)), " ", c.title)),
+        )
+      : null,
+    h("p", { class: "muted" }, method),
+  );
+  section.hidden = false;
+}
+
 export async function jobView({ id }, outlet) {
   let job;
   try {
@@ -150,7 +179,9 @@ export async function jobView({ id }, outlet) {
   const progressSlot = h("section", { "aria-labelledby": "progress-title", class: "card" });
   const actions = h("div", { class: "actions" });
   const clipsSection = h("section", { "aria-labelledby": "clips-title", class: "clips-section" });
+  const summarySection = h("section", { "aria-labelledby": "summary-title", class: "card job-summary", hidden: true });
   let grid = null;
+  let summaryShown = false;
 
   const renderJob = (previous = null) => {
     mount(
@@ -175,6 +206,10 @@ export async function jobView({ id }, outlet) {
         : null,
       Number(job.clip_count) > 0 ? exportApprovedButton(job) : null,
     );
+    if (!summaryShown && TERMINAL_JOB_STATUSES.has(job.status)) {
+      summaryShown = true;
+      showSummary(job.id, summarySection);
+    }
     if (!grid && (job.status === "succeeded" || Number(job.clip_count) > 0)) {
       grid = clipGrid({ jobId: job.id });
       mount(clipsSection, h("h2", { id: "clips-title" }, "Clips"), grid.element);
@@ -215,6 +250,7 @@ export async function jobView({ id }, outlet) {
     statusSlot,
     actions,
     progressSlot,
+    summarySection,
     clipsSection,
   );
   renderJob();
