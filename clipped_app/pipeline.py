@@ -130,6 +130,9 @@ def export_clips(storage: StorageResource, source: SourceRef, out_dir: Path) -> 
                 "scores": {name: round(value, 4) for name, value in clip.scores.items()},
                 "reason": clip.reason,
                 "title": clip.title,
+                "hook": clip.writing.hook,
+                "hashtags": clip.writing.hashtags,
+                "captions": clip.writing.post_captions,  # per platform, hashtags added when posting
                 "words": [w.model_dump(include={"word", "start_s", "end_s"}) for w in clip.words],
             }
         )

@@ -81,12 +81,17 @@ def rendered_clips(
 
 def clips_markdown(storage: StorageResource, manifest: RenderedClipsManifest, partition: str) -> str:
     """A table with inline thumbnails and links to each clip's page in the review app, for the Dagster UI."""
-    rows = ["| rank | thumbnail | start–end | score | LUFS | title | clip |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| rank | thumbnail | start–end | score | LUFS | title | overlay | hashtags | clip |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for clip in manifest.clips:
         rows.append(
             f"| {clip.rank} | {_inline_thumbnail(storage, clip.thumbnail_key)} | {clip.start_s:.1f}–{clip.end_s:.1f} "
             f"| {clip.score:.2f} | {clip.loudness_lufs if clip.loudness_lufs is not None else '–'} "
-            f"| {clip.title.replace('|', '/')} | [open]({clip_page(storage.review_app_url, partition, clip.clip_id)}) |"
+            f"| {clip.title.replace('|', '/')} | {clip.writing.hook.replace('|', '/')} "
+            f"| {' '.join(clip.writing.hashtags)} "
+            f"| [open]({clip_page(storage.review_app_url, partition, clip.clip_id)}) |"
         )
     return "\n".join(rows)
 
