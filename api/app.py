@@ -26,6 +26,7 @@ from api.routes import (
     jobs,
     open_links,
     publications,
+    search,
     streams,
     uploads,
     workspaces,
@@ -73,6 +74,7 @@ def build_state(settings: ApiSettings, launcher: RunLauncher | None = None) -> A
         invitation_limiter=RateLimiter(settings.invitations_per_hour / 60.0, settings.invitations_per_hour),
         streams=resources["streams"].service(resources["storage"], resources["ingest"].allowed_domains),
         launcher=launcher,
+        vector_store=resources["vector_store"],
     )
     state_ref["state"] = state
     return state
@@ -119,6 +121,7 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
         publications,
         analytics,
         streams,
+        search,
         open_links,
     ):
         app.include_router(module.router)

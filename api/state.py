@@ -17,6 +17,7 @@ from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.publisher import PublisherResource
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import StorageResource
+from clipped_resources.vector_store import VectorStoreResource
 from clipped_resources.warehouse import WarehouseResource
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class AppState:
     invitation_limiter: RateLimiter  # invitations sent, per inviting user
     streams: StreamService  # the workspaces' live streams (recorders run as processes or Dagster runs)
     launcher: RunLauncher
+    vector_store: VectorStoreResource  # moment search's index (read here; written by the moment_index asset)
     _instance: DagsterInstance | None = None
     _instance_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -32,6 +32,7 @@ from api.roles import Permission
 from api.schemas import ChapterOut, JobIn, JobOut, JobPage, JobSummaryOut, StreamTokenOut
 from api.services.job_status import TERMINAL
 from api.services.jobs import is_terminal, job_out, job_run_view, job_statuses, launch
+from api.services.search import delete_source_moments
 from clipped.ingest.url_policy import DisallowedUrlError, validate_video_url
 from clipped.layout import SUMMARY_FILE, SourceRef
 from clipped.sources import SourceRequest, request_for
@@ -249,3 +250,17 @@ async def job_events(
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
+
+
+@router.delete("/{job_id}", status_code=204)
+def delete_job(job_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> Response:
+    """Remove a finished job: its clips, versions and comments, and its source's moments in search (unless another
+    job of the workspace has the same source). Its media stays in storage, where publications may still point."""
+    job = load_job(session, principal, job_id, Permission.DELETE)
+    view = job_run_view(state, job)
+    if not is_terminal(view):
+        raise ApiError(409, f"the job is {view.status}: cancel it before removing it")
+    delete_source_moments(state, session, job)
+    session.delete(job)
+    session.commit()
+    return Response(status_code=204)

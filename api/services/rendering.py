@@ -27,6 +27,7 @@ from clipped.render.filtergraph import ass_filter
 from clipped.render.inputs import RenderInputs, load_render_inputs
 from clipped.render.render_clip import OUTPUT_FPS, output_size
 from clipped.render.versions import ClipVersionRequest, rendered_clip, save_version_request, version_keys
+from clipped.search.moment_clip import MOMENT_CLIP_PREFIX, save_moment_version
 from clipped.types import RenderedClip
 
 log = logging.getLogger("clipped.api")
@@ -114,7 +115,10 @@ def launch_version(state: AppState, session: Session, job: Job, clip: Clip, vers
         aspect=job.settings.get("aspect", "9:16"),
     )
     try:
-        ref = save_version_request(state.storage, source, request)
+        if request.clip_id.startswith(MOMENT_CLIP_PREFIX):  # its window lives in its first version's request
+            ref = save_moment_version(state.storage, source, request)
+        else:
+            ref = save_version_request(state.storage, source, request)
         if not state.instance.has_dynamic_partition(CLIP_VERSION_PARTITIONS, ref.folder):
             state.instance.add_dynamic_partitions(CLIP_VERSION_PARTITIONS, [ref.folder])
         version.run_id = state.launcher.launch_clip_version(ref)

@@ -16,7 +16,7 @@ from clipped.layout import SOURCE_FILE, TRANSCRIPT_FILE, ClipVersionRef, SourceR
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.clip_set import ClipEncoder, render_and_inspect
 from clipped.render.inputs import load_render_inputs
-from clipped.render.versions import VERSION_CLIP_FILE, VERSION_REQUEST_FILE, ClipVersionError
+from clipped.render.versions import VERSION_CLIP_FILE, VERSION_REQUEST_FILE, ClipVersionError, ClipVersionRequest
 from clipped.select.sentences import split_sentences
 from clipped.storage import Storage
 from clipped.types import Aspect, Candidate, ClipSettings, RenderedClip, Sentence, Transcript
@@ -104,6 +104,16 @@ def save_moment_clip_request(storage: Storage, source: SourceRef, request: Momen
     ref = request.ref(source)
     storage.write_model(ref.key(VERSION_REQUEST_FILE), request)
     return ref
+
+
+def save_moment_version(storage: Storage, source: SourceRef, version: ClipVersionRequest) -> ClipVersionRef:
+    """Store version ``version.version`` of a moment clip: the first version's window with this version's style
+    (version 1 is the request stored when the clip was made, kept as it is)."""
+    first = read_moment_clip_request(storage, ClipVersionRef(source, version.clip_id, 1))
+    if version.version == 1:
+        return first.ref(source)
+    update = {"version": version.version, "caption_style": version.caption_style, "aspect": version.aspect}
+    return save_moment_clip_request(storage, source, first.model_copy(update=update))
 
 
 def read_moment_clip_request(storage: Storage, ref: ClipVersionRef) -> MomentClipRequest:

@@ -102,6 +102,7 @@ CASES = [
     Case("GET", "/api/streams/{stream_id}", R),
     Case("GET", "/api/streams/{stream_id}/clips/{moment_id}/video", R),
     Case("GET", "/api/streams/{stream_id}/clips/{moment_id}/thumbnail", R),
+    Case("GET", "/api/search", R),
     Case("POST", "/api/jobs", E, json=lambda w: {"source_url": "https://10.0.0.1/video.mp4"}),
     Case("POST", "/api/workspaces/{workspace_id}/streams", E, json=lambda w: {"url": "https://10.0.0.1/live.m3u8"}),
     Case("POST", "/api/streams/{stream_id}/stop", E),
@@ -115,6 +116,7 @@ CASES = [
     Case("POST", "/api/clips/{clip_id}/reject", E),
     Case("POST", "/api/clips/{clip_id}/comments", E, json=lambda w: {"body": "hi", "at_s": 1.0}),
     Case("POST", "/api/clips/{clip_id}/rerender", E, json=lambda w: {"caption_style": "karaoke"}),
+    Case("POST", "/api/search/clips", E, json=lambda w: {"job_id": w.job_id, "start_s": 1.0, "end_s": 2.0}),
     Case("POST", "/api/clips/batch", E, json=lambda w: {"action": "approve", "ids": [w.clip_id]}),
     Case("POST", "/api/clips/{clip_id}/publications", E, json=lambda w: {"account_ids": [w.account_id]}),
     Case("POST", "/api/publications/{publication_id}/publish-now", E),
@@ -136,6 +138,7 @@ CASES = [
     Case("DELETE", "/api/workspaces/{workspace_id}/invitations/{invitation_id}", M),
     Case("DELETE", "/api/accounts/{account_id}", M),
     Case("POST", "/api/clips/batch", D, json=lambda w: {"action": "delete", "ids": [w.clip_id]}),
+    Case("DELETE", "/api/jobs/{job_id}", D),
 ]
 
 
