@@ -21,7 +21,7 @@ from clipped.select.sentences import join_words, split_sentences
 from clipped.select.story import arc_scores, story_flags
 from clipped.select.suppression import suppress_overlaps
 from clipped.select.text_scores import TextFeatures, describe_text, text_features, text_scores, title_sentences
-from clipped.select.titles import Signal, make_reason, make_title
+from clipped.select.titles import Signal, make_reason, make_title, same_title
 from clipped.select.windows import spans_within
 from clipped.types import AudioFeatures, Candidate, ClipSettings, Scenes, Transcript
 
@@ -30,8 +30,11 @@ VALUE_MIX = {"lexical": 0.55, "novelty": 0.2, "arc": 0.25}
 (meaning not said earlier in the source) + 0.25 story arc (:mod:`clipped.select.story`)."""
 REACTION_JOIN_S = 2.0
 """A reaction starting this close to a window's last word belongs to the clip."""
-FLAT_HOOK_SHARE = 0.6
+FLAT_HOOK_SHARE = 0.5
 LIVELY_HOOK_DB = 6.0
+OPENING_HOOK = 0.3
+OPENING_S = 4.0
+"""The opening judged for delivery: the first sentence, or the first 4 s when that is shorter."""
 DUPLICATE_SIMILARITY = 0.9
 """Two kept windows whose meanings are this similar tell the same thing: the lower-scored one is dropped."""
 
@@ -119,7 +122,7 @@ def _speech_candidates(
 ) -> list[Candidate]:
     start, end = text.starts_s[first], text.ends_s[last]
     parts = {**text_scores(text, first, last), **energy_scores(energy, start, end)}
-    parts["hook"] = parts["hook"] * _delivered(energy, start, text.ends_s[first])
+    parts["hook"] = _delivered_hook(parts["hook"], energy, start, text.ends_s[first])
     third = (end - start) / 3
     build = delivery_lifts(energy, end - third, end)["level"] - delivery_lifts(energy, start, start + third)["level"]
     parts.update(arc_scores(story_flags(text), first, last, build, parts["reaction"]))
@@ -136,7 +139,7 @@ def _speech_candidates(
     weights = dict(weights_of(ranking))
     chosen: list[Candidate] = []
     kept_vectors: list[np.ndarray] = []
-    titles: set[str] = set()
+    titles: list[str] = []
     for k in suppress_overlaps(start, end, score, max(keep, 1) * 3):
         vector = window_vector(semantics, int(first[k]), int(last[k]))
         if any(float(vector @ other) >= DUPLICATE_SIMILARITY for other in kept_vectors):
@@ -153,20 +156,22 @@ def _speech_candidates(
             max_s,
         )
         kept_vectors.append(vector)
-        titles.add(candidate.title.lower())
+        titles.append(candidate.title)
         chosen.append(candidate)
         if len(chosen) == keep:
             break
     return chosen
 
 
-def _delivered(energy: EnergyFeatures, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
-    """How much of a written hook reaches the viewer: 60 % when the opening line is said at the source's usual
-    level, all of it when said 6 dB above (a line's words promise less than how it was said); 1 without audio."""
+def _delivered_hook(written: np.ndarray, energy: EnergyFeatures, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+    """The hook as a viewer meets it: the written hook counts half when the opening line is said at the
+    source's usual level and all of it when said 6 dB above, and a lively opening is a hook of its own (up to
+    0.3); a line's words promise less than how it was said. Without audio, the written hook as it is."""
     if len(energy.levels) == 0:
-        return np.ones(len(start_s))
-    lift = delivery_lifts(energy, start_s, np.maximum(end_s, start_s + energy.hop_s))["level"]
-    return FLAT_HOOK_SHARE + (1.0 - FLAT_HOOK_SHARE) * np.clip(lift / LIVELY_HOOK_DB, 0.0, 1.0)
+        return written
+    opening_end = np.maximum(end_s, start_s + OPENING_S)
+    lively = np.clip(delivery_lifts(energy, start_s, opening_end)["level"] / LIVELY_HOOK_DB, 0.0, 1.0)
+    return np.clip(written * (FLAT_HOOK_SHARE + (1.0 - FLAT_HOOK_SHARE) * lively) + OPENING_HOOK * lively, 0.0, 1.0)
 
 
 def _speech_candidate(
@@ -177,7 +182,7 @@ def _speech_candidate(
     score: float,
     parts: dict[str, float],
     weights: dict[str, float],
-    taken_titles: set[str],
+    taken_titles: list[str],
     max_s: float,
 ) -> Candidate:
     start_s, end_s = float(text.starts_s[first]), float(text.ends_s[last])
@@ -196,7 +201,7 @@ def _speech_candidate(
         score=round(float(score), 4),
         scores={name: round(float(parts[name]), 4) for name in WEIGHTS},
         reason=make_reason(signals),
-        title=next((title for title in titles if title.lower() not in taken_titles), titles[0]),
+        title=next((t for t in titles if not any(same_title(t, taken) for taken in taken_titles)), titles[0]),
         text=join_words(words),
         words=words,
     )

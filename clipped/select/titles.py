@@ -13,6 +13,7 @@ from clipped.select.lexicon import CLOSING_MARKS, CONTINUATIONS, FILLERS, TERMIN
 MAX_TITLE_CHARS = 60
 MAX_TITLE_WORDS = 8
 MIN_CLAUSE_WORDS = 3
+SAME_TITLE_SHARE = 0.6
 MAX_REASON_PARTS = 3
 NO_SPEECH_REASON = "no speech: chosen from audio energy and scene changes"
 
@@ -118,8 +119,8 @@ def _first_clause(words: list[str]) -> list[str]:
 def _cut_phrase(words: list[str]) -> list[str]:
     """At most ~8 words: a longer clause is cut before a preposition or conjunction (up to 10 words in, so a
     phrase stays whole: "... Three Heavy Iron Keys | before the rain"), else at 8 words."""
-    if len(words) <= MAX_TITLE_WORDS:
-        return words
+    if len(words) <= MAX_TITLE_WORDS or (len(words) <= MAX_TITLE_WORDS + 2 and len(" ".join(words)) <= 50):
+        return words  # a short sentence stays whole
     breaks = [
         index
         for index in range(MIN_CLAUSE_WORDS, min(len(words), MAX_TITLE_WORDS + 2) + 1)
@@ -135,6 +136,15 @@ def _trim_hanging(words: list[str]) -> list[str]:
     while len(words) > 1 and normalize(words[0]) in _LEADING_NOISE:
         words = words[1:]
     return words
+
+
+def same_title(a: str, b: str) -> bool:
+    """Whether two titles say the same to a reader: equal, or sharing most of their words."""
+    words_a = {normalize(word) for word in a.split()} - _SMALL_WORDS
+    words_b = {normalize(word) for word in b.split()} - _SMALL_WORDS
+    if not words_a or not words_b:
+        return a.lower() == b.lower()
+    return len(words_a & words_b) / len(words_a | words_b) >= SAME_TITLE_SHARE
 
 
 def timestamp_title(start_s: float, end_s: float) -> str:

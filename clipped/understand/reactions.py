@@ -26,6 +26,7 @@ BASELINE_S = 120.0
 FLAT_FRAME = 0.3
 RHYTHM_LAGS_S = (0.14, 0.3)  # a burst every 0.14-0.3 s: 3.5-7 bursts per second
 MIN_SCORE = 0.5
+HOLD_SCORE = 0.3
 MIN_HOPS = 2
 KINDS = ("applause", "cheering", "laughter")
 
@@ -61,16 +62,19 @@ def reaction_scores(frames: VoiceFrames, hop_s: float, hops: int) -> dict[str, n
 
 
 def detect_reactions(frames: VoiceFrames, hop_s: float, hops: int) -> list[Reaction]:
-    """Stretches of at least two hops where one reaction kind scores at least 0.5, in time order.
+    """Stretches of at least two hops where one reaction kind scores at least 0.3 and somewhere 0.5, in time
+    order.
 
     A stretch's score is its mean per-hop likelihood; where kinds overlap, each is reported.
     """
     found: list[Reaction] = []
     for kind, scores in reaction_scores(frames, hop_s, hops).items():
-        above = np.concatenate(([0], (scores >= MIN_SCORE).astype(np.int8), [0]))
+        # Hysteresis: a stretch holds while the score stays above a lower bar, and counts once it peaks above
+        # the full one (a laugh's bursts make the score flicker from hop to hop).
+        above = np.concatenate(([0], (scores >= HOLD_SCORE).astype(np.int8), [0]))
         edges = np.diff(above)
         for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-            if end - start >= MIN_HOPS:
+            if end - start >= MIN_HOPS and scores[start:end].max() >= MIN_SCORE:
                 found.append(
                     Reaction(
                         kind=kind,

@@ -118,26 +118,38 @@ class PlantedTalk:
         return path
 
 
-def build_talk(planted: int, decoys: int, *, calm_between_s: float = 60.0, seed: int = 0) -> PlantedTalk:
+def build_talk(
+    planted: int,
+    decoys: int,
+    *,
+    calm_between_s: float = 60.0,
+    seed: int = 0,
+    lively_gain_db: float = LIVELY_GAIN_DB,
+    stories: bool = True,
+) -> PlantedTalk:
     """A talk with ``planted`` lively moments and ``decoys`` hook-worded calm lines, about ``calm_between_s``
-    of calm talk between consecutive labelled stretches (planted and decoys alternate where both remain)."""
+    of calm talk between consecutive labelled stretches (planted and decoys alternate where both remain).
+
+    ``lively_gain_db`` is how much louder the planted moments are said; with ``stories`` off none of them is
+    worded as a story, so only delivery and the reaction set them apart."""
     rng = np.random.default_rng(seed)
     voice = _utterances(VOICE_FILE, VOICE_SENTENCES)
-    builder = _Builder(rng, voice)
+    builder = _Builder(rng, voice, lively_gain_db)
     order = _interleave(planted, decoys)
     builder.calm(calm_between_s / 2)
     for index, kind in enumerate(order):
         if kind == "planted":
-            builder.planted(story=index % 2 == 0, reaction=list(REACTIONS)[index % len(REACTIONS)])
+            builder.planted(story=stories and index % 2 == 0, reaction=list(REACTIONS)[index % len(REACTIONS)])
         else:
-            builder.decoy(DECOY_LINES[index % len(DECOY_LINES)])
+            builder.decoy(DECOY_LINES[(index // 2) % len(DECOY_LINES)])
         builder.calm(calm_between_s * rng.uniform(0.8, 1.2))
     return builder.finish()
 
 
 class _Builder:
-    def __init__(self, rng: np.random.Generator, voice: list[np.ndarray]) -> None:
+    def __init__(self, rng: np.random.Generator, voice: list[np.ndarray], lively_gain_db: float) -> None:
         self.rng = rng
+        self.lively_gain_db = lively_gain_db
         self.voice = voice
         self.parts: list[np.ndarray] = []
         self.words: list[Word] = []
@@ -192,7 +204,7 @@ class _Builder:
                 text = "I remember one time " + text[0].lower() + text[1:]
             elif story and index == count - 1:
                 text = "Turns out " + text[0].lower() + text[1:]
-            self._say(text, semitones=LIVELY_SEMITONES[index % len(LIVELY_SEMITONES)], gain_db=LIVELY_GAIN_DB)
+            self._say(text, semitones=LIVELY_SEMITONES[index % len(LIVELY_SEMITONES)], gain_db=self.lively_gain_db)
         sound = REACTIONS[reaction](float(self.rng.uniform(3.0, 4.5)), seed=int(self.rng.integers(1000)))
         self.parts.append(sound * 0.5)
         self.t += len(sound) / RATE

@@ -60,7 +60,8 @@ def test_weights_sum_to_one() -> None:
 def test_question_hook_outscores_a_flat_opener() -> None:
     question = whole(["Why do you never see this mistake?", *BODY])
     flat = whole(["The birch canoe slid on the smooth planks.", *BODY])
-    assert question.scores["hook"] > flat.scores["hook"] + 0.4
+    # Said at the usual level (flat test audio), a written hook counts half; the question still leads.
+    assert question.scores["hook"] > flat.scores["hook"] + 0.3
     assert question.score > flat.score
     assert question.reason.startswith("strong hook (question")
     assert question.title == "Why Do You Never See This Mistake"
