@@ -9,9 +9,13 @@ import pytest
 import webvtt
 
 from clipped.export.captions import MAX_CUE_S, caption_cues, to_srt, to_vtt
-from clipped.export.clip_export import clip_subtitles
+from clipped.export.clip_export import clip_record, clip_subtitles
 from clipped.export.cut_list import SourceSpan, kept_spans, words_on_clip_timeline
+from clipped.layout import RENDERED_CLIPS_FILE, ClipVersionRef, SourceRef
+from clipped.render.versions import VERSION_CLIP_FILE
+from clipped.render_manifest import RenderedClipsManifest
 from clipped.types import RenderedClip, Word
+from clipped_resources.storage import LocalStorage
 
 
 def _words(text: str, start_s: float = 0.0, step_s: float = 0.3, pause_after: dict[int, float] | None = None):
@@ -81,3 +85,22 @@ def test_srt_and_vtt_parse_back_with_the_cue_times(tmp_path: Path) -> None:
     assert "&lt;i&gt;" in to_vtt(expected) and "<i>" in to_srt(expected)  # markup in VTT, plain text in SRT
     # "great." ends a sentence; "are" was spoken in the cut stretch (103–104 s) and is gone.
     assert [c.text for c in expected] == ["Fish & chips <i>great</i>.", "Really"]
+
+
+def test_a_re_rendered_version_exports_its_own_record(tmp_path: Path) -> None:
+    storage = LocalStorage(root=str(tmp_path))
+    source = SourceRef("local", "talk-0123456789")
+    first = RenderedClip(
+        rank=1, clip_id="talk-0123456789-01-abc", candidate_id="c", video_key="k", thumbnail_key="k",
+        captions_key="k", start_s=10.0, end_s=20.0, width=1080, height=1920, score=0.5, scores={}, reason="",
+        title="t", words=_words("the merch can be", start_s=10.5),
+    )  # fmt: skip
+    manifest = RenderedClipsManifest(partition=source.partition_key, duration_s=60.0, language="en", clips=[first])
+    storage.write_model(source.key(RENDERED_CLIPS_FILE), manifest)
+    edited = first.model_copy(update={"start_s": 10.4, "words": _words("the merchant", start_s=10.5)})
+    storage.write_model(ClipVersionRef(source, first.clip_id, 2).key(VERSION_CLIP_FILE), edited)
+    assert clip_record(storage, source, first.clip_id, 1) == first
+    assert "merchant" in clip_subtitles(clip_record(storage, source, first.clip_id, 2), "srt")
+    assert clip_record(storage, source, first.clip_id, 3) == first  # a version still rendering has no record yet
+    with pytest.raises(LookupError):
+        clip_record(storage, source, "talk-0123456789-09-abc")
