@@ -30,6 +30,7 @@ ACTIVE_TAG = r"{\c&H00FFFF&\fscx110\fscy110}"
 RESET_TAG = r"{\r}"
 HIDDEN_TAG = r"{\alpha&HFF&}"
 POP_IN_MS = 120
+HOOK_SECONDS = 3.0  # the overlay hook holds for the opening, where viewers decide to stay
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,13 @@ def build_ass(
     width: int,
     height: int,
     style: str = "highlight_word",
+    hook: str = "",
 ) -> str:
     """An ASS script for the words spoken inside [clip_start_s, clip_end_s], rendered at width x height.
 
     Words outside the clip are dropped, words crossing its edges are clamped, and every event lies in
-    [0, clip duration]. ``style`` is one of :data:`CAPTION_STYLES`; anything else raises ValueError.
+    [0, clip duration]. ``style`` is one of :data:`CAPTION_STYLES`; anything else raises ValueError. A ``hook``
+    (the clip's 3–6 word overlay) is shown boxed near the top for the first :data:`HOOK_SECONDS`.
     """
     if style not in CAPTION_STYLES:
         raise ValueError(f"unknown caption style {style!r}; allowed: {', '.join(CAPTION_STYLES)}")
@@ -78,7 +81,23 @@ def build_ass(
         next_start = groups[index + 1][0].start_s if index + 1 < len(groups) else None
         line_end = _line_end(group, next_start, duration_s)
         events.extend(_EVENT_BUILDERS[style](group, line_end))
-    return _header(width, height, layout, style) + "".join(events)
+    header = _header(width, height, layout, style)
+    hook_text = " ".join(hook.split())
+    if hook_text and duration_s > 0:
+        header = header.replace("\n\n[Events]\n", f"\n{_hook_style(width, height)}\n\n[Events]\n", 1)
+        end = format_ass_time(min(HOOK_SECONDS, duration_s))
+        events.insert(0, f"Dialogue: 1,{format_ass_time(0.0)},{end},Hook,,0,0,0,,{escape_ass_text(hook_text)}\n")
+    return header + "".join(events)
+
+
+def _hook_style(width: int, height: int) -> str:
+    """White bold text on an opaque dark box (BorderStyle 3), top centre, below the platforms' top bar."""
+    size = round(0.06 * min(width, height))
+    margin_v = round((0.12 if height > width else 0.06) * height)
+    return (
+        f"Style: Hook,{FONT_NAME},{size},{WHITE},{WHITE},&H30000000,&H30000000,-1,0,0,0,100,100,0,0,3,"
+        f"{max(4, round(size * 0.25))},0,8,{round(0.08 * width)},{round(0.08 * width)},{margin_v},1"
+    )
 
 
 def caption_layout(width: int, height: int) -> CaptionLayout:

@@ -72,6 +72,7 @@ def render_clip_set(
                 candidate_id=candidate.candidate_id,
                 aspect=settings.aspect,
                 caption_style=settings.caption_style,
+                hook=candidate.writing.hook,
             )
             return render_and_inspect(
                 storage, encoder, source, clip_id, index + 1, candidate, spec, clip_progress(index)

@@ -31,6 +31,7 @@ class RenderInputs:
         candidate_id: str,
         aspect: str,
         caption_style: str,
+        hook: str = "",
     ) -> RenderSpec:
         """The render of ``[start_s, end_s]`` of ``video`` (the source's local copy), faces from that window."""
         return RenderSpec(
@@ -44,6 +45,7 @@ class RenderInputs:
             source_height=self.media.height,
             aspect=aspect,
             caption_style=caption_style,
+            hook=hook,
         )
 
 

@@ -54,6 +54,7 @@ class RenderSpec(BaseModel):
     source_height: int = Field(gt=0)
     aspect: Aspect = "9:16"
     caption_style: str = "highlight_word"
+    hook: str = ""  # the overlay shown over the opening seconds (empty: none)
     # The ffmpeg to render with, pinned to reproduce an earlier render; None renders with ffmpeg_identity().
     ffmpeg: FfmpegIdentity | None = None
 
@@ -100,7 +101,7 @@ def render_clip(
     width, height = output_size(spec.aspect)
     progress = on_progress or no_progress
     ffmpeg = require_ffmpeg(spec.ffmpeg) if spec.ffmpeg else ffmpeg_identity()
-    captions = build_ass(spec.words, spec.start_s, spec.end_s, width, height, spec.caption_style)
+    captions = build_ass(spec.words, spec.start_s, spec.end_s, width, height, spec.caption_style, spec.hook)
     path = plan_crop_path(
         spec.face_frames, spec.start_s, spec.end_s, spec.source_width, spec.source_height, spec.aspect,
         spec.scene_cuts_s, fps=OUTPUT_FPS,

@@ -139,6 +139,7 @@ def render_clip_version(
             candidate_id=original.candidate_id,
             aspect=request.aspect,
             caption_style=request.caption_style,
+            hook=original.writing.hook,
         )
         clip = render_and_inspect(storage, encoder, source, ref.folder, original.rank, candidate, spec, on_progress)
     storage.write_model(ref.key(VERSION_CLIP_FILE), clip)
