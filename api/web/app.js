@@ -12,6 +12,7 @@ import { allClipsView } from "./js/views/clips.js";
 import { jobListView, jobView } from "./js/views/jobs.js";
 import { newJobView } from "./js/views/new_job.js";
 import { queueView } from "./js/views/queue.js";
+import { searchView } from "./js/views/search.js";
 import { streamListView, streamView } from "./js/views/streams.js";
 
 const outlet = document.getElementById("main");
@@ -99,6 +100,7 @@ route("/jobs/:id", jobView, { title: "Job" });
 route("/clips", allClipsView, { title: "Clips" });
 route("/clips/:id", clipView, { title: "Clip" });
 route("/queue", queueView, { title: "Queue" });
+route("/search", searchView, { title: "Search" });
 route("/accounts", accountsView, { title: "Accounts" });
 route("/analytics", analyticsView, { title: "Analytics" });
 route("/streams", streamListView, { title: "Streams" });
