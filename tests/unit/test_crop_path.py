@@ -91,8 +91,12 @@ def test_follows_a_moving_face_gradually():
 def test_sudden_jump_is_followed_smoothly_not_cut():
     frames = [face_at(t / 5, 300 if t < 25 else 1000) for t in range(0, 51)]
     path = plan_crop_path(frames, 0.0, 10.0, W, H, "9:16", [])
-    assert path.max_step_px() <= 8
-    assert abs(centres(path)[-1] - 1000) <= 0.08 * 404 + 2
+    # The face left the window, so the camera chases it faster than its calm pace, but never faster than 5 % of
+    # the window per frame (a visible jump), so the move takes well over a second of frames.
+    assert path.max_step_px() <= 0.05 * 404
+    xs = centres(path)
+    assert sum(1 for a, b in itertools.pairwise(xs) if b != a) >= 30
+    assert abs(xs[-1] - 1000) <= 0.08 * 404 + 2
 
 
 def test_snaps_at_a_scene_cut():
