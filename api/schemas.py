@@ -316,6 +316,31 @@ class ClipPatch(Strict):
 
 class RerenderIn(Strict):
     caption_style: CaptionStyle | None = None
+    start_s: float | None = Field(default=None, ge=0, description="Trim: new start in the source, snapped to a word")
+    end_s: float | None = Field(default=None, gt=0, description="Trim: new end in the source, snapped to a word")
+    caption_text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20_000,
+        description="The captions' words with misheard ones fixed; each keeps the time of the words it replaces",
+    )
+
+    def edits(self) -> dict[str, object]:
+        return self.model_dump(include={"start_s", "end_s", "caption_text"}, exclude_none=True)
+
+
+class WordOut(BaseModel):
+    word: str
+    start_s: float
+    end_s: float
+
+
+class ClipTranscriptOut(BaseModel):
+    start_s: float = Field(description="The current version's window in the source")
+    end_s: float
+    hook_end_s: float = Field(description="Where the hook (the opening words, about 3 s) ends")
+    words: list[WordOut] = Field(description="The captions' words as the current version shows them")
+    context: list[WordOut] = Field(description="The source transcript's words around the clip: what a trim can reach")
 
 
 class ClipVersionOut(BaseModel):

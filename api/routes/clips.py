@@ -34,6 +34,7 @@ from api.schemas import (
     ClipPage,
     ClipPatch,
     ClipStatus,
+    ClipTranscriptOut,
     ClipVersionOut,
     CommentAuthor,
     CommentIn,
@@ -42,9 +43,12 @@ from api.schemas import (
 )
 from api.services.jobs import job_out
 from api.services.media import check_range
-from api.services.rendering import preview_frame, queue_rerender, settle_versions
+from api.services.rendering import check_edits, preview_frame, queue_rerender, settle_versions
+from api.services.transcripts import clip_transcript
 from api.state import AppState
+from clipped.editing import ClipEditError
 from clipped.layout import check_key
+from clipped.render.versions import ClipVersionError
 
 router = APIRouter(prefix="/api", tags=["clips"])
 CAPTION_STYLE_INFO = {
@@ -254,7 +258,13 @@ def rerender_clip(
     if busy:
         raise ApiError(409, "a re-render of this clip is already running")
     job = session.get(Job, clip.job_id)
-    version = queue_rerender(state, session, job, clip, body.caption_style or clip.caption_style)
+    try:  # a trim or caption text that cannot apply is refused here, not as a failed run
+        check_edits(state, job, clip, body.edits())
+    except ClipEditError as exc:
+        raise ApiError(422, str(exc), code="invalid_edit") from exc
+    except ClipVersionError as exc:
+        raise ApiError(409, f"this clip cannot be edited: {exc}") from exc
+    version = queue_rerender(state, session, job, clip, body.caption_style or clip.caption_style, body.edits())
     return _version_out(clip, version, links)
 
 
@@ -283,6 +293,18 @@ def clip_preview(
     except (LookupError, FileNotFoundError) as exc:
         raise not_found("clip source") from exc
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.get("/clips/{clip_id}/transcript", response_model=ClipTranscriptOut)
+def clip_transcript_route(
+    clip_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep
+) -> ClipTranscriptOut:
+    """The clip's words as rendered now, the source's words around it (for a trim) and where its hook ends."""
+    clip, _ = load_clip(session, principal, clip_id, Permission.READ)
+    try:
+        return clip_transcript(state, session, session.get(Job, clip.job_id), clip)
+    except (LookupError, FileNotFoundError) as exc:
+        raise not_found("clip source") from exc
 
 
 @router.post("/clips/batch", response_model=BatchOut)

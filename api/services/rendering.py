@@ -26,11 +26,22 @@ from clipped.render.crop_path import plan_crop_path
 from clipped.render.filtergraph import ass_filter
 from clipped.render.inputs import RenderInputs, load_render_inputs
 from clipped.render.render_clip import OUTPUT_FPS, output_size
-from clipped.render.versions import ClipVersionRequest, rendered_clip, save_version_request, version_keys
+from clipped.render.versions import (
+    VERSION_CLIP_FILE,
+    ClipVersionError,
+    ClipVersionRequest,
+    edited_clip,
+    read_version_request,
+    rendered_clip,
+    save_version_request,
+    version_keys,
+)
 from clipped.search.moment_clip import MOMENT_CLIP_PREFIX, save_moment_version
 from clipped.types import RenderedClip
 
 log = logging.getLogger("clipped.api")
+ClipEdits = dict[str, object]  # start_s, end_s, caption_text: ClipVersionRequest's editing fields
+EDIT_FIELDS = ("start_s", "end_s", "caption_text")
 RUN_FAILED = {DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 ERROR_MAX_CHARS = 500
 
@@ -86,8 +97,23 @@ def crop_window_at(inputs: RenderInputs, clip: RenderedClip, aspect: str, at_s: 
     return path.crop_w, path.crop_h, frame.x, frame.y
 
 
-def queue_rerender(state: AppState, session: Session, job: Job, clip: Clip, caption_style: str) -> ClipVersion:
-    """Add the next version of ``clip`` ("rendering") and launch its run; the version is returned at once."""
+def check_edits(state: AppState, job: Job, clip: Clip, edits: ClipEdits) -> None:
+    """Refuse edits that cannot apply (a trim with no words in it, empty caption text) before a version is
+    queued: raises :class:`clipped.editing.ClipEditError` saying why."""
+    if not edits:
+        return
+    source = SourceRef.from_partition_key(job.partition_key)
+    request = ClipVersionRequest(clip_id=clip.manifest_clip_id, version=1, caption_style=clip.caption_style, **edits)
+    edited_clip(state.storage, source, rendered_clip(state.storage, source, clip.manifest_clip_id), request)
+
+
+def queue_rerender(
+    state: AppState, session: Session, job: Job, clip: Clip, caption_style: str, edits: ClipEdits | None = None
+) -> ClipVersion:
+    """Add the next version of ``clip`` ("rendering") and launch its run; the version is returned at once.
+
+    ``edits`` (a trim, corrected caption text: :class:`ClipVersionRequest`'s editing fields) go into the version's
+    request, so the run renders them."""
     latest = max((v.version for v in session.query(ClipVersion).filter(ClipVersion.clip_id == clip.id)), default=0)
     keys = version_keys(version_ref(job, clip, latest + 1))
     version = ClipVersion(
@@ -100,19 +126,25 @@ def queue_rerender(state: AppState, session: Session, job: Job, clip: Clip, capt
     )
     session.add(version)
     session.commit()  # the number is taken (unique per clip) before anything is written under it
-    launch_version(state, session, job, clip, version)
+    launch_version(state, session, job, clip, version, edits or {})
     return version
 
 
-def launch_version(state: AppState, session: Session, job: Job, clip: Clip, version: ClipVersion) -> None:
+def launch_version(
+    state: AppState, session: Session, job: Job, clip: Clip, version: ClipVersion, edits: ClipEdits | None = None
+) -> None:
     """Store the version's request, add its partition and launch its run; a launch that fails fails the version
-    (with the reason) rather than leaving it "rendering" with no run."""
+    (with the reason) rather than leaving it "rendering" with no run. Without ``edits`` (a relaunch after a
+    restart), the edits of the request already stored for the version are kept."""
     source = SourceRef.from_partition_key(job.partition_key)
+    if edits is None:
+        edits = stored_edits(state, version_ref(job, clip, version.version))
     request = ClipVersionRequest(
         clip_id=clip.manifest_clip_id,
         version=version.version,
         caption_style=version.caption_style,
         aspect=job.settings.get("aspect", "9:16"),
+        **edits,
     )
     try:
         if request.clip_id.startswith(MOMENT_CLIP_PREFIX):  # its window lives in its first version's request
@@ -126,6 +158,15 @@ def launch_version(state: AppState, session: Session, job: Job, clip: Clip, vers
         log.exception("could not launch the re-render of clip %s v%s", clip.id, version.version)
         version.status, version.error = "failed", f"the re-render could not start: {_one_line(exc)}"
     session.commit()
+
+
+def stored_edits(state: AppState, ref: ClipVersionRef) -> ClipEdits:
+    """The editing fields of the request stored for ``ref`` (none when there is no request yet)."""
+    try:
+        stored = read_version_request(state.storage, ref)
+    except (ClipVersionError, FileNotFoundError):
+        return {}
+    return {name: getattr(stored, name) for name in EDIT_FIELDS if getattr(stored, name) is not None}
 
 
 def settle_versions(state: AppState, session: Session, clips: Iterable[Clip]) -> None:
@@ -155,6 +196,7 @@ def settle_versions(state: AppState, session: Session, clips: Iterable[Clip]) ->
             clip = by_id[version.clip_id]
             if version.version > clip.version:
                 clip.version, clip.caption_style = version.version, version.caption_style
+                _take_window(state, clip, version)
         elif run.status in RUN_FAILED:
             version.status, version.error = "failed", run_failure(state, run)
         else:
@@ -162,6 +204,15 @@ def settle_versions(state: AppState, session: Session, clips: Iterable[Clip]) ->
         settled = True
     if settled:
         session.commit()
+
+
+def _take_window(state: AppState, clip: Clip, version: ClipVersion) -> None:
+    """The clip's times become those of its newest version (an edited one may have been trimmed)."""
+    try:
+        rendered = state.storage.read_model(version.video_key.rsplit("/", 1)[0] + "/" + VERSION_CLIP_FILE, RenderedClip)
+    except (FileNotFoundError, ValueError):
+        return
+    clip.start_s, clip.end_s = rendered.start_s, rendered.end_s
 
 
 def run_failure(state: AppState, run: DagsterRun) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from clipped.layout import RENDERED_CLIPS_FILE, SOURCE_FILE, ClipVersionRef, SourceRef
+from clipped.editing import retext_words, snap_window
+from clipped.layout import RENDERED_CLIPS_FILE, SOURCE_FILE, TRANSCRIPT_FILE, ClipVersionRef, SourceRef
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.clip_checks import failing_clip_ranks
 from clipped.render.clip_set import CLIP_FILES, ClipEncoder, render_and_inspect
@@ -17,7 +18,7 @@ from clipped.render.inputs import load_render_inputs
 from clipped.render_manifest import RenderedClipsManifest
 from clipped.stage_record import Stage
 from clipped.storage import Storage
-from clipped.types import Aspect, Candidate, ClipSettings, RenderedClip
+from clipped.types import Aspect, Candidate, ClipSettings, RenderedClip, Transcript
 
 CLIP_VERSION = Stage("clip_version", code_version="1")
 VERSION_REQUEST_FILE = "request.json"
@@ -54,6 +55,11 @@ class ClipVersionRequest(BaseModel):
     version: int = Field(ge=1)
     caption_style: str
     aspect: Aspect = "9:16"
+    # An editor's changes (clipped.editing): a trim on the source's transcript, snapped to its words, and the
+    # caption text with misheard words fixed. None: the original clip's window and words.
+    start_s: float | None = Field(default=None, ge=0)
+    end_s: float | None = Field(default=None, gt=0)
+    caption_text: str | None = Field(default=None, max_length=20_000)
 
     def ref(self, source: SourceRef) -> ClipVersionRef:
         return ClipVersionRef(source, self.clip_id, self.version)
@@ -105,6 +111,25 @@ def rendered_clip(storage: Storage, source: SourceRef, clip_id: str) -> Rendered
     raise ClipVersionError(f"clip {clip_id} is no longer in the rendered clips manifest")
 
 
+def edited_clip(
+    storage: Storage, source: SourceRef, original: RenderedClip, request: ClipVersionRequest
+) -> RenderedClip:
+    """``original`` with the request's edits applied: its window trimmed (or widened) on the source's transcript
+    and snapped to words, and its captions' text corrected; unchanged when the request has no edits."""
+    clip = original
+    if request.start_s is not None or request.end_s is not None:
+        transcript = storage.read_model(source.key(TRANSCRIPT_FILE), Transcript)
+        start_s, end_s, words = snap_window(
+            transcript.words,
+            original.start_s if request.start_s is None else request.start_s,
+            original.end_s if request.end_s is None else request.end_s,
+        )
+        clip = clip.model_copy(update={"start_s": start_s, "end_s": end_s, "words": words, "kept_spans_s": []})
+    if request.caption_text is not None:
+        clip = clip.model_copy(update={"words": retext_words(clip.words, request.caption_text)})
+    return clip
+
+
 def render_clip_version(
     storage: Storage,
     encoder: ClipEncoder,
@@ -115,7 +140,7 @@ def render_clip_version(
     """Render the window of clip ``request.clip_id`` again with the request's settings into the version's folder,
     inspect the result, and write its description (``clip.json``) last; returns that description."""
     ref = request.ref(source)
-    original = rendered_clip(storage, source, request.clip_id)
+    original = edited_clip(storage, source, rendered_clip(storage, source, request.clip_id), request)
     inputs = load_render_inputs(storage, source)
     # The rendered clip carries everything its candidate had; rendering and inspecting take a candidate.
     candidate = Candidate(

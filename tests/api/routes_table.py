@@ -85,6 +85,7 @@ CASES = [
     Case("GET", "/api/clips/{clip_id}/thumbnail", R),
     Case("GET", "/api/clips/{clip_id}/versions", R),
     Case("GET", "/api/clips/{clip_id}/preview", R),
+    Case("GET", "/api/clips/{clip_id}/transcript", R),
     Case("GET", "/api/clips/{clip_id}/comments", R),
     Case("GET", "/api/clips/{clip_id}/downloads", R),
     Case("GET", "/api/clips/{clip_id}/download/{format_id}", R),

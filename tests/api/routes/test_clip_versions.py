@@ -13,8 +13,10 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterRunStatus, MultiPartitionKey
 
 from api.models import ClipVersion, Job
-from clipped.layout import ClipVersionRef, SourceRef
-from clipped.render.versions import VERSION_CHECKS
+from clipped.layout import RENDERED_CLIPS_FILE, TRANSCRIPT_FILE, ClipVersionRef, SourceRef
+from clipped.render.versions import VERSION_CHECKS, VERSION_CLIP_FILE
+from clipped.render_manifest import RenderedClipsManifest
+from clipped.types import RenderedClip, Segment, Transcript
 from clipped_assets.partitions import clip_version_partitions, source_video_partitions
 from clipped_resources.render_options import RenderOptions
 from definitions import build_definitions
@@ -189,3 +191,40 @@ def test_graphql_launcher_submits_a_rerender_to_the_webserver_queue(
         assert run.tags["dagster/partition/clip_version"] == version.folder
         versions = api.client.get(f"/api/clips/{clip_id}/versions", headers=account.headers).json()
         assert [v["status"] for v in versions] == ["ready", "rendering"]
+
+
+def test_an_edited_rerender_trims_on_words_and_fixes_a_misheard_word(harness: ApiHarness) -> None:
+    account = harness.register()
+    source, manifest_clip_id, clip_id = seed_clip(harness, account)
+    storage = harness.state.storage
+    original = storage.read_model(source.key(RENDERED_CLIPS_FILE), RenderedClipsManifest).clips[0]
+    words = original.words  # hello 0.5–0.85, there 0.95–1.3, this, is, a, short 2.75–3.1, test 3.2–3.55
+    text = " ".join(w.word for w in words)
+    segment = Segment(start_s=words[0].start_s, end_s=words[-1].end_s, text=text, words=words)
+    storage.write_model(source.key(TRANSCRIPT_FILE), Transcript(language="en", duration_s=4.0, model="seeded",
+                                                                 segments=[segment]))  # fmt: skip
+    url = f"/api/clips/{clip_id}/rerender"
+    transcript_url = f"/api/clips/{clip_id}/transcript"
+    before = harness.client.get(transcript_url, headers=account.headers).json()
+    assert [w["word"] for w in before["words"]] == [w.word for w in words] and len(before["context"]) == len(words)
+    assert before["hook_end_s"] == 3.55  # the words starting in its first 3 s (0.3–3.3 s): all, in so short a clip
+
+    # A trim with no word in it is refused at once, and no version is queued for it.
+    empty = harness.client.post(url, headers=account.headers, json={"start_s": 3.7, "end_s": 3.9})
+    assert empty.status_code == 422 and "no spoken word" in empty.json()["error"]["message"]
+    # Mid-word times snap to the words; the misheard "short" becomes "shirt" at the same time.
+    edit = {"start_s": 0.9, "end_s": 3.0, "caption_text": "there this is a shirt"}
+    queued = harness.client.post(url, headers=account.headers, json=edit)
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["version"] == 2
+    versions = wait_for_versions(harness, account, clip_id)
+    assert [(v["version"], v["status"], v["error"]) for v in versions][-1] == (2, "ready", None), versions
+    rendered = storage.read_model(ClipVersionRef(source, manifest_clip_id, 2).key(VERSION_CLIP_FILE), RenderedClip)
+    assert (rendered.start_s, rendered.end_s) == (0.95, 3.1)
+    assert [(w.word, w.start_s) for w in rendered.words] == [
+        ("there", 0.95), ("this", 1.4), ("is", 1.85), ("a", 2.3), ("shirt", 2.75),
+    ]  # fmt: skip
+    current = harness.client.get(f"/api/clips/{clip_id}", headers=account.headers).json()
+    assert (current["version"], current["start_s"], current["end_s"]) == (2, 0.95, 3.1)
+    after = harness.client.get(transcript_url, headers=account.headers).json()
+    assert [w["word"] for w in after["words"]] == ["there", "this", "is", "a", "shirt"] and after["start_s"] == 0.95
