@@ -1,6 +1,6 @@
 """Moment-selection benchmark: precision and recall of the top N on talks with planted, labelled moments.
 
-Each talk (tests/support/planted_moments.py) is ~25 minutes of one calm public-domain voice with N planted
+Each talk (tests/support/planted_moments.py) is ~28 minutes of one calm public-domain voice with N planted
 moments (livelier delivery ending in generated laughter, applause or cheering; half told as a story) and N
 decoys (calm lines with lexical hooks: "Who wants to take notes today?"). The talk's WAV goes through the real
 `audio_features` code (loudness, pitch, reaction detector); the transcript is the script. The selector picks
