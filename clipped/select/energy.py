@@ -10,7 +10,8 @@ energy = 0.3 level (window's loudness lift over the baseline, +-6 dB spans 0..1)
   one at its start answers what came before and counts a third)
 + 0.05 peaks (loudness peaks inside, one per 30 s for full credit)
 + 0.1 scenes (cuts per minute, best at 2-8; a single-shot window still gets 0.3).
-Level, pitch and pace are 0.5 where there is nothing to compare (no audio, no voiced hops, no words).
+Level, pitch and pace are 0.5 where a window has nothing to compare; a part the whole source cannot show (no
+voiced pitch, no words, no reaction anywhere) is left out and the others are scaled up to sum to 1.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class EnergyFeatures:
     delivery: dict[str, tuple[np.ndarray, np.ndarray]]  # level/pitch/pace: prefix sums of (lift, weight) per hop
     reactions: np.ndarray  # (n, 3): start_s, end_s, score, sorted by start
     reaction_kinds: list[str]
+    present: frozenset[str]  # the ENERGY_PARTS this source can show at all
 
 
 def energy_features(audio: AudioFeatures, scenes: Scenes, words: Sequence[Word] = ()) -> EnergyFeatures:
@@ -75,6 +77,12 @@ def energy_features(audio: AudioFeatures, scenes: Scenes, words: Sequence[Word] 
         peak_levels, median, loud, mean = np.zeros(len(peaks)), LEVEL_FLOOR_DB, LEVEL_FLOOR_DB, LEVEL_FLOOR_DB
     silences = np.asarray(sorted(audio.silences), dtype=np.float64).reshape(-1, 2)
     reactions = sorted(audio.reactions, key=lambda reaction: reaction.start_s)
+    delivery = _delivery(levels, loud, np.asarray(audio.pitch_hz, dtype=np.float64), words, hop_s)
+    shown = {name for name, (_, weight) in delivery.items() if weight[-1] > 0} | {"peaks", "scenes"}
+    if not len(levels):
+        shown.add("level")  # neutral 0.5, as a track without audio always scored
+    if reactions:
+        shown.add("reaction")
     return EnergyFeatures(
         hop_s=hop_s,
         levels=levels,
@@ -88,9 +96,10 @@ def energy_features(audio: AudioFeatures, scenes: Scenes, words: Sequence[Word] 
         cuts_s=np.sort(np.asarray(scenes.cuts_s, dtype=np.float64)),
         silences=silences,
         silence_prefix=np.concatenate(([0.0], np.cumsum(silences[:, 1] - silences[:, 0]))),
-        delivery=_delivery(levels, loud, np.asarray(audio.pitch_hz, dtype=np.float64), words, hop_s),
+        delivery=delivery,
         reactions=np.array([[r.start_s, r.end_s, r.score] for r in reactions], dtype=np.float64).reshape(-1, 3),
         reaction_kinds=[reaction.kind for reaction in reactions],
+        present=frozenset(shown),
     )
 
 
@@ -112,14 +121,11 @@ def energy_scores(features: EnergyFeatures, start_s: np.ndarray, end_s: np.ndarr
     peaks = np.minimum(1.0, peak_count / np.maximum(1.0, duration / PEAK_EVERY_S))
     cuts = _count_inside(features.cuts_s, start_s, end_s)
     scenes = np.interp(cuts / duration * 60.0, *SCENE_DENSITY)
-    energy = (
-        ENERGY_PARTS["level"] * level
-        + ENERGY_PARTS["pitch"] * pitch
-        + ENERGY_PARTS["pace"] * pace
-        + ENERGY_PARTS["reaction"] * reaction
-        + ENERGY_PARTS["peaks"] * peaks
-        + ENERGY_PARTS["scenes"] * scenes
-    )
+    values = {"level": level, "pitch": pitch, "pace": pace, "reaction": reaction, "peaks": peaks, "scenes": scenes}
+    # A signal this source cannot show (no voiced pitch, no words, no reaction anywhere) says nothing about
+    # any of its windows: its weight goes to the others rather than squeezing every window toward the middle.
+    total = sum(ENERGY_PARTS[name] for name in features.present)
+    energy = sum(ENERGY_PARTS[name] * values[name] for name in features.present) / total
     return {
         "energy": np.clip(energy, 0.0, 1.0),
         "level": level,
