@@ -26,7 +26,7 @@ class MomentOut(BaseModel):
     end_s: float
     text: str
     context: str = Field(description="the sentences around it")
-    score: float = Field(description="0–1: 0.7 × meaning (cosine) + 0.3 × words (BM25, relative to the best)")
+    score: float = Field(description="0–1: 0.8 × meaning (cosine) + 0.2 × words (BM25, relative to the best)")
     similarity: float
     text_match: float
     thumbnail: str | None = Field(description="a frame near the moment, as a data: URL (JPEG)")
