@@ -14,11 +14,12 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from clipped.select.lexicon import FILLERS, STOPWORDS, normalize
+from clipped.select.lexicon import normalize
 from clipped.select.sentences import split_sentences
 from clipped.types import Sentence, Transcript
 from clipped.writing.claude_client import ClaudeFailed, MessagesApi, Usage
 from clipped.writing.claude_summary import summarize_with_claude
+from clipped.writing.hashtags import is_topical
 
 MIN_KEY_POINT_WORDS = 6
 SUMMARY_SENTENCES = 3
@@ -165,4 +166,4 @@ def _chapter_title(rows: np.ndarray, vocabulary: list[str]) -> str:
 
 
 def _content(term: str) -> bool:
-    return len(term) >= 3 and term.isalpha() and term not in STOPWORDS and term not in FILLERS
+    return len(term) >= 3 and is_topical(term)

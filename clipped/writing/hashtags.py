@@ -16,7 +16,8 @@ _NOT_TOPICS = words(
     "gave look looked seem seems seemed kept keep keeps start started remember later together different "
     "yourself myself ourselves themselves actually probably basically literally maybe always never often "
     "something anything everything nothing someone everyone people today tomorrow yesterday again still even "
-    "little great good better best okay right sure first last next another other every each same"
+    "little great good better best okay right sure first last next another other every each same easy hard tell "
+    "told ask asked says thing things feel felt kind sort lots"
 )
 
 
@@ -28,12 +29,21 @@ def topical_hashtags(text: str, *, limit: int = MAX_TOPICAL_TAGS) -> list[str]:
     tokens = text.split()
     for position, token in enumerate(tokens):
         word = normalize(token).replace("'", "")
-        if len(word) < MIN_TAG_CHARS or not word.isalpha() or word in STOPWORDS or word in FILLERS:
-            continue
-        if word in _NOT_TOPICS or word.endswith("ly"):
+        if len(word) < MIN_TAG_CHARS or not is_topical(word):
             continue
         sentence_start = position == 0 or tokens[position - 1].endswith((".", "!", "?"))
         counts[word] += PROPER_NOUN_BONUS if token[:1].isupper() and not sentence_start else 1
         first_seen.setdefault(word, position)
     ranked = sorted(counts, key=lambda w: (-counts[w], -len(w), first_seen[w]))
     return [f"#{word.capitalize()}" for word in ranked[:limit]]
+
+
+def is_topical(word: str) -> bool:
+    """Whether a normalised word can name a topic: a content word, not a stopword, filler, common verb or adverb."""
+    return (
+        word.isalpha()
+        and word not in STOPWORDS
+        and word not in FILLERS
+        and word not in _NOT_TOPICS
+        and not word.endswith("ly")
+    )
