@@ -270,6 +270,7 @@ class ClipOut(BaseModel):
     workspace_id: str
     rank: int
     score: float
+    scores: dict[str, float] = Field(default_factory=dict, description="Sub-scores 0..1: hook, flow, value, energy")
     title: str
     description: str
     hashtags: list[str]

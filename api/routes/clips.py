@@ -65,6 +65,7 @@ def clip_out(clip: Clip, links: LinkIssuer) -> ClipOut:
         workspace_id=clip.workspace_id,
         rank=clip.rank,
         score=round(clip.score, 4),
+        scores={name: round(float(value), 4) for name, value in (clip.scores or {}).items()},
         title=clip.title,
         description=clip.description,
         hashtags=list(clip.hashtags),

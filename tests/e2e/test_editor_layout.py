@@ -13,17 +13,22 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from api.models import ClipVersion
+from clipped.layout import TRANSCRIPT_FILE, ClipVersionRef, SourceRef
+from clipped.render.versions import ClipVersionRequest, read_version_request
+from clipped.types import Segment, Transcript
 from clipped_resources.storage import LocalStorage
 from tests.api.conftest import PASSWORD, make_test_video
 from tests.api.world import FAKE_JPEG, add_clip, add_finished_job
 from tests.e2e.a11y import assert_accessible, horizontal_overflow
 from tests.e2e.conftest import ARTIFACTS, ApiServer, serve_api
 from tests.e2e.users import register
+from tests.support.rendered_source import seed_rendered_source
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
+WAIT_MS = 30_000  # for what waits on the server, which shares 2 cores with the rest of the suite
 
 
 @pytest.fixture(scope="module")
@@ -34,31 +39,40 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 @pytest.fixture(scope="module")
 def seeded(server: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A user with a finished job whose one clip has two rendered versions."""
+    """A user with a finished job (its source, transcript and rendered_clips written as the pipeline leaves them)
+    whose one clip has two rendered versions."""
     owner = register(server, "editor@example.com", "Eddie Editor")
     video = make_test_video(tmp_path_factory.mktemp("media") / "clip.mp4")
     ws, user_id = owner["workspace"]["id"], owner["user"]["id"]
     storage = LocalStorage(root=str(server.home / "storage"))
-    folder = f"{ws}/clips/talk-0123456789-01"
-    storage.write_bytes(f"{folder}/clip.mp4", video.read_bytes())
-    storage.write_bytes(f"{folder}/thumbnail.jpg", FAKE_JPEG)
+    source = SourceRef(ws, "talk-0123456789")
+    original = seed_rendered_source(storage, source)
+    words = original.words
+    segment = Segment(
+        start_s=words[0].start_s, end_s=words[-1].end_s, text=" ".join(w.word for w in words), words=words
+    )
+    storage.write_model(source.key(TRANSCRIPT_FILE), Transcript(language="en", duration_s=4.0, model="seeded",
+                                                                 segments=[segment]))  # fmt: skip
+    storage.write_bytes(original.video_key, video.read_bytes())
+    storage.write_bytes(original.thumbnail_key, FAKE_JPEG)
     engine = create_engine(f"sqlite:///{server.home / 'app.db'}")
     try:
         with Session(engine) as session:
-            job = add_finished_job(session, ws, user_id, "talk-0123456789", "A long conference talk.mp4")
+            job = add_finished_job(session, ws, user_id, source.video_id, "A long conference talk.mp4")
             clip = add_clip(
-                session, job.id, ws, "talk-0123456789-01",
-                video_key=f"{folder}/clip.mp4", thumbnail_key=f"{folder}/thumbnail.jpg", title="Why short clips work",
+                session, job.id, ws, original.clip_id,
+                video_key=original.video_key, thumbnail_key=original.thumbnail_key, title="Why short clips work",
             )  # fmt: skip
-            clip.end_s = 2.0
+            clip.start_s, clip.end_s = original.start_s, original.end_s
+            clip.scores = {"hook": 0.82, "flow": 0.55, "value": 0.61, "energy": 0.3}
             session.add(
                 ClipVersion(
                     clip_id=clip.id, version=2, caption_style="karaoke", status="ready",
-                    video_key=f"{folder}/clip.mp4", thumbnail_key=f"{folder}/thumbnail.jpg",
+                    video_key=original.video_key, thumbnail_key=original.thumbnail_key,
                 )
             )  # fmt: skip
             session.commit()
-            return {"job_id": job.id, "clip_id": clip.id}
+            return {"job_id": job.id, "clip_id": clip.id, "source": source, "manifest_clip_id": original.clip_id}
     finally:
         engine.dispose()
 
@@ -73,7 +87,7 @@ def sign_in(page: Page, server: ApiServer) -> None:
     page.get_by_label("Email").fill("editor@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=WAIT_MS)
 
 
 def box_height(page: Page, selector: str) -> float:
@@ -89,7 +103,7 @@ def test_layout_leaves_room_for_the_work(server: ApiServer, seeded: dict, browse
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         sign_in(page, server)
-        expect(page.locator(".job-card")).to_have_count(1)
+        expect(page.locator(".job-card")).to_have_count(1, timeout=WAIT_MS)
         # The header is a bar, not a third of a phone's screen; a job card leaves room for the next ones.
         assert box_height(page, ".site-header") <= 0.15 * viewport["height"], box_height(page, ".site-header")
         assert box_height(page, ".job-card") <= 0.35 * viewport["height"], box_height(page, ".job-card")
@@ -100,7 +114,7 @@ def test_layout_leaves_room_for_the_work(server: ApiServer, seeded: dict, browse
 
         page.goto(f"{server.base_url}/#/clips/{seeded['clip_id']}")
         rows = page.locator(".versions-table tbody tr")
-        expect(rows).to_have_count(2)
+        expect(rows).to_have_count(2, timeout=WAIT_MS)
         # Every column shown fits: the table never needs a sideways scroll to reach "Watch".
         fits = page.evaluate(
             "() => { const w = document.querySelector('.versions-table').parentElement;"
@@ -137,3 +151,36 @@ def test_a_refused_upload_leaves_no_stale_status(
         screenshot(page, "phone-refused-upload")
     finally:
         context.close()
+
+
+def test_scores_transcript_and_an_edited_rerender(server: ApiServer, seeded: dict, browser: Browser) -> None:
+    """The sub-scores with their why, the transcript with its hook, a trim chosen on a word and a fixed caption
+    word, queued as a new version whose request carries the edits (clip_version_job renders it)."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        sign_in(page, server)
+        page.goto(f"{server.base_url}/#/clips/{seeded['clip_id']}")
+        bars = page.locator(".score-bars meter")
+        expect(bars).to_have_count(4, timeout=WAIT_MS)
+        expect(page.get_by_role("meter", name="Hook")).to_have_attribute("value", "0.82")
+        expect(page.locator(".score-bars")).to_contain_text("opening seconds grab attention")
+        transcript = page.locator(".transcript")
+        expect(transcript.locator("mark.hook button").first).to_have_text("hello", timeout=WAIT_MS)
+        page.get_by_label("end", exact=True).check()
+        transcript.get_by_role("button", name="short", exact=True).click()
+        expect(page.get_by_label("End (s in the source)")).to_have_value("3.10")
+        caption = page.get_by_label("Caption text")
+        expect(caption).to_have_value("hello there this is a short test")
+        caption.fill("hello there this is a shirt")
+        assert_accessible(page, "clip page with the transcript editor")
+        screenshot(page, "desktop-clip-edit")
+        page.get_by_role("button", name="Re-render with these edits").click()
+        expect(page.locator("#status")).to_contain_text("Edits queued as version 3", timeout=WAIT_MS)
+        expect(page.locator(".versions-table tbody tr")).to_have_count(3, timeout=WAIT_MS)
+    finally:
+        context.close()
+    storage = LocalStorage(root=str(server.home / "storage"))
+    request = read_version_request(storage, ClipVersionRef(seeded["source"], seeded["manifest_clip_id"], 3))
+    assert isinstance(request, ClipVersionRequest)
+    assert (request.start_s, request.end_s, request.caption_text) == (None, 3.1, "hello there this is a shirt")

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { field, h, mount, uid } from "../dom.js";
 import { clock, duration, parseHashtags, score, when } from "../format.js";
 import { announce, busy, showError } from "../status.js";
+import { scoreBars, transcriptSection } from "./clip_edit.js";
 import { clipPlayer, clipTitle, reviewButtons } from "./clips.js";
 import { downloadMenu } from "./downloads.js";
 import { loadCaptionStyles } from "./new_job.js";
@@ -57,6 +58,7 @@ export async function clipView({ id }, outlet) {
       statusSlot,
     ),
     clip.reason ? h("p", { class: "reason" }, h("strong", {}, "Why: "), clip.reason) : null,
+    scoreBars(clip),
     h(
       "div",
       { class: "actions" },
@@ -74,6 +76,11 @@ export async function clipView({ id }, outlet) {
     clip.job_id ? h("a", { href: `#/jobs/${encodeURIComponent(clip.job_id)}` }, "← Back to the job") : h("a", { href: "#/clips" }, "← All clips"),
   );
 
+  const captions = await captionSection(clip, video, timers);
+  const transcript = await transcriptSection(clip, {
+    chosenStyle: captions.chosenStyle,
+    onQueued: captions.followVersions,
+  });
   mount(
     outlet,
     crumbs,
@@ -81,7 +88,14 @@ export async function clipView({ id }, outlet) {
     h(
       "div",
       { class: "clip-layout" },
-      h("div", { class: "clip-main" }, h("div", { class: "player" }, video), review, commentsSection(clip, video)),
+      h(
+        "div",
+        { class: "clip-main" },
+        h("div", { class: "player" }, video),
+        review,
+        transcript,
+        commentsSection(clip, video),
+      ),
       h(
         "div",
         { class: "clip-side" },
@@ -92,7 +106,7 @@ export async function clipView({ id }, outlet) {
           publish.update(next);
         }),
         publish.element,
-        await captionSection(clip, video, timers),
+        captions,
       ),
     ),
   );
@@ -311,6 +325,11 @@ async function captionSection(clip, video, timers) {
   );
   showPreview(current);
   pollVersions();
+  section.chosenStyle = chosen;
+  section.followVersions = () => {
+    pollTimer = 0;
+    pollVersions();
+  };
   return section;
 }
 
