@@ -33,7 +33,10 @@ def get_session(state: StateDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Closed when the route function returns, not once its response is sent: a streamed body (an event stream, a media
+# file to a slow reader, a zip) would otherwise hold one of the pool's connections for as long as it lasts, and a
+# few dozen open streams would leave every other request waiting for a connection. Streams open their own sessions.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 @dataclass
