@@ -21,6 +21,7 @@ TOPIC_SHIFT_BELOW = 0.25
 TOPIC_SHIFT_MARGIN = 0.2
 """A topic shift: similarity under 0.25 and at least 0.2 under the source's typical similarity."""
 PAUSE_S = 1.0
+MIN_CONTEXT = 2
 VOICE_CHANGE_ST = 5.0
 VOICE_CONTEXT_S = 4.0
 CUT_SLACK_S = 0.3
@@ -42,6 +43,12 @@ def thought_breaks(
     gap = gap_end - gap_start
     similarity = semantics.topic_similarity
     topic_shift = (similarity < TOPIC_SHIFT_BELOW) & (similarity < semantics.typical_similarity - TOPIC_SHIFT_MARGIN)
+    # The context windows blur a shift over neighbouring boundaries; it lies where the similarity bottoms out.
+    padded = np.concatenate(([np.inf], similarity, [np.inf]))
+    topic_shift &= (similarity < padded[:-2]) & (similarity <= padded[2:])  # a flat bottom: its first boundary
+    # One sentence is too little context to call a subject changed.
+    topic_shift[: MIN_CONTEXT - 1] = False
+    topic_shift[len(topic_shift) - MIN_CONTEXT + 1 :] = False
     cuts = np.sort(np.asarray(cuts_s, dtype=np.float64))
     cut_in_gap = np.searchsorted(cuts, gap_end + CUT_SLACK_S, side="right") > np.searchsorted(
         cuts, gap_start - CUT_SLACK_S, side="left"

@@ -11,10 +11,22 @@ import numpy as np
 import pytest
 
 from clipped.select import select_candidates
-from clipped.select.semantics import LexicalEmbedder
+from clipped.select.coherence import thought_breaks
+from clipped.select.semantics import LexicalEmbedder, semantic_features
 from clipped.select.titles import make_title
-from clipped.types import AudioFeatures, Candidate, ClipSettings, Reaction, Scenes, Segment, Transcript, Word
+from clipped.types import (
+    AudioFeatures,
+    Candidate,
+    ClipSettings,
+    Reaction,
+    Scenes,
+    Segment,
+    Sentence,
+    Transcript,
+    Word,
+)
 from clipped.understand.audio_features import compute_audio_features
+from clipped.understand.sentence_embedding import SentenceEmbedder
 from tests.support.planted_moments import build_talk
 
 HOP = 0.5
@@ -68,7 +80,9 @@ class Talk:
             swing = 0.25 if pitch > 150 else 0.03
             self.pitch.append(pitch * (1 + swing * np.sin(index * 1.7)) if pitch else 0.0)
 
-    def select(self, settings: ClipSettings = SETTINGS, *, cuts: list[float] | None = None) -> list[Candidate]:
+    def select(
+        self, settings: ClipSettings = SETTINGS, *, cuts: list[float] | None = None, embedder=None
+    ) -> list[Candidate]:
         self._sound(self.t, -70.0, 0.0)
         transcript = Transcript(
             language="en",
@@ -86,7 +100,8 @@ class Talk:
             pitch_hz=self.pitch,
             reactions=self.reactions,
         )
-        return select_candidates(transcript, audio, Scenes(cuts_s=cuts or [], duration_s=self.t), settings)
+        scenes = Scenes(cuts_s=cuts or [], duration_s=self.t)
+        return select_candidates(transcript, audio, scenes, settings, embedder=embedder)
 
 
 def calm(talk: Talk, count: int, offset: int = 0) -> None:
@@ -124,28 +139,81 @@ def test_no_window_spans_a_long_silence() -> None:
 
 def test_no_window_runs_from_one_speaker_and_subject_into_another() -> None:
     talk = Talk()
-    lecture = [
-        "Photosynthesis turns sunlight into chemical energy.",
-        "Chlorophyll absorbs red and blue sunlight strongly.",
-        "Leaves store the chemical energy as sugar.",
-        "Plants release oxygen during photosynthesis.",
-    ]
-    call = [
-        "Hello, is this the pizza delivery service?",
-        "I would like a large pizza with olives.",
-        "Please deliver the pizza to my apartment.",
-        "Can the pizza arrive before eight tonight?",
-    ]
-    for sentence in lecture * 2:
+    for sentence in LECTURE * 2:
         talk.say(sentence, pitch=105.0)
     boundary = talk.t
     talk.pause(0.8)
-    for sentence in call * 2:
+    for sentence in CALL * 2:
         talk.say(sentence, pitch=215.0)
     chosen = talk.select(ClipSettings(max_clips=5, min_duration_s=5, max_duration_s=60))
     assert chosen
     for candidate in chosen:
         assert candidate.end_s <= boundary or candidate.start_s >= boundary
+
+
+LECTURE = [
+    "Photosynthesis turns sunlight into chemical energy.",
+    "Chlorophyll absorbs red and blue sunlight strongly.",
+    "Leaves store the chemical energy as sugar.",
+    "Plants release oxygen during photosynthesis.",
+]
+CALL = [
+    "Hello, is this the pizza delivery service?",
+    "I would like a large pizza with olives.",
+    "Please deliver the pizza to my apartment.",
+    "Can the pizza arrive before eight tonight?",
+]
+
+
+GARDEN = [
+    "Tomatoes ripen best in full summer sun.",
+    "Water the basil early every morning.",
+    "Compost feeds hungry vegetable beds.",
+    "Prune roses before spring arrives.",
+    "Slugs chew through lettuce overnight.",
+    "Plant garlic cloves pointy side up.",
+]
+FLIGHTS = [
+    "My flight to Lisbon leaves at noon.",
+    "The airline lost a suitcase last week.",
+    "Airports get crowded during holidays.",
+    "I always pick a window seat on planes.",
+    "Boarding passes can live on your phone.",
+    "Jet lag hits hardest after flying east.",
+]
+
+
+def breaks_between(
+    sentences: list[str], embedder, *, pitch: list[float] | None = None, cuts=(), gap_s: float = 1.2
+) -> list[int]:
+    """Indices of the boundaries (after sentence i) that break the thought, for 3.6 s sentences ``gap_s`` apart."""
+    starts = np.arange(len(sentences)) * (3.6 + gap_s)
+    ends = starts + 3.6
+    semantics = semantic_features(
+        [Sentence(text=t, start_s=0, end_s=0, word_start=0, word_end=0) for t in sentences], embedder
+    )
+    hops = np.asarray(pitch if pitch is not None else [], dtype=np.float64)
+    return np.flatnonzero(
+        thought_breaks(starts, ends, semantics, np.asarray(cuts, dtype=np.float64), hops, HOP)
+    ).tolist()
+
+
+def test_a_change_of_subject_after_a_pause_is_seen_by_meaning_not_shared_words() -> None:
+    """Same voice, no cut, no word shared even within a subject: only the sentence vectors see the talk move on."""
+    sentences = GARDEN + FLIGHTS
+    assert breaks_between(sentences, SentenceEmbedder()) == [5]
+    assert breaks_between(sentences, LexicalEmbedder()) == []
+
+
+def test_a_new_voice_breaks_at_a_scene_cut_but_not_without_one() -> None:
+    sentences = GARDEN * 4  # one subject throughout
+    hops_per_sentence = round(4.0 / HOP)
+    pitch = [105.0] * (8 * hops_per_sentence) + [220.0] * (8 * hops_per_sentence)
+    gap = 7 * 4.0 + 3.6 + 0.2
+    embedder = SentenceEmbedder()
+    assert breaks_between(sentences, embedder, pitch=pitch, cuts=[gap], gap_s=0.4) == [7]
+    assert breaks_between(sentences, embedder, pitch=pitch, gap_s=0.4) == []
+    assert breaks_between(sentences, embedder, cuts=[gap], gap_s=0.4) == []  # a cut alone does not break either
 
 
 def test_windows_start_where_no_earlier_context_is_needed() -> None:
