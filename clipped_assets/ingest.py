@@ -20,6 +20,7 @@ from clipped.review_links import source_page
 from clipped.stage_outputs import read_request
 from clipped.stage_record import StageOutputs
 from clipped.stages import SOURCE_VIDEO
+from clipped.types import ClipSettings
 from clipped_assets.step_context import materialize_stage, progress_for, source_of, stage_asset
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.storage import StorageResource
@@ -83,6 +84,20 @@ def source_video(context: AssetExecutionContext, storage: StorageResource, inges
             "content_sha256": prepared.content_sha256,
             "normalised": prepared.normalised,
             "source": request.location,
+            # What this partition was asked for, so the partition page says how its clips were chosen.
+            "settings": MetadataValue.json(partition_settings(request.settings)),
             "review": MetadataValue.url(source_page(storage.review_app_url, source.partition_key)),
         },
     )
+
+
+def partition_settings(settings: ClipSettings) -> dict[str, object]:
+    """The per-video settings shown on the partition: max clips, duration bounds, aspect, caption style, language."""
+    return {
+        "max_clips": settings.max_clips,
+        "min_duration_s": settings.min_duration_s,
+        "max_duration_s": settings.max_duration_s,
+        "aspect": settings.aspect,
+        "caption_style": settings.caption_style,
+        "language": settings.language or "detect",
+    }
