@@ -27,7 +27,7 @@ _FFT = 512
 _VAD_WINDOW = 512  # Silero's window at 16 kHz (32 ms)
 _SHORTEST_WORD_S = 0.06
 
-# Speech probabilities per 512-sample window for 16 kHz mono audio; None = no voice check.
+# Speech probability per 512-sample window of the 16 kHz mono samples it is given (a piece of the audio).
 VoiceProbabilities = Callable[[np.ndarray], np.ndarray]
 
 
@@ -45,6 +45,7 @@ class IslandSettings:
     floor_window_s: float = 30.0  # ... within this long a stretch around each frame
     floor_min_db: float = -80.0  # a floor is never below this (digital silence would make any hiss speech)
     voice_threshold: float = 0.35  # Silero probability somewhere in an island for it to count as voice
+    voice_check_max_s: float = 1.0  # longer islands are taken as voice without asking
     lead_in_gap_s: float = 0.3  # an unvoiced island this close before a voiced one is its start (breath, "h")
 
 
@@ -98,7 +99,7 @@ def speech_islands(
 ) -> list[SpeechIsland]:
     """Stretches of 16 kHz mono ``audio`` that are sound, not room: runs of frames above the floor by
     ``edge_db`` holding at least one frame above it by ``core_db``, joined across pauses shorter than
-    ``min_pause_s``; those in which ``voice_probabilities`` hears no voice are left out."""
+    ``min_pause_s``; short ones in which ``voice_probabilities`` hears no voice are left out."""
     levels = frame_levels_db(audio, settings.bands_hz)
     if len(levels) == 0:
         return []
@@ -216,16 +217,26 @@ def _voiced(
     islands: list[SpeechIsland], audio: np.ndarray, voice_probabilities: VoiceProbabilities, settings: IslandSettings
 ) -> list[SpeechIsland]:
     """The islands with a voice in them. An unvoiced island just before a voiced one is its lead-in (the
-    breath of an aspirated "h" is not voiced) and joins it; other unvoiced islands are dropped."""
-    padded = np.pad(audio.astype(np.float32, copy=False), (0, -len(audio) % _VAD_WINDOW))
-    probabilities = np.asarray(voice_probabilities(padded), dtype=np.float32).reshape(-1)
+    breath of an aspirated "h" is not voiced) and joins it; other unvoiced islands are dropped.
+
+    Only islands up to ``voice_check_max_s`` long are asked about (a click or a knock is short; a long sound
+    the decoder heard words in is speech), so the detector runs over a few percent of an hour, not all of it.
+    """
     window_s = _VAD_WINDOW / RATE
+    short = [island for island in islands if island.end_s - island.start_s <= settings.voice_check_max_s]
+    # Slack each side: Silero reports a window's probability at its end, and settles on the quiet before.
+    spans = [(max(0, int(i.start_s / window_s) - 3), int(np.ceil(i.end_s / window_s)) + 1) for i in short]
+    pieces = [audio[first * _VAD_WINDOW : last * _VAD_WINDOW] for first, last in spans]
+    pieces = [np.pad(piece, (0, -len(piece) % _VAD_WINDOW)).astype(np.float32, copy=False) for piece in pieces]
+    # One call per island: the detector carries state from window to window, so pieces joined end to end
+    # would hear the voice of one island in the next.
+    heard = {
+        island: bool(np.max(voice_probabilities(piece), initial=0.0) >= settings.voice_threshold)
+        for island, piece in zip(short, pieces, strict=True)
+    }
 
     def is_voiced(island: SpeechIsland) -> bool:
-        # One window of slack each side: Silero reports a window's probability at its end.
-        first = max(0, int(island.start_s / window_s) - 1)
-        last = min(len(probabilities), int(np.ceil(island.end_s / window_s)) + 1)
-        return last > first and bool(probabilities[first:last].max() >= settings.voice_threshold)
+        return heard.get(island, True)
 
     voiced: list[SpeechIsland] = []
     lead_in: SpeechIsland | None = None
