@@ -4,6 +4,7 @@ import { api, logout, onSignedOut, session } from "./js/api.js";
 import { field, h, mount } from "./js/dom.js";
 import { currentPath, navigate, route, start } from "./js/router.js";
 import { announce, clearError, showError } from "./js/status.js";
+import { installThemeToggle } from "./js/theme.js";
 import { accountsView } from "./js/views/accounts.js";
 import { analyticsView } from "./js/views/analytics.js";
 import { signInView, registerView } from "./js/views/auth.js";
@@ -156,4 +157,5 @@ document.querySelector(".skip-link").addEventListener("click", (event) => {
 });
 
 window.addEventListener("unhandledrejection", (event) => showError(event.reason));
+installThemeToggle();
 boot();

@@ -4,6 +4,7 @@ Screenshots under test-artifacts/web-editor-*.png."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,8 +72,18 @@ def seeded(server: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> dict:
                     video_key=original.video_key, thumbnail_key=original.thumbnail_key,
                 )
             )  # fmt: skip
+            second = add_clip(
+                session, job.id, ws, f"{source.video_id}-02-0123abcd", rank=2,
+                video_key=original.video_key, thumbnail_key=original.thumbnail_key, title="The second idea",
+            )  # fmt: skip
             session.commit()
-            return {"job_id": job.id, "clip_id": clip.id, "source": source, "manifest_clip_id": original.clip_id}
+            return {
+                "job_id": job.id,
+                "clip_id": clip.id,
+                "second_clip_id": second.id,
+                "source": source,
+                "manifest_clip_id": original.clip_id,
+            }
     finally:
         engine.dispose()
 
@@ -184,3 +195,68 @@ def test_scores_transcript_and_an_edited_rerender(server: ApiServer, seeded: dic
     request = read_version_request(storage, ClipVersionRef(seeded["source"], seeded["manifest_clip_id"], 3))
     assert isinstance(request, ClipVersionRequest)
     assert (request.start_s, request.end_s, request.caption_text) == (None, 3.1, "hello there this is a shirt")
+
+
+def test_keyboard_review_dark_theme_and_a_dropped_video(server: ApiServer, seeded: dict, browser: Browser) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        sign_in(page, server)
+        first, second = seeded["clip_id"], seeded["second_clip_id"]
+        page.goto(f"{server.base_url}/#/clips/{second}")
+        expect(page.get_by_role("heading", level=1)).to_have_text("The second idea", timeout=WAIT_MS)
+        # Keyboard only: R rejects, A approves, P and N move between the job's clips by rank.
+        page.locator("body").press("r")
+        expect(page.get_by_role("button", name="Reject", exact=True)).to_have_attribute("aria-pressed", "true")
+        page.keyboard.press("a")
+        expect(page.get_by_role("button", name="Approve", exact=True)).to_have_attribute("aria-pressed", "true")
+        page.keyboard.press("p")
+        expect(page).to_have_url(re.compile(f"#/clips/{first}$"), timeout=WAIT_MS)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Why short clips work", timeout=WAIT_MS)
+        page.keyboard.press("n")
+        expect(page).to_have_url(re.compile(f"#/clips/{second}$"), timeout=WAIT_MS)
+        expect(page.get_by_role("heading", level=1)).to_have_text("The second idea", timeout=WAIT_MS)
+        page.keyboard.press("n")
+        expect(page.locator("#status")).to_contain_text("last clip", timeout=WAIT_MS)
+        # Typing in a field is typing, not a shortcut.
+        page.get_by_label("Title").press("r")
+        expect(page.get_by_role("button", name="Approve", exact=True)).to_have_attribute("aria-pressed", "true")
+        approved = page.request.get(f"{server.base_url}/api/clips/{second}", headers=_bearer(page)).json()
+        assert approved["status"] == "approved"
+
+        # The dark theme: picked in the footer, kept across a reload, still passing the contrast checks.
+        toggle = page.get_by_role("button", name="Dark theme")
+        light_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-pressed", "true")
+        page.reload()
+        expect(page.get_by_role("heading", level=1)).to_have_text("The second idea", timeout=WAIT_MS)
+        assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+        assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") != light_bg
+        assert_accessible(page, "clip page, dark theme")
+        screenshot(page, "desktop-clip-dark")
+
+        # A video dropped on the new-job form is the file to upload.
+        page.goto(f"{server.base_url}/#/jobs/new")
+        page.get_by_label("From a URL").check()
+        page.locator("form").first.evaluate(
+            """form => {
+                const data = new DataTransfer();
+                data.items.add(new File(["not really a video"], "talk.mp4", { type: "video/mp4" }));
+                form.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+                form.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+            }"""
+        )
+        expect(page.get_by_label("Upload a file")).to_be_checked()
+        assert page.get_by_label("Video file").evaluate("input => input.files[0].name") == "talk.mp4"
+        expect(page.locator("#status")).to_contain_text("talk.mp4 is ready to upload")
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def _bearer(page: Page) -> dict[str, str]:
+    token = page.evaluate("() => sessionStorage.getItem('clipped.access_token')")
+    return {"Authorization": f"Bearer {token}"}

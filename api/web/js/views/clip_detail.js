@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { field, h, mount, uid } from "../dom.js";
 import { clock, duration, parseHashtags, score, when } from "../format.js";
+import { navigate } from "../router.js";
 import { announce, busy, showError } from "../status.js";
 import { scoreBars, transcriptSection } from "./clip_edit.js";
 import { clipPlayer, clipTitle, reviewButtons } from "./clips.js";
@@ -59,6 +60,8 @@ export async function clipView({ id }, outlet) {
     ),
     clip.reason ? h("p", { class: "reason" }, h("strong", {}, "Why: "), clip.reason) : null,
     scoreBars(clip),
+    h("p", { class: "hint shortcuts" }, "Keys: ", h("kbd", {}, "A"), " approve · ", h("kbd", {}, "R"), " reject · ",
+      h("kbd", {}, "N"), " next clip · ", h("kbd", {}, "P"), " previous"),
     h(
       "div",
       { class: "actions" },
@@ -110,7 +113,33 @@ export async function clipView({ id }, outlet) {
       ),
     ),
   );
+  timers.push(reviewShortcuts(clip, review));
   return () => timers.forEach((stop) => stop());
+}
+
+/**
+ * Keys for reviewing without the mouse: A approves, R rejects, N and P open the job's next and previous clip
+ * (by rank). Ignored while typing in a field or with a modifier held; returns the function that removes them.
+ */
+function reviewShortcuts(clip, review) {
+  const onKey = async (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+    const key = event.key.toLowerCase();
+    if (key === "a" || key === "r") {
+      event.preventDefault();
+      review.querySelector(key === "a" ? "button.approve" : "button.reject").click();
+    } else if ((key === "n" || key === "p") && clip.job_id) {
+      event.preventDefault();
+      const page = await api.clips({ job_id: clip.job_id, sort: "rank", limit: "100" });
+      const ids = page.items.map((item) => item.id);
+      const next = ids[ids.indexOf(clip.id) + (key === "n" ? 1 : -1)];
+      if (next) navigate(`/clips/${encodeURIComponent(next)}`);
+      else announce(key === "n" ? "This is the job's last clip" : "This is the job's first clip");
+    }
+  };
+  document.addEventListener("keydown", onKey);
+  return () => document.removeEventListener("keydown", onKey);
 }
 
 function metadataForm(clip, onSaved) {

@@ -33,7 +33,7 @@ export async function newJobView(_params, outlet) {
   const url = h("input", { name: "source_url", type: "url", placeholder: "https://…", autocomplete: "off" });
   const file = h("input", { name: "file", type: "file", accept: "video/*" });
   const urlField = field("Video URL", url, "An https link on the allowed list (e.g. a YouTube or Vimeo video).");
-  const fileField = field("Video file", file, "MP4, MOV, MKV or WebM, up to the size limit.");
+  const fileField = field("Video file", file, "MP4, MOV, MKV or WebM, up to the size limit. Or drop a video on this form.");
 
   const maxClips = numberInput("max_clips", 3, 1, 50);
   const minDuration = numberInput("min_duration_s", 15, 5, 600);
@@ -169,5 +169,31 @@ export async function newJobView(_params, outlet) {
     ),
     h("div", { class: "actions" }, submit, h("a", { href: "#/jobs", class: "button" }, "Cancel")),
   );
+  acceptDroppedVideo(form, file, fileRadio, syncKind);
   mount(outlet, form);
+}
+
+/** Dropping a video anywhere on the form picks it as the file to upload (what the file input would do). */
+function acceptDroppedVideo(form, file, fileRadio, syncKind) {
+  const hasFiles = (event) => Array.from(event.dataTransfer?.types || []).includes("Files");
+  form.addEventListener("dragover", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+    form.classList.add("dropping");
+  });
+  form.addEventListener("dragleave", (event) => {
+    if (!form.contains(event.relatedTarget)) form.classList.remove("dropping");
+  });
+  form.addEventListener("drop", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    form.classList.remove("dropping");
+    const dropped = event.dataTransfer.files;
+    if (!dropped.length) return;
+    file.files = dropped;
+    fileRadio.checked = true;
+    syncKind();
+    announce(`${dropped[0].name} is ready to upload`);
+  });
 }
