@@ -70,6 +70,19 @@ export function reviewButtons(clip, onChange) {
   return [approve, reject];
 }
 
+/** What an empty clip list says to do next, for the filter it shows. */
+function emptyClips(status, jobId) {
+  if (status) return `No ${status} clips here. Choose “All” under Status to see the others.`;
+  if (jobId) return "No clips yet: they appear here when the job's rendering finishes.";
+  return h(
+    "span",
+    {},
+    "No clips yet. ",
+    h("a", { href: "#/jobs/new" }, "Start a job"),
+    " with a video file or link: its best moments appear here as vertical clips to review.",
+  );
+}
+
 function clipCard(clip, selection) {
   const titleId = uid("clip-title");
   const statusSlot = h("span", {}, statusBadge(clip.status));
@@ -175,7 +188,7 @@ export function clipGrid({ jobId = null } = {}) {
         list,
         result.items.length
           ? result.items.map((clip) => clipCard(clip, selection))
-          : h("li", { class: "empty" }, "No clips match."),
+          : h("li", { class: "empty" }, emptyClips(status.value, jobId)),
       );
       const pages = Math.max(1, Math.ceil(result.total / result.limit));
       mount(
