@@ -77,6 +77,6 @@ def moment_index(
             "ocr": ocr_note or "rapidocr",
             "screen_text_samples": MetadataValue.json(summary.get("samples", [])),
             "rows_in_store": store.count(source.workspace_id, source.partition_key),
-            "table": f"{store.uri} → moments_{source.workspace_id}",
+            "table": store.database_uri(source.workspace_id),
         }
     )

@@ -79,9 +79,10 @@ def build_resources(
 
 
 def vector_store_from_env(profile: str, home: Path) -> VectorStoreResource:
-    """Moment search's LanceDB: ``CLIPPED_VECTOR_STORE_URI``, else ``{home}/moments`` (local) or
-    ``s3://$CLIPPED_S3_BUCKET/moments`` (prod; endpoint and region as the storage's, credentials from the standard
-    AWS variables). ``CLIPPED_SEARCH_OCR_FRAMES`` caps the frames read for on-screen text (0: none);
+    """Moment search's LanceDB root: ``CLIPPED_VECTOR_STORE_URI``, else the storage's own root, so each workspace's
+    index sits beside its media under ``{workspace}/moments/``: ``{home}/storage`` (local) or
+    ``s3://$CLIPPED_S3_BUCKET`` (prod; endpoint and region as the storage's, credentials from the standard AWS
+    variables). ``CLIPPED_SEARCH_OCR_FRAMES`` caps the frames read for on-screen text (0: none);
     ``CLIPPED_CLIP_MODEL`` and ``CLIPPED_CLIP_MODEL_PATH`` name a CLIP model and its baked checkpoint."""
     env = os.environ
     uri = env.get("CLIPPED_VECTOR_STORE_URI", "").strip()
@@ -90,7 +91,7 @@ def vector_store_from_env(profile: str, home: Path) -> VectorStoreResource:
         bucket = env.get("CLIPPED_S3_BUCKET", "").strip()
         if not uri and not bucket:
             raise ValueError("the prod profile needs CLIPPED_S3_BUCKET (or CLIPPED_VECTOR_STORE_URI) for moment search")
-        uri = uri or f"s3://{bucket}/moments"
+        uri = uri or f"s3://{bucket}"
         endpoint = env.get("CLIPPED_S3_ENDPOINT_URL", "").strip()
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         options |= {"aws_endpoint": endpoint} if endpoint else {}
@@ -103,7 +104,7 @@ def vector_store_from_env(profile: str, home: Path) -> VectorStoreResource:
             raise ValueError(f"CLIPPED_SEARCH_OCR_FRAMES must be a whole number, not {ocr_frames!r}")
         extra["ocr_frames"] = int(ocr_frames)
     return VectorStoreResource(
-        uri=uri or str(home / "moments"),
+        uri=uri or str(home / "storage"),
         storage_options=options,
         image_model=env.get("CLIPPED_CLIP_MODEL", "").strip(),
         image_model_path=env.get("CLIPPED_CLIP_MODEL_PATH", "").strip(),

@@ -1,7 +1,8 @@
 """The `vector_store` role: where moment search keeps its index (LanceDB) and how it embeds text.
 
 One class for both profiles, as the style guide asks where one library serves both: only ``uri`` and
-``storage_options`` change (a local folder, or ``s3://bucket/prefix`` with the endpoint of MinIO/R2/moto).
+``storage_options`` change (the storage's root folder, or ``s3://bucket`` with the endpoint of MinIO/R2/moto);
+each workspace's table lives under ``{uri}/{workspace}/moments``.
 Credentials are never configured here: LanceDB reads the standard AWS variables from the environment.
 """
 
@@ -21,7 +22,7 @@ from clipped.understand.sentence_embedding import SentenceEmbedder
 
 
 class VectorStoreResource(ConfigurableResource):
-    uri: str = Field(description="LanceDB database: a local folder, or s3://bucket/prefix")
+    uri: str = Field(description="LanceDB root: a local folder, or s3://bucket")
     storage_options: dict[str, str] = Field(
         default_factory=dict,
         description="object-store options without secrets (aws_endpoint, aws_region, allow_http)",

@@ -1,6 +1,7 @@
 """The moment index of a workspace: one LanceDB table, rows tagged with their source, searched by vector and words.
 
-One table per workspace (``moments_<workspace>``) so a workspace's search never reads another's rows. A source's
+One table per workspace, in its own LanceDB database under the workspace's prefix (``{uri}/{workspace}/moments``,
+beside its media in the same bucket or folder), so a workspace's search never reads another's rows. A source's
 rows are replaced in one commit (``merge_insert`` keyed by row id, deleting the source's rows that are gone), so a
 search never sees half of a re-indexed source. Search is hybrid: the nearest vectors and the best full-text (BM25)
 matches are fused into one score in [0, 1].
@@ -8,6 +9,7 @@ matches are fused into one score in [0, 1].
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +25,8 @@ from clipped.layout import check_workspace_id
 warnings.filterwarnings("ignore", message="lancedb fork support is experimental", category=RuntimeWarning)
 
 VECTOR_DIM = 384
-TABLE_PREFIX = "moments_"
+MOMENTS_FOLDER = "moments"  # under the workspace's prefix
+TABLE_NAME = "moments"
 # How many neighbours each retriever contributes before fusion: enough that a good match found by only one of
 # them still reaches the top few.
 CANDIDATES_PER_RETRIEVER = 50
@@ -83,23 +86,32 @@ class MomentHit:
     text_match: float
 
 
-def table_name(workspace_id: str) -> str:
-    return TABLE_PREFIX + check_workspace_id(workspace_id)
-
-
 class MomentStore:
-    """A LanceDB database (a local folder or an ``s3://`` URI) holding one moment table per workspace."""
+    """Moment tables under ``uri`` (a local folder or ``s3://bucket``: the storage's root), one per workspace."""
 
     def __init__(self, uri: str, storage_options: Mapping[str, str] | None = None) -> None:
-        self.uri = uri
-        self._db = lancedb.connect(uri, storage_options=dict(storage_options or {}) or None)
+        self.uri = uri.rstrip("/")
+        self._options = dict(storage_options or {}) or None
+        self._databases: dict[str, lancedb.DBConnection] = {}
+        self._lock = threading.Lock()
+
+    def database_uri(self, workspace_id: str) -> str:
+        return f"{self.uri}/{check_workspace_id(workspace_id)}/{MOMENTS_FOLDER}"
+
+    def _database(self, workspace_id: str) -> lancedb.DBConnection:
+        with self._lock:
+            if workspace_id not in self._databases:
+                self._databases[workspace_id] = lancedb.connect(
+                    self.database_uri(workspace_id), storage_options=self._options
+                )
+            return self._databases[workspace_id]
 
     def _table(self, workspace_id: str, *, create: bool):
-        name = table_name(workspace_id)
+        database = self._database(workspace_id)
         if create:
-            return self._db.create_table(name, schema=MOMENT_SCHEMA, exist_ok=True)
+            return database.create_table(TABLE_NAME, schema=MOMENT_SCHEMA, exist_ok=True)
         try:
-            return self._db.open_table(name)
+            return database.open_table(TABLE_NAME)
         except (FileNotFoundError, ValueError):
             return None
 

@@ -42,7 +42,7 @@ def test_search_page_finds_a_moment_by_meaning(server: ApiServer, browser: Brows
     thumbnail = source.key("moments/thumb_0000.jpg")
     LocalStorage(root=str(server.home / "storage")).write_bytes(thumbnail, FAKE_JPEG)
     rows = moment_rows(source, SAID, [(1.0, thumbnail)], SentenceEmbedder())
-    MomentStore(str(server.home / "moments")).replace_source(source.workspace_id, source.partition_key, rows)
+    MomentStore(str(server.home / "storage")).replace_source(source.workspace_id, source.partition_key, rows)
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

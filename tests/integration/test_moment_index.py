@@ -132,7 +132,7 @@ def test_a_source_is_indexed_searched_clipped_and_removed(clipped_env: ClippedEn
 def test_the_moment_table_lives_on_s3(s3_bucket: S3Bucket) -> None:
     endpoint = s3_bucket.endpoint_url
     store = MomentStore(
-        f"s3://{s3_bucket.name}/moments", {"aws_endpoint": endpoint, "allow_http": "true", "aws_region": "us-east-1"}
+        f"s3://{s3_bucket.name}", {"aws_endpoint": endpoint, "allow_http": "true", "aws_region": "us-east-1"}
     )
     vector = np.zeros(384, dtype=np.float32)
     vector[0] = 1.0
@@ -140,5 +140,5 @@ def test_the_moment_table_lives_on_s3(s3_bucket: S3Bucket) -> None:
     store.replace_source("acme", "acme.s3-1", [row])
     assert [hit.text for hit in store.search("acme", vector, "compost")] == ["compost heaps need air"]
     keys = [item["Key"] for item in s3_bucket.client().list_objects_v2(Bucket=s3_bucket.name)["Contents"]]
-    assert keys and all(key.startswith("moments/moments_acme.lance/") for key in keys)
+    assert keys and all(key.startswith("acme/moments/moments.lance/") for key in keys)
     assert store.delete_source("acme", "acme.s3-1") == 1 and store.count("acme") == 0

@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres_instance")]
 ROOT = Path(__file__).resolve().parent.parent.parent
 INSTANCE_YAML = ROOT / "deploy" / "dagster.yaml"
 ASSETS = {"source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips"}
+ASSETS |= {"moment_index"}  # in clip_job too (the understand group)
 COMPUTE_LOG_PREFIX = "dagster/compute-logs"
 
 

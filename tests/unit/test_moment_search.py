@@ -142,13 +142,13 @@ def test_clip_image_embedder_names_the_missing_weights(tmp_path: Path) -> None:
 def test_vector_store_per_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CLIPPED_VECTOR_STORE_URI", "CLIPPED_SEARCH_OCR_FRAMES", "CLIPPED_CLIP_MODEL", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
-    assert vector_store_from_env("local", tmp_path).uri == str(tmp_path / "moments")
+    assert vector_store_from_env("local", tmp_path).uri == str(tmp_path / "storage")
     monkeypatch.setenv("CLIPPED_S3_BUCKET", "media")
     monkeypatch.setenv("CLIPPED_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("CLIPPED_SEARCH_OCR_FRAMES", "0")
     prod = vector_store_from_env("prod", tmp_path)
-    assert prod.uri == "s3://media/moments" and prod.ocr_frames == 0 and prod.screen_reader() is None
+    assert prod.uri == "s3://media" and prod.ocr_frames == 0 and prod.screen_reader() is None
     assert prod.storage_options == {
         "aws_endpoint": "http://127.0.0.1:9000",
         "allow_http": "true",
