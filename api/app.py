@@ -19,6 +19,7 @@ from api.routes import (
     accounts,
     analytics,
     auth,
+    brand,
     clips,
     exports,
     health,
@@ -123,6 +124,7 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
         streams,
         search,
         open_links,
+        brand,
     ):
         app.include_router(module.router)
     if settings.web_dir.is_dir():

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from api.passwords import MIN_PASSWORD_LENGTH, password_problem
 from api.roles import API_TOKEN_SCOPES
+from clipped.effects import ClipEffects
 from clipped.publish.models import Platform, Privacy
 from clipped.publish.records import AccountHealth, PublicationStatus
 from clipped.render.captions_ass import CAPTION_STYLES
@@ -156,6 +157,7 @@ class JobSettings(Strict):
     aspect: Literal["9:16", "1:1", "16:9"] = "9:16"
     caption_style: CaptionStyle = "highlight_word"
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
+    effects: ClipEffects = Field(default_factory=ClipEffects, description="Caption look, platform, hook, profanity")
 
     @model_validator(mode="after")
     def _bounds(self) -> JobSettings:
@@ -317,6 +319,7 @@ class ClipPatch(Strict):
 
 class RerenderIn(Strict):
     caption_style: CaptionStyle | None = None
+    effects: ClipEffects | None = Field(default=None, description="Finishing options; none: the job's settings")
     start_s: float | None = Field(default=None, ge=0, description="Trim: new start in the source, snapped to a word")
     end_s: float | None = Field(default=None, gt=0, description="Trim: new end in the source, snapped to a word")
     caption_text: str | None = Field(
@@ -327,7 +330,7 @@ class RerenderIn(Strict):
     )
 
     def edits(self) -> dict[str, object]:
-        return self.model_dump(include={"start_s", "end_s", "caption_text"}, exclude_none=True)
+        return self.model_dump(include={"start_s", "end_s", "caption_text", "effects"}, exclude_none=True)
 
 
 class WordOut(BaseModel):

@@ -8,5 +8,5 @@ SCENES = Stage("scenes", code_version="1")
 AUDIO_FEATURES = Stage("audio_features", code_version="2")
 CANDIDATES = Stage("candidates", code_version="3")  # 2: writing; 3: baseline, reactions, coherence
 FACES = Stage("faces", code_version="1")
-RENDERED_CLIPS = Stage("rendered_clips", code_version="1")
+RENDERED_CLIPS = Stage("rendered_clips", code_version="2")
 SOURCE_SUMMARY = Stage("source_summary", code_version="1")

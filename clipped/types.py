@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from clipped.effects import ClipEffects
 from clipped.media.capabilities import FfmpegIdentity
 
 Aspect = Literal["9:16", "1:1", "16:9"]
@@ -24,6 +25,7 @@ class ClipSettings(BaseModel):
     aspect: Aspect = "9:16"
     language: str | None = None
     caption_style: str = "highlight_word"
+    effects: ClipEffects = ClipEffects()  # captions' look, platform, hook overlay, profanity (clipped.effects)
 
 
 class Word(BaseModel):

@@ -19,6 +19,7 @@ from dagster import (
     asset,
 )
 
+from clipped.brand.kit import brand_fingerprint
 from clipped.layout import ClipVersionRef
 from clipped.media.ffmpeg import ffmpeg_identity
 from clipped.render.versions import (
@@ -70,6 +71,8 @@ def clip_version(context: AssetExecutionContext, storage: StorageResource, rende
         # The clip id carries the fingerprint of the rendered_clips it came from, so the request pins the upstream.
         asked = (moment or request).model_dump()
         inputs = [asked, render.model_dump(exclude={"parallel_clips"}), ffmpeg_identity().model_dump()]
+        # The finishing a version gets when its request names none, and the workspace's brand kit.
+        inputs += [settings.effects.model_dump(), brand_fingerprint(storage, version.source.workspace_id)]
 
         def compute() -> StageOutputs:
             progress = progress_for(context, CLIP_VERSION.name)

@@ -13,6 +13,7 @@ from dagster import (
     RetryPolicy,
 )
 
+from clipped.brand.kit import brand_fingerprint
 from clipped.layout import RENDERED_CLIPS_FILE
 from clipped.media.ffmpeg import ffmpeg_identity
 from clipped.render.clip_checks import CLIP_CHECKS, failing_clip_ranks
@@ -50,7 +51,8 @@ def rendered_clips(
     upstream = [upstream_fingerprint(storage, source, stage) for stage in (CANDIDATES, FACES, SCENES)]
     # x264's bytes depend on its thread count and on the ffmpeg build, so both are inputs; clips in parallel are not.
     render_config = render.model_dump(exclude={"parallel_clips"})
-    inputs = [upstream, settings.model_dump(), render_config, ffmpeg_identity().model_dump()]
+    brand = brand_fingerprint(storage, source.workspace_id)
+    inputs = [upstream, settings.model_dump(), render_config, ffmpeg_identity().model_dump(), brand]
     version = RENDERED_CLIPS.fingerprint(*inputs)
 
     def compute() -> StageOutputs:

@@ -55,6 +55,8 @@ CAPTION_STYLE_INFO = {
     "highlight_word": ("Highlight word", "White lines; the word being spoken turns yellow"),
     "karaoke": ("Karaoke", "Yellow lines filled word by word as they are spoken"),
     "pop_in": ("Pop in", "Words appear one by one with a small pop"),
+    "typewriter": ("Typewriter", "Each word types itself letter by letter as it is spoken"),
+    "bounce": ("Bounce", "The word being spoken jumps up and settles, in yellow"),
 }
 
 

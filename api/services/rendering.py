@@ -40,8 +40,8 @@ from clipped.search.moment_clip import MOMENT_CLIP_PREFIX, save_moment_version
 from clipped.types import RenderedClip
 
 log = logging.getLogger("clipped.api")
-ClipEdits = dict[str, object]  # start_s, end_s, caption_text: ClipVersionRequest's editing fields
-EDIT_FIELDS = ("start_s", "end_s", "caption_text")
+ClipEdits = dict[str, object]  # start_s, end_s, caption_text, effects: ClipVersionRequest's optional fields
+EDIT_FIELDS = ("start_s", "end_s", "caption_text", "effects")
 RUN_FAILED = {DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 ERROR_MAX_CHARS = 500
 

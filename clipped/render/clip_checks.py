@@ -14,6 +14,7 @@ CLIP_CHECKS = {
     "rendered_clips_have_audio": "Every clip has an audio stream",
     "rendered_clips_free_of_black_or_frozen_stretches": "No black stretch ≥ 1 s and no frozen stretch ≥ 2 s",
     "rendered_clips_have_burned_captions": "Clips with speech show captions in the caption band",
+    "rendered_clips_open_without_profanity": "No listed profanity is heard in a clip's first 3 s",
 }
 DURATION_TOLERANCE_S = 0.25
 
@@ -42,6 +43,10 @@ def failing_clip_ranks(manifest: RenderedClipsManifest, settings: ClipSettings) 
             lambda clip, seen: not seen.black_stretches and not seen.frozen_stretches
         ),
         "rendered_clips_have_burned_captions": failing(lambda clip, seen: captions_burned(clip)),
+        # Recorded by the render with the workspace's word list; clips rendered before the gate existed pass.
+        "rendered_clips_open_without_profanity": failing(
+            lambda clip, seen: not clip.inspection.get("profanity_in_opening", False)
+        ),
     }
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
+from clipped.brand.kit import local_logo, read_brand_kit
 from clipped.layout import SOURCE_FILE, TRANSCRIPT_FILE, SourceRef
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.inputs import load_render_inputs
@@ -59,7 +61,10 @@ def render_clip_set(
 
         return report
 
-    with storage.local_path(source.key(SOURCE_FILE)) as video:
+    brand = read_brand_kit(storage, source.workspace_id)
+    with contextlib.ExitStack() as stack:
+        video = stack.enter_context(storage.local_path(source.key(SOURCE_FILE)))
+        logo = stack.enter_context(local_logo(storage, source.workspace_id, brand))
 
         def render_one(index: int) -> RenderedClip:
             candidate = chosen[index]
@@ -73,6 +78,9 @@ def render_clip_set(
                 aspect=settings.aspect,
                 caption_style=settings.caption_style,
                 hook=candidate.writing.hook,
+                effects=settings.effects,
+                brand=brand,
+                logo_path=logo,
             )
             return render_and_inspect(
                 storage, encoder, source, clip_id, index + 1, candidate, spec, clip_progress(index)
@@ -128,6 +136,8 @@ def render_and_inspect(
             **inspection.model_dump(mode="json"),
             "caption_samples": captions.samples if captions else 0,
             "caption_samples_matched": captions.matched if captions else 0,
+            "censored_words": report.censored_words,
+            "profanity_in_opening": report.profanity_in_opening,
         },
         ffmpeg=report.ffmpeg,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from clipped.brand.kit import BrandKit
+from clipped.effects import ClipEffects
 from clipped.ingest.prepare import PreparedSource
 from clipped.ingest.probe import MediaInfo
 from clipped.layout import FACES_FILE, INFO_FILE, SCENES_FILE, SourceRef
@@ -32,6 +34,9 @@ class RenderInputs:
         aspect: str,
         caption_style: str,
         hook: str = "",
+        effects: ClipEffects | None = None,
+        brand: BrandKit | None = None,
+        logo_path: Path | None = None,
     ) -> RenderSpec:
         """The render of ``[start_s, end_s]`` of ``video`` (the source's local copy), faces from that window."""
         return RenderSpec(
@@ -46,6 +51,9 @@ class RenderInputs:
             aspect=aspect,
             caption_style=caption_style,
             hook=hook,
+            effects=effects or ClipEffects(),
+            brand=brand or BrandKit(),
+            logo_path=logo_path,
         )
 
 

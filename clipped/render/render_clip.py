@@ -17,6 +17,8 @@ from typing import IO
 import av
 from pydantic import BaseModel, Field
 
+from clipped.brand.kit import BrandKit
+from clipped.effects import ClipEffects
 from clipped.media.capabilities import REPRODUCIBLE_OUTPUT_ARGS, child_process_options
 from clipped.media.ffmpeg import (
     FfmpegIdentity,
@@ -27,10 +29,10 @@ from clipped.media.ffmpeg import (
     run_ffmpeg,
 )
 from clipped.progress import ProgressCallback, no_progress
-from clipped.render.captions_ass import build_ass
 from clipped.render.crop_path import CROP_FILTER_NAME, CropPath, plan_crop_path
 from clipped.render.encoder import X264, video_encoder_args
 from clipped.render.filtergraph import ass_filter, sendcmd_filter
+from clipped.render.finishing import Finishing, plan_finishing
 from clipped.render.loudness import STEREO, integrated_loudness, loudnorm_apply_filter, measure_loudnorm
 from clipped.types import Aspect, FaceFrame, Word
 
@@ -55,6 +57,9 @@ class RenderSpec(BaseModel):
     aspect: Aspect = "9:16"
     caption_style: str = "highlight_word"
     hook: str = ""  # the overlay shown over the opening seconds (empty: none)
+    effects: ClipEffects = ClipEffects()  # caption look, platform, hook overlay, profanity handling
+    brand: BrandKit = BrandKit()  # the workspace's fonts, colours, logo placement and own profanity words
+    logo_path: Path | None = None  # the brand kit's logo, local; None: no watermark
     # The ffmpeg to render with, pinned to reproduce an earlier render; None renders with ffmpeg_identity().
     ffmpeg: FfmpegIdentity | None = None
 
@@ -70,6 +75,8 @@ class RenderReport(BaseModel):
     loudness_lufs: float | None  # measured on the rendered file; None when the clip has no audible audio
     encode_s: float  # wall time of the video pass
     ffmpeg: FfmpegIdentity | None = None  # the binary that wrote the files: their bytes depend on it
+    censored_words: int = 0  # listed words muted or bleeped in the audio and masked in the captions
+    profanity_in_opening: bool = False  # a listed word is heard in the first 3 s (the quality gate fails)
 
 
 def output_size(aspect: Aspect | str) -> tuple[int, int]:
@@ -101,19 +108,20 @@ def render_clip(
     width, height = output_size(spec.aspect)
     progress = on_progress or no_progress
     ffmpeg = require_ffmpeg(spec.ffmpeg) if spec.ffmpeg else ffmpeg_identity()
-    captions = build_ass(spec.words, spec.start_s, spec.end_s, width, height, spec.caption_style, spec.hook)
     path = plan_crop_path(
         spec.face_frames, spec.start_s, spec.end_s, spec.source_width, spec.source_height, spec.aspect,
         spec.scene_cuts_s, fps=OUTPUT_FPS,
     )  # fmt: skip
-    audio_filter = _audio_filter(spec, ffmpeg.path) if _has_audio(spec.source_path) else None
-    out_ass.write_text(captions)
+    finishing = finishing_of(spec, path)
+    audio_filter = _audio_filter(spec, ffmpeg.path, finishing.censor_filter) if _has_audio(spec.source_path) else None
+    out_ass.write_text(finishing.captions)
 
     with tempfile.TemporaryDirectory(prefix="clipped-render-") as work:
         script = Path(work) / "crop.cmd"
         script.write_text(path.to_sendcmd())
         video_args = video_encoder_args(encoder, x264_preset=preset, crf=CRF, threads=threads)
-        args = _render_args(spec, path, script, out_ass, out_video, width, height, audio_filter, threads, video_args)
+        chain = video_filter(path, script, out_ass, width, height, finishing.overlay_filter)
+        args = _render_args(spec, chain, out_video, audio_filter, threads, video_args)
         started = time.monotonic()
         _run_with_progress(ffmpeg.path, args, spec.duration_s, progress, Path(work) / "ffmpeg.log")
         encode_s = time.monotonic() - started
@@ -128,14 +136,28 @@ def render_clip(
         loudness_lufs=integrated_loudness(out_video, ffmpeg=ffmpeg.path) if audio_filter else None,
         encode_s=round(encode_s, 3),
         ffmpeg=ffmpeg,
+        censored_words=len(finishing.profanity) if finishing.censor_filter else 0,
+        profanity_in_opening=finishing.profanity_in_opening and spec.effects.profanity != "off",
     )
 
 
-def video_filter(path: CropPath, script: Path, ass_path: Path, width: int, height: int) -> str:
-    """Frame rate, moving crop, scale to delivery size, captions; in that order so crop commands and
-    caption times both line up with output frames."""
+def finishing_of(spec: RenderSpec, path: CropPath) -> Finishing:
+    """The captions, audio censor and logo overlay ``spec`` asks for, on the frame its crop ``path`` gives."""
+    width, height = output_size(spec.aspect)
+    return plan_finishing(
+        words=spec.words, start_s=spec.start_s, end_s=spec.end_s, caption_style=spec.caption_style, hook=spec.hook,
+        effects=spec.effects, brand=spec.brand, logo_path=spec.logo_path, face_frames=spec.face_frames, path=path,
+        width=width, height=height,
+    )  # fmt: skip
+
+
+def video_filter(
+    path: CropPath, script: Path, ass_path: Path, width: int, height: int, overlay: str | None = None
+) -> str:
+    """Frame rate, moving crop, scale to delivery size, overlays (the logo), captions; in that order so crop
+    commands and caption times both line up with output frames, and captions draw over the logo."""
     first = path.keyframes[0]
-    return ",".join(
+    chain = ",".join(
         [
             f"fps={OUTPUT_FPS}",
             sendcmd_filter(script),
@@ -143,30 +165,30 @@ def video_filter(path: CropPath, script: Path, ass_path: Path, width: int, heigh
             f"{CROP_FILTER_NAME}=w={path.crop_w}:h={path.crop_h}:x={first.x}:y={first.y}:exact=1",
             f"scale={width}:{height}:flags=bicubic",
             "setsar=1",
-            ass_filter(ass_path),
-            "format=yuv420p",
         ]
     )
+    if overlay:
+        chain = f"{chain}[main];{overlay}"
+    return f"{chain},{ass_filter(ass_path)},format=yuv420p"
 
 
-def _audio_filter(spec: RenderSpec, ffmpeg: str) -> str:
+def _audio_filter(spec: RenderSpec, ffmpeg: str, censor: str | None = None) -> str:
     measured = measure_loudnorm(spec.source_path, spec.start_s, spec.duration_s, ffmpeg=ffmpeg)
     chain = [STEREO]
     if measured.is_measurable():
         chain.append(loudnorm_apply_filter(measured))
     # loudnorm works at 192 kHz internally; bring it back to the delivery rate.
     chain.append(f"aresample={AUDIO_RATE}")
+    if censor:
+        # Last, on the delivered samples, so a muted word stays silent whatever loudnorm's gain does around it.
+        chain.append(censor)
     return ",".join(chain)
 
 
 def _render_args(
     spec: RenderSpec,
-    path: CropPath,
-    script: Path,
-    ass_path: Path,
+    video_chain: str,
     out_video: Path,
-    width: int,
-    height: int,
     audio_filter: str | None,
     threads: int,
     video_args: list[str],
@@ -176,7 +198,7 @@ def _render_args(
         # -ss before -i: seek by index, then decode-and-drop to the exact frame; timestamps restart at 0.
         "-ss", f"{spec.start_s:.3f}", "-t", f"{spec.duration_s:.3f}", "-i", str(spec.source_path),
         "-filter_threads", str(threads),
-        "-map", "0:v:0", "-vf", video_filter(path, script, ass_path, width, height),
+        "-map", "0:v:0", "-vf", video_chain,
         *video_args, "-r", str(OUTPUT_FPS),
     ]  # fmt: skip
     if audio_filter:

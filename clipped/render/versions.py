@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from clipped.brand.kit import local_logo, read_brand_kit
 from clipped.editing import retext_words, snap_window
+from clipped.effects import ClipEffects
 from clipped.layout import RENDERED_CLIPS_FILE, SOURCE_FILE, TRANSCRIPT_FILE, ClipVersionRef, SourceRef
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.clip_checks import failing_clip_ranks
 from clipped.render.clip_set import CLIP_FILES, ClipEncoder, render_and_inspect
 from clipped.render.inputs import load_render_inputs
 from clipped.render_manifest import RenderedClipsManifest
+from clipped.stage_outputs import read_request
 from clipped.stage_record import Stage
 from clipped.storage import Storage
 from clipped.types import Aspect, Candidate, ClipSettings, RenderedClip, Transcript
 
-CLIP_VERSION = Stage("clip_version", code_version="1")
+CLIP_VERSION = Stage("clip_version", code_version="2")
 VERSION_REQUEST_FILE = "request.json"
 # The rendered version as the manifest describes a clip (keys, window, inspection): written after its files.
 VERSION_CLIP_FILE = "clip.json"
@@ -32,6 +35,7 @@ _CONTRACT = {
     "clip_version_has_audio": "rendered_clips_have_audio",
     "clip_version_free_of_black_or_frozen_stretches": "rendered_clips_free_of_black_or_frozen_stretches",
     "clip_version_has_burned_captions": "rendered_clips_have_burned_captions",
+    "clip_version_opens_without_profanity": "rendered_clips_open_without_profanity",
 }
 VERSION_CHECKS = {
     "clip_version_has_target_resolution": "The version has the output size of its aspect (1080×1920 for 9:16)",
@@ -39,6 +43,7 @@ VERSION_CHECKS = {
     "clip_version_has_audio": "The version has an audio stream",
     "clip_version_free_of_black_or_frozen_stretches": "No black stretch ≥ 1 s and no frozen stretch ≥ 2 s",
     "clip_version_has_burned_captions": "A version with speech shows captions in the caption band",
+    "clip_version_opens_without_profanity": "No listed profanity is heard in the version's first 3 s",
 }
 
 
@@ -55,6 +60,8 @@ class ClipVersionRequest(BaseModel):
     version: int = Field(ge=1)
     caption_style: str
     aspect: Aspect = "9:16"
+    # Finishing options (clipped.effects); None: the job's settings.
+    effects: ClipEffects | None = None
     # An editor's changes (clipped.editing): a trim on the source's transcript, snapped to its words, and the
     # caption text with misheard words fixed. None: the original clip's window and words.
     start_s: float | None = Field(default=None, ge=0)
@@ -155,7 +162,12 @@ def render_clip_version(
         words=original.words,
         writing=original.writing,
     )
-    with storage.local_path(source.key(SOURCE_FILE)) as video:
+    effects = request.effects or read_request(storage, source).settings.effects
+    brand = read_brand_kit(storage, source.workspace_id)
+    with (
+        storage.local_path(source.key(SOURCE_FILE)) as video,
+        local_logo(storage, source.workspace_id, brand) as logo,
+    ):
         spec = inputs.spec(
             video,
             start_s=original.start_s,
@@ -165,6 +177,9 @@ def render_clip_version(
             aspect=request.aspect,
             caption_style=request.caption_style,
             hook=original.writing.hook,
+            effects=effects,
+            brand=brand,
+            logo_path=logo,
         )
         clip = render_and_inspect(storage, encoder, source, ref.folder, original.rank, candidate, spec, on_progress)
     storage.write_model(ref.key(VERSION_CLIP_FILE), clip)

@@ -14,6 +14,11 @@ from api.roles import Permission
 from tests.api.world import FAKE_MP4, World
 
 R, E, D, M = Permission.READ, Permission.EDIT, Permission.DELETE, Permission.MANAGE
+# An 8x8 red PNG: the smallest logo the brand kit accepts.
+BRAND_LOGO = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000080000000808020000004b6d29dc000000114944415478da63fccf801d30310c2909"
+    "00cd41010fbb7836aa0000000049454e44ae426082"
+)
 
 
 @dataclass
@@ -104,6 +109,8 @@ CASES = [
     Case("GET", "/api/streams/{stream_id}/clips/{moment_id}/video", R),
     Case("GET", "/api/streams/{stream_id}/clips/{moment_id}/thumbnail", R),
     Case("GET", "/api/search", R),
+    Case("GET", "/api/workspaces/{workspace_id}/brand-kit", R),
+    Case("GET", "/api/workspaces/{workspace_id}/brand-kit/logo", R),
     Case("POST", "/api/jobs", E, json=lambda w: {"source_url": "https://10.0.0.1/video.mp4"}),
     Case("POST", "/api/workspaces/{workspace_id}/streams", E, json=lambda w: {"url": "https://10.0.0.1/live.m3u8"}),
     Case("POST", "/api/streams/{stream_id}/stop", E),
@@ -118,6 +125,9 @@ CASES = [
     Case("POST", "/api/clips/{clip_id}/comments", E, json=lambda w: {"body": "hi", "at_s": 1.0}),
     Case("POST", "/api/clips/{clip_id}/rerender", E, json=lambda w: {"caption_style": "karaoke"}),
     Case("POST", "/api/search/clips", E, json=lambda w: {"job_id": w.job_id, "start_s": 1.0, "end_s": 2.0}),
+    Case("PUT", "/api/workspaces/{workspace_id}/brand-kit", E, json=lambda w: {"caption_colour": "#FFEEDD"}),
+    Case("PUT", "/api/workspaces/{workspace_id}/brand-kit/logo", E, content=BRAND_LOGO),
+    Case("DELETE", "/api/workspaces/{workspace_id}/brand-kit/logo", E),
     Case("POST", "/api/clips/batch", E, json=lambda w: {"action": "approve", "ids": [w.clip_id]}),
     Case("POST", "/api/clips/{clip_id}/publications", E, json=lambda w: {"account_ids": [w.account_id]}),
     Case("POST", "/api/publications/{publication_id}/publish-now", E),

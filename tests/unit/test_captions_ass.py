@@ -93,7 +93,7 @@ def test_special_characters_are_escaped():
 def test_words_are_grouped_into_short_lines():
     words = words_from("one two three four five six ten nine", start_s=0.0)
     lines = {plain(text) for _, _, text in events(build_ass(words, 0.0, 10.0, 1080, 1920))}
-    assert lines == {"one two three four", "five six ten nine"}
+    assert lines == {"one two three", "four five six", "ten nine"}  # 1–3 words a line
 
 
 def test_long_words_split_lines_by_characters():
@@ -144,7 +144,7 @@ def test_pop_in_animates_the_active_word_and_hides_later_ones():
 
 
 def test_unknown_style_names_the_allowed_ones():
-    with pytest.raises(ValueError, match=r"highlight_word.*karaoke.*pop_in"):
+    with pytest.raises(ValueError, match=r"highlight_word.*karaoke.*pop_in.*typewriter.*bounce"):
         build_ass([], 0.0, 1.0, 1080, 1920, style="comic_sans")
 
 

@@ -69,11 +69,13 @@ CHECKS = {
     ("rendered_clips", "rendered_clips_have_audio"),
     ("rendered_clips", "rendered_clips_free_of_black_or_frozen_stretches"),
     ("rendered_clips", "rendered_clips_have_burned_captions"),
+    ("rendered_clips", "rendered_clips_open_without_profanity"),
     ("clip_version", "clip_version_has_target_resolution"),
     ("clip_version", "clip_version_within_duration_bounds"),
     ("clip_version", "clip_version_has_audio"),
     ("clip_version", "clip_version_free_of_black_or_frozen_stretches"),
     ("clip_version", "clip_version_has_burned_captions"),
+    ("clip_version", "clip_version_opens_without_profanity"),
 }
 # dbt tests on the models' keys (the whole set is each model's YAML in dbt_analytics/models/).
 DBT_KEY_CHECKS = {

@@ -1,0 +1,72 @@
+"""A workspace's brand kit: caption font and colours, hook colours, logo watermark, its own profanity words.
+
+The kit and logo live in the workspace's storage (clipped.brand.kit); every render of the workspace reads them, and
+a changed kit renders again (it is an input of rendered_clips and clip_version).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from api.deps import PrincipalDep, SessionDep, StateDep, access_to
+from api.errors import ApiError
+from api.roles import Permission
+from clipped.brand.kit import (
+    LOGO_FILE,
+    MAX_LOGO_BYTES,
+    BrandKit,
+    BrandKitError,
+    brand_key,
+    delete_logo,
+    read_brand_kit,
+    save_brand_kit,
+    save_logo,
+)
+
+router = APIRouter(prefix="/api", tags=["brand"])
+
+
+@router.get("/workspaces/{workspace_id}/brand-kit", response_model=BrandKit)
+def get_brand_kit(workspace_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> BrandKit:
+    access_to(session, principal, workspace_id).require(Permission.READ)
+    return read_brand_kit(state.storage, workspace_id)
+
+
+@router.put("/workspaces/{workspace_id}/brand-kit", response_model=BrandKit)
+def put_brand_kit(
+    workspace_id: str, body: BrandKit, principal: PrincipalDep, session: SessionDep, state: StateDep
+) -> BrandKit:
+    """Replace the kit (validated: shipped fonts only, ``#RRGGBB`` colours, logo size and opacity in range)."""
+    access_to(session, principal, workspace_id).require(Permission.EDIT)
+    return save_brand_kit(state.storage, workspace_id, body)
+
+
+@router.put("/workspaces/{workspace_id}/brand-kit/logo", response_model=BrandKit)
+async def put_logo(
+    workspace_id: str, request: Request, principal: PrincipalDep, session: SessionDep, state: StateDep
+) -> BrandKit:
+    """The logo as the request body (PNG, JPEG or WebP, up to 5 MB); stored re-encoded as PNG."""
+    access_to(session, principal, workspace_id).require(Permission.EDIT)
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > MAX_LOGO_BYTES:
+        raise ApiError(413, f"the logo is {declared} bytes; at most {MAX_LOGO_BYTES} are accepted")
+    try:
+        return save_logo(state.storage, workspace_id, await request.body())
+    except BrandKitError as exc:
+        raise ApiError(422, str(exc)) from exc
+
+
+@router.get("/workspaces/{workspace_id}/brand-kit/logo")
+def get_logo(workspace_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> Response:
+    """The stored logo (PNG); 204 when the kit has none."""
+    access_to(session, principal, workspace_id).require(Permission.READ)
+    key = brand_key(workspace_id, LOGO_FILE)
+    if not state.storage.exists(key):
+        return Response(status_code=204)
+    return Response(state.storage.read_bytes(key), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.delete("/workspaces/{workspace_id}/brand-kit/logo", response_model=BrandKit)
+def remove_logo(workspace_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> BrandKit:
+    access_to(session, principal, workspace_id).require(Permission.EDIT)
+    return delete_logo(state.storage, workspace_id)
