@@ -198,19 +198,24 @@ def breaks_between(
     ).tolist()
 
 
-def test_a_change_of_subject_after_a_pause_is_seen_by_meaning_not_shared_words() -> None:
+@pytest.fixture(scope="module")
+def minilm() -> SentenceEmbedder:
+    return SentenceEmbedder()
+
+
+def test_a_change_of_subject_after_a_pause_is_seen_by_meaning_not_shared_words(minilm: SentenceEmbedder) -> None:
     """Same voice, no cut, no word shared even within a subject: only the sentence vectors see the talk move on."""
     sentences = GARDEN + FLIGHTS
-    assert breaks_between(sentences, SentenceEmbedder()) == [5]
+    assert breaks_between(sentences, minilm) == [5]
     assert breaks_between(sentences, LexicalEmbedder()) == []
 
 
-def test_a_new_voice_breaks_at_a_scene_cut_but_not_without_one() -> None:
+def test_a_new_voice_breaks_at_a_scene_cut_but_not_without_one(minilm: SentenceEmbedder) -> None:
     sentences = GARDEN * 4  # one subject throughout
     hops_per_sentence = round(4.0 / HOP)
     pitch = [105.0] * (8 * hops_per_sentence) + [220.0] * (8 * hops_per_sentence)
     gap = 7 * 4.0 + 3.6 + 0.2
-    embedder = SentenceEmbedder()
+    embedder = minilm
     assert breaks_between(sentences, embedder, pitch=pitch, cuts=[gap], gap_s=0.4) == [7]
     assert breaks_between(sentences, embedder, pitch=pitch, gap_s=0.4) == []
     assert breaks_between(sentences, embedder, cuts=[gap], gap_s=0.4) == []  # a cut alone does not break either
