@@ -13,8 +13,7 @@ import dagster as dg
 
 from clipped_assets import analytics, clip_versions, ingest, learn, publish, render, search, select, understand
 from clipped_assets.dbt_models import analytics_job, analytics_models, analytics_schedule
-from clipped_assets.live import live_clip_partitions, live_clips, stream_recorder_job, stream_segments
-from clipped_assets.partitions import clip_version_partitions, source_video_partitions
+from clipped_assets.live import live_clips, stream_recorder_job, stream_segments
 from clipped_assets.placement import step_executor
 from clipped_resources.profiles import active_profile, build_resources
 from clipped_sensors.learn import ranking_weights_sensor
@@ -39,7 +38,6 @@ def build_definitions(
         name="clip_job",
         selection=dg.AssetSelection.groups("ingest", "understand", "select", "render")
         - dg.AssetSelection.assets(clip_versions.clip_version),
-        partitions_def=source_video_partitions,
         # prod: each step in its own Kubernetes pod, GPU steps on GPU nodes; local: Dagster's default executor.
         executor_def=step_executor(profile),
         description="Source video to rendered clips, for one partition.",
@@ -47,26 +45,22 @@ def build_definitions(
     clip_version_job = dg.define_asset_job(
         name="clip_version_job",
         selection=dg.AssetSelection.assets(clip_versions.clip_version),
-        partitions_def=clip_version_partitions,
         executor_def=step_executor(profile),  # a re-render from the review API runs where clip_job's render does
         description="One clip rendered again as a new version (a re-render from the review API).",
     )
     publication_job = dg.define_asset_job(
         name="publication_job",
         selection=dg.AssetSelection.assets(publish.publications),
-        partitions_def=publish.publication_partitions,
         description="One approved clip posted to one connected account (launched when due, or 'publish now').",
     )
     learn_job = dg.define_asset_job(
         name="learn_job",
         selection=dg.AssetSelection.assets(learn.ranking_weights),
-        partitions_def=learn.workspace_partitions,
         description="Refit one workspace's ranking weights from the marts (after each analytics build).",
     )
     live_clip_job = dg.define_asset_job(
         name="live_clip_job",
         selection=dg.AssetSelection.assets(live_clips),
-        partitions_def=live_clip_partitions,
         executor_def=step_executor(profile),  # renders where clip_job's render does
         description="One moment of a live stream rendered as a clip (launched by live_segment_sensor).",
     )

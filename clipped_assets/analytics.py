@@ -106,7 +106,6 @@ def engagement_metrics_pass_expectations(
 engagement_job = define_asset_job(
     name="engagement_job",
     selection=AssetSelection.assets(engagement_metrics),
-    partitions_def=engagement_days,
     description="Pull one day's engagement snapshot from the platforms and validate it (on demand; the nightly run is "
     "analytics_job, which also builds the marts).",
 )

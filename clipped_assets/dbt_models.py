@@ -126,7 +126,6 @@ def analytics_models() -> dg.AssetsDefinition:
 analytics_job = dg.define_asset_job(
     name="analytics_job",
     selection=dg.AssetSelection.groups(GROUP),
-    partitions_def=analytics_day_partitions,
     description="A day's engagement pull, its expectations check, then the dbt build of the marts (tests as checks).",
 )
 

@@ -133,7 +133,6 @@ def live_clip_metadata(storage: StorageResource, clip: LiveClip) -> dict[str, ob
 stream_recorder_job = define_asset_job(
     name="stream_recorder_job",
     selection=[stream_segments],
-    partitions_def=live_stream_partitions,
     executor_def=in_process_executor,  # the run's own pod is the recorder: no step pods
     tags={"dagster-k8s/config": json.dumps(RECORDER_POD)},
     description="Records one live stream for as long as it lasts (launched and relaunched by stream_recorder_sensor).",

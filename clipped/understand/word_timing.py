@@ -2,12 +2,14 @@
 
 Whisper's word timestamps come from cross-attention, which is blurry at the edges of speech: the first word after a
 pause often starts a few hundred milliseconds early (in the pause) or late, and the last word before one lingers
-over the silence. The audio itself is sharper. Here it is read in 10 ms frames of speech-band energy against the
-local noise floor; loud frames grow into *speech islands* (the edges taken where the energy first rises out of
-the floor, pauses shorter than a stop consonant bridged), islands the Silero VAD (shipped with faster-whisper)
-hears no voice in are dropped (a click, a door), and then each island's first word starts at its onset and its
-last word ends at its offset. Words inside an island keep their times. A word is only moved within
-``max_shift_s``, so audio with no pauses to read (music under the talk) leaves the decoder's times as they were.
+over the silence. The audio itself is sharper. Here it is read in 10 ms frames of speech-band energy (four bands,
+each against its own rolling noise floor); loud frames grow into *speech islands* (the edges taken where the
+energy first rises out of the floor, pauses shorter than a stop consonant bridged); short islands the Silero VAD
+(shipped with faster-whisper) hears no voice in are dropped (a click, a knock), or joined to the voice right after
+them (the breath of an aspirated "h"). Then each island's first word starts at its onset and its last word ends at
+its offset; words inside an island keep their times. An edge the decoder put in silence always moves onto its
+island; one inside speech moves at most ``max_shift_s``, so audio with no pauses to read (talk over music) keeps
+the decoder's times.
 """
 
 from __future__ import annotations
