@@ -16,6 +16,20 @@ ProfanityMode = Literal["off", "mute", "bleep"]
 PROFANITY_MODES: tuple[str, ...] = ("off", "mute", "bleep")
 
 
+DEFAULT_FILLERS: tuple[str, ...] = ("um", "uh", "erm", "hmm", "like", "you know", "i mean")
+
+
+class CleanupCuts(BaseModel):
+    """Clean-up cuts: fillers and long pauses taken out at word boundaries (clipped.render.cleanup_cuts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    remove_fillers: bool = False
+    fillers: list[str] = Field(default_factory=lambda: list(DEFAULT_FILLERS))  # "like" etc. only when set off
+    remove_pauses: bool = False
+    max_pause_s: float = Field(default=0.7, ge=0.2, le=5.0)  # longer silences between words are shortened
+
+
 class ClipEffects(BaseModel):
     """Finishing options of a clip render (the caption style itself is ``ClipSettings.caption_style``)."""
 
@@ -27,3 +41,4 @@ class ClipEffects(BaseModel):
     keyword_emoji: bool = True  # a symbol after keywords that have one (love ❤, warning ⚠ ...)
     hook_overlay: bool = True  # the clip's hook text over the opening seconds, placed clear of the face
     profanity: ProfanityMode = "mute"  # what happens to a listed word in the audio; captions are masked unless off
+    cleanup: CleanupCuts = CleanupCuts()  # fillers and long pauses cut out (off unless asked for)

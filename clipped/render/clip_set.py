@@ -81,6 +81,7 @@ def render_clip_set(
                 effects=settings.effects,
                 brand=brand,
                 logo_path=logo,
+                min_duration_s=settings.min_duration_s,
             )
             return render_and_inspect(
                 storage, encoder, source, clip_id, index + 1, candidate, spec, clip_progress(index)
@@ -140,6 +141,7 @@ def render_and_inspect(
             "profanity_in_opening": report.profanity_in_opening,
         },
         ffmpeg=report.ffmpeg,
+        kept_spans_s=report.kept_spans_s,
     )
 
 

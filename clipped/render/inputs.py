@@ -37,6 +37,7 @@ class RenderInputs:
         effects: ClipEffects | None = None,
         brand: BrandKit | None = None,
         logo_path: Path | None = None,
+        min_duration_s: float = 0.0,
     ) -> RenderSpec:
         """The render of ``[start_s, end_s]`` of ``video`` (the source's local copy), faces from that window."""
         return RenderSpec(
@@ -54,6 +55,7 @@ class RenderInputs:
             effects=effects or ClipEffects(),
             brand=brand or BrandKit(),
             logo_path=logo_path,
+            min_duration_s=min_duration_s,
         )
 
 

@@ -29,6 +29,7 @@ from clipped.media.ffmpeg import (
     run_ffmpeg,
 )
 from clipped.progress import ProgressCallback, no_progress
+from clipped.render.cleanup_cuts import CleanupPlan, audio_cut_filter, plan_cleanup, video_select_filter
 from clipped.render.crop_path import CROP_FILTER_NAME, CropPath, plan_crop_path
 from clipped.render.encoder import X264, video_encoder_args
 from clipped.render.filtergraph import ass_filter, sendcmd_filter
@@ -60,6 +61,7 @@ class RenderSpec(BaseModel):
     effects: ClipEffects = ClipEffects()  # caption look, platform, hook overlay, profanity handling
     brand: BrandKit = BrandKit()  # the workspace's fonts, colours, logo placement and own profanity words
     logo_path: Path | None = None  # the brand kit's logo, local; None: no watermark
+    min_duration_s: float = 0.0  # clean-up cuts (effects.cleanup) never take the clip below this
     # The ffmpeg to render with, pinned to reproduce an earlier render; None renders with ffmpeg_identity().
     ffmpeg: FfmpegIdentity | None = None
 
@@ -77,6 +79,7 @@ class RenderReport(BaseModel):
     ffmpeg: FfmpegIdentity | None = None  # the binary that wrote the files: their bytes depend on it
     censored_words: int = 0  # listed words muted or bleeped in the audio and masked in the captions
     profanity_in_opening: bool = False  # a listed word is heard in the first 3 s (the quality gate fails)
+    kept_spans_s: list[tuple[float, float]] = []  # source stretches kept when clean-up cuts removed some
 
 
 def output_size(aspect: Aspect | str) -> tuple[int, int]:
@@ -108,12 +111,19 @@ def render_clip(
     width, height = output_size(spec.aspect)
     progress = on_progress or no_progress
     ffmpeg = require_ffmpeg(spec.ffmpeg) if spec.ffmpeg else ffmpeg_identity()
+    cleanup = plan_cleanup(
+        spec.words, spec.start_s, spec.end_s, spec.effects.cleanup, min_duration_s=spec.min_duration_s, fps=OUTPUT_FPS
+    )
+    # Everything after the cuts (crop path, captions, censoring, overlays) works on the shortened timeline.
+    shown = on_cut_timeline(spec, cleanup)
     path = plan_crop_path(
-        spec.face_frames, spec.start_s, spec.end_s, spec.source_width, spec.source_height, spec.aspect,
-        spec.scene_cuts_s, fps=OUTPUT_FPS,
+        shown.face_frames, shown.start_s, shown.end_s, spec.source_width, spec.source_height, spec.aspect,
+        shown.scene_cuts_s, fps=OUTPUT_FPS,
     )  # fmt: skip
-    finishing = finishing_of(spec, path)
+    finishing = finishing_of(shown, path)
     audio_filter = _audio_filter(spec, ffmpeg.path, finishing.censor_filter) if _has_audio(spec.source_path) else None
+    if audio_filter and cleanup.has_cuts:
+        audio_filter = f"{audio_cut_filter(cleanup)}[cleaned];[cleaned]{audio_filter}"
     out_ass.write_text(finishing.captions)
 
     with tempfile.TemporaryDirectory(prefix="clipped-render-") as work:
@@ -121,9 +131,11 @@ def render_clip(
         script.write_text(path.to_sendcmd())
         video_args = video_encoder_args(encoder, x264_preset=preset, crf=CRF, threads=threads)
         chain = video_filter(path, script, out_ass, width, height, finishing.overlay_filter)
-        args = _render_args(spec, chain, out_video, audio_filter, threads, video_args)
+        if cleanup.has_cuts:
+            chain = chain.replace(f"fps={OUTPUT_FPS},", f"fps={OUTPUT_FPS},{video_select_filter(cleanup)},", 1)
+        args = _render_args(spec, chain, out_video, audio_filter, threads, video_args, shown.duration_s)
         started = time.monotonic()
-        _run_with_progress(ffmpeg.path, args, spec.duration_s, progress, Path(work) / "ffmpeg.log")
+        _run_with_progress(ffmpeg.path, args, shown.duration_s, progress, Path(work) / "ffmpeg.log")
         encode_s = time.monotonic() - started
 
     duration_s = _probe_duration(out_video)
@@ -138,6 +150,22 @@ def render_clip(
         ffmpeg=ffmpeg,
         censored_words=len(finishing.profanity) if finishing.censor_filter else 0,
         profanity_in_opening=finishing.profanity_in_opening and spec.effects.profanity != "off",
+        kept_spans_s=list(cleanup.kept_spans_s) if cleanup.has_cuts else [],
+    )
+
+
+def on_cut_timeline(spec: RenderSpec, cleanup: CleanupPlan) -> RenderSpec:
+    """``spec`` as the viewer sees it after clean-up cuts: words, faces and scene cuts moved onto the shortened
+    timeline (which starts at ``start_s`` like the source window), fillers' words gone."""
+    if not cleanup.has_cuts:
+        return spec
+    return spec.model_copy(
+        update={
+            "end_s": spec.start_s + cleanup.kept_duration_s,
+            "words": cleanup.words(spec.words),
+            "face_frames": cleanup.face_frames(spec.face_frames),
+            "scene_cuts_s": cleanup.scene_cuts(spec.scene_cuts_s),
+        }
     )
 
 
@@ -192,6 +220,7 @@ def _render_args(
     audio_filter: str | None,
     threads: int,
     video_args: list[str],
+    output_s: float | None = None,
 ) -> list[str]:
     args = [
         "-nostats", "-progress", "pipe:1", "-threads", str(threads),
@@ -208,7 +237,7 @@ def _render_args(
         ]  # fmt: skip
     # The output -t as well: fps emits a frame AT the input's end time too, one frame longer than asked.
     return [
-        *args, "-t", f"{spec.duration_s:.3f}", "-movflags", "+faststart", *REPRODUCIBLE_OUTPUT_ARGS,
+        *args, "-t", f"{output_s or spec.duration_s:.3f}", "-movflags", "+faststart", *REPRODUCIBLE_OUTPUT_ARGS,
         "-f", "mp4", str(out_video),
     ]  # fmt: skip
 

@@ -162,7 +162,8 @@ def render_clip_version(
         words=original.words,
         writing=original.writing,
     )
-    effects = request.effects or read_request(storage, source).settings.effects
+    job_settings = read_request(storage, source).settings
+    effects = request.effects or job_settings.effects
     brand = read_brand_kit(storage, source.workspace_id)
     with (
         storage.local_path(source.key(SOURCE_FILE)) as video,
@@ -180,6 +181,7 @@ def render_clip_version(
             effects=effects,
             brand=brand,
             logo_path=logo,
+            min_duration_s=job_settings.min_duration_s,
         )
         clip = render_and_inspect(storage, encoder, source, ref.folder, original.rank, candidate, spec, on_progress)
     storage.write_model(ref.key(VERSION_CLIP_FILE), clip)
