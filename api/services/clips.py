@@ -32,7 +32,7 @@ def sync_clips(state: AppState, session: Session, job: Job, run_id: str) -> None
             scores=rendered.scores,
             title=rendered.title,
             description="",  # written for viewers by the editor; why it was picked stays in `reason`
-            hashtags=list(rendered.writing.hashtags),
+            hashtags=[tag.lstrip("#") for tag in rendered.writing.hashtags],  # stored without '#', as edits are
             hook=rendered.writing.hook,
             post_captions=dict(rendered.writing.post_captions),
             reason=rendered.reason,

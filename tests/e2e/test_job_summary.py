@@ -1,5 +1,5 @@
-"""A job's page shows its source's summary, key points and chapters, in headless Chromium against the real API, on a
-seeded finished job (no pipeline run)."""
+"""A job's page shows its source's summary, key points and chapters, and a clip's page what the ranker wrote (hook,
+captions per platform), in headless Chromium against the real API, on a seeded finished job (no pipeline run)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
+from api.models import Clip
 from clipped.layout import SUMMARY_FILE, SourceRef
 from clipped.understand.summary import Chapter, SourceSummary
 from clipped_resources.storage import LocalStorage
@@ -36,7 +39,13 @@ def server(tmp_path: Path) -> Iterator[ApiServer]:
 
 def test_job_page_shows_the_summary_and_chapters(server: ApiServer, browser: Browser, tmp_path: Path) -> None:
     owner = register(server, "owner@example.com", "Olive Owner")
-    job_id, _clip_id = seed_job(server, owner, make_test_video(tmp_path / "clip.mp4"))
+    job_id, clip_id = seed_job(server, owner, make_test_video(tmp_path / "clip.mp4"))
+    engine = create_engine(f"sqlite:///{server.home / 'app.db'}")
+    with Session(engine) as session:
+        clip = session.get(Clip, clip_id)
+        clip.hook, clip.post_captions = "Nobody tells you this", {"x": "The shortest answer.", "tiktok": "Wait for it"}
+        session.commit()
+    engine.dispose()
     storage = LocalStorage(root=str(server.home / "storage"))
     storage.write_model(SourceRef(owner["workspace"]["id"], "talk-0123456789").key(SUMMARY_FILE), SUMMARY)
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -46,11 +55,19 @@ def test_job_page_shows_the_summary_and_chapters(server: ApiServer, browser: Bro
         sign_in(page, server, "owner@example.com")
         page.goto(f"{server.base_url}/#/jobs/{job_id}")
         section = page.get_by_role("region", name="Summary")
-        expect(section).to_contain_text("A short talk on why defaults matter.")
+        # The first job read opens the Dagster instance: seconds on a busy machine.
+        expect(section).to_contain_text("A short talk on why defaults matter.", timeout=30_000)
         expect(section.locator("ul.key-points li")).to_have_count(2)
         expect(section.locator("ol.chapters li")).to_have_text(["0:00 Defaults", "1:15 Startups"])
         expect(section).to_contain_text("Extracted from the transcript")
         assert_accessible(page, "job summary")
+
+        page.goto(f"{server.base_url}/#/clips/{clip_id}")
+        expect(page.locator("p.hook")).to_have_text("Hook overlay: Nobody tells you this")
+        captions = page.locator("details.written-captions")
+        captions.locator("summary").click()
+        expect(captions.locator("dd")).to_have_text(["The shortest answer.", "Wait for it"])
+        assert_accessible(page, "clip writing")
         assert not errors, errors
     finally:
         page.context.close()

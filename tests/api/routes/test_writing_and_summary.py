@@ -47,7 +47,7 @@ def test_clip_writing_and_source_summary(sqlite_api: ApiHarness) -> None:
         job_id = job.id
 
     [clip] = harness.client.get(f"/api/clips?job_id={job_id}", headers=owner.headers).json()["items"]
-    assert clip["hook"] == "Nobody tells you this" and clip["hashtags"] == ["#Startups", "#Engines"]
+    assert clip["hook"] == "Nobody tells you this" and clip["hashtags"] == ["Startups", "Engines"]
     assert clip["post_captions"]["x"] == "The shortest answer to a long question."
     expected = compose_post_text("x", clip["title"], "The shortest answer to a long question.", clip["hashtags"])
     assert expected.caption.endswith("#Startups #Engines")

@@ -10,6 +10,7 @@ import { clipPlayer, clipTitle, reviewButtons } from "./clips.js";
 import { downloadMenu } from "./downloads.js";
 import { loadCaptionStyles } from "./new_job.js";
 import { statusBadge } from "./progress.js";
+import { platformName } from "./publishing.js";
 import { publishSection } from "./schedule.js";
 
 const UNFINISHED_VERSION_STATUSES = new Set(["queued", "pending", "running", "rendering"]);
@@ -23,6 +24,18 @@ function authorName(author) {
 function playVersion(video, version) {
   video.dataset.version = String(version.version);
   video.src = version.video_url;
+}
+
+// The ranker's caption per platform (used when posting unless the description is filled in).
+function writtenCaptions(clip) {
+  const captions = Object.entries(clip.post_captions || {});
+  if (!captions.length) return null;
+  return h(
+    "details",
+    { class: "written-captions" },
+    h("summary", {}, "Suggested captions"),
+    h("dl", {}, ...captions.flatMap(([platform, text]) => [h("dt", {}, platformName(platform)), h("dd", {}, text)])),
+  );
 }
 
 export async function clipView({ id }, outlet) {
@@ -59,6 +72,8 @@ export async function clipView({ id }, outlet) {
       statusSlot,
     ),
     clip.reason ? h("p", { class: "reason" }, h("strong", {}, "Why: "), clip.reason) : null,
+    clip.hook ? h("p", { class: "hook" }, h("strong", {}, "Hook overlay: "), clip.hook) : null,
+    writtenCaptions(clip),
     scoreBars(clip),
     h("p", { class: "hint shortcuts" }, "Keys: ", h("kbd", {}, "A"), " approve · ", h("kbd", {}, "R"), " reject · ",
       h("kbd", {}, "N"), " next clip · ", h("kbd", {}, "P"), " previous"),
