@@ -30,6 +30,7 @@ from api.links import EVENTS, job_events_resource
 from api.models import Job, Upload
 from api.roles import Permission
 from api.schemas import ChapterOut, JobIn, JobOut, JobPage, JobSummaryOut, StreamTokenOut
+from api.services.job_snapshots import SharedSnapshots
 from api.services.job_status import TERMINAL
 from api.services.jobs import is_terminal, job_out, job_run_view, job_statuses, launch
 from api.services.search import delete_source_moments
@@ -42,6 +43,7 @@ from clipped_app.pipeline import register_request
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 HEARTBEAT_S = 15.0
+_snapshots = SharedSnapshots()  # the event streams of one job share each poll's payload
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 
@@ -235,7 +237,7 @@ async def job_events(
     async def stream():
         last, quiet_s = None, 0.0
         while True:
-            data, finished = await run_in_threadpool(_job_json, state, job_id)
+            data, finished = await run_in_threadpool(_snapshots.get, state, job_id, lambda: _job_json(state, job_id))
             if data and data != last:
                 last, quiet_s = data, 0.0
                 yield f"event: job\ndata: {data}\n\n"
