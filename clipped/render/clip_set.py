@@ -82,6 +82,7 @@ def render_clip_set(
                 brand=brand,
                 logo_path=logo,
                 min_duration_s=settings.min_duration_s,
+                title=candidate.title,
             )
             return render_and_inspect(
                 storage, encoder, source, clip_id, index + 1, candidate, spec, clip_progress(index)
@@ -139,6 +140,8 @@ def render_and_inspect(
             "caption_samples_matched": captions.matched if captions else 0,
             "censored_words": report.censored_words,
             "profanity_in_opening": report.profanity_in_opening,
+            "thumbnail_at_s": report.thumbnail_at_s,
+            "thumbnail_has_face": report.thumbnail_has_face,
         },
         ffmpeg=report.ffmpeg,
         kept_spans_s=report.kept_spans_s,

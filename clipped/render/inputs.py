@@ -38,6 +38,7 @@ class RenderInputs:
         brand: BrandKit | None = None,
         logo_path: Path | None = None,
         min_duration_s: float = 0.0,
+        title: str = "",
     ) -> RenderSpec:
         """The render of ``[start_s, end_s]`` of ``video`` (the source's local copy), faces from that window."""
         return RenderSpec(
@@ -56,6 +57,7 @@ class RenderInputs:
             brand=brand or BrandKit(),
             logo_path=logo_path,
             min_duration_s=min_duration_s,
+            title=title,
         )
 
 

@@ -1,8 +1,9 @@
 """Render one clip: cut, reframe along the crop path, burn captions, normalise loudness, encode; one video pass.
 
-Three ffmpeg runs per clip, only one of them touching video: an audio-only loudness analysis of the segment,
-the render itself, and a single-frame thumbnail grab from the result. The same spec rendered by the same ffmpeg
-with the same encoder and thread count gives byte-identical files (x264's output depends on its thread count).
+Three ffmpeg runs per clip, only one of them encoding video: an audio-only loudness analysis of the segment,
+the render itself, and the thumbnail (the sharpest of a few frames of the result that shows a face, titled; see
+:mod:`clipped.render.thumbnails`). The same spec rendered by the same ffmpeg with the same encoder and thread
+count gives byte-identical files (x264's output depends on its thread count).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from clipped.media.ffmpeg import (
     ffmpeg_identity,
     last_error_line,
     require_ffmpeg,
-    run_ffmpeg,
 )
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.cleanup_cuts import CleanupPlan, audio_cut_filter, plan_cleanup, video_select_filter
@@ -35,13 +35,13 @@ from clipped.render.encoder import X264, video_encoder_args
 from clipped.render.filtergraph import ass_filter, sendcmd_filter
 from clipped.render.finishing import Finishing, plan_finishing
 from clipped.render.loudness import STEREO, integrated_loudness, loudnorm_apply_filter, measure_loudnorm
+from clipped.render.thumbnails import write_thumbnail
 from clipped.types import Aspect, FaceFrame, Word
 
 OUTPUT_SIZES: dict[str, tuple[int, int]] = {"9:16": (1080, 1920), "1:1": (1080, 1080), "16:9": (1920, 1080)}
 OUTPUT_FPS = 30
 CRF = 21
 AUDIO_RATE = 48_000
-THUMBNAIL_AT = 1 / 3  # a third in: past the opening words, well before the ending
 
 
 class RenderSpec(BaseModel):
@@ -58,6 +58,7 @@ class RenderSpec(BaseModel):
     aspect: Aspect = "9:16"
     caption_style: str = "highlight_word"
     hook: str = ""  # the overlay shown over the opening seconds (empty: none)
+    title: str = ""  # drawn over the thumbnail in the brand's hook style (empty: a bare frame)
     effects: ClipEffects = ClipEffects()  # caption look, platform, hook overlay, profanity handling
     brand: BrandKit = BrandKit()  # the workspace's fonts, colours, logo placement and own profanity words
     logo_path: Path | None = None  # the brand kit's logo, local; None: no watermark
@@ -80,6 +81,8 @@ class RenderReport(BaseModel):
     censored_words: int = 0  # listed words muted or bleeped in the audio and masked in the captions
     profanity_in_opening: bool = False  # a listed word is heard in the first 3 s (the quality gate fails)
     kept_spans_s: list[tuple[float, float]] = []  # source stretches kept when clean-up cuts removed some
+    thumbnail_at_s: float | None = None  # the clip time the thumbnail shows (the sharpest frame with a face)
+    thumbnail_has_face: bool = False
 
 
 def output_size(aspect: Aspect | str) -> tuple[int, int]:
@@ -96,7 +99,7 @@ def render_clip(
     out_ass: Path,
     *,
     threads: int = 1,
-    preset: str = "veryfast",
+    preset: str = "superfast",
     encoder: str = X264,
     on_progress: ProgressCallback | None = None,
 ) -> RenderReport:
@@ -139,7 +142,10 @@ def render_clip(
         encode_s = time.monotonic() - started
 
     duration_s = _probe_duration(out_video)
-    _grab_thumbnail(ffmpeg.path, out_video, duration_s * THUMBNAIL_AT, out_thumbnail)
+    thumbnail = write_thumbnail(
+        out_video, out_thumbnail, duration_s=duration_s, width=width, height=height,
+        face_frames=shown.face_frames, start_s=shown.start_s, title=spec.title, brand=spec.brand, ffmpeg=ffmpeg.path,
+    )  # fmt: skip
     progress(1.0)
     return RenderReport(
         width=width,
@@ -151,6 +157,8 @@ def render_clip(
         censored_words=len(finishing.profanity) if finishing.censor_filter else 0,
         profanity_in_opening=finishing.profanity_in_opening and spec.effects.profanity != "off",
         kept_spans_s=list(cleanup.kept_spans_s) if cleanup.has_cuts else [],
+        thumbnail_at_s=thumbnail.at_s,
+        thumbnail_has_face=thumbnail.has_face,
     )
 
 
@@ -296,10 +304,3 @@ def _probe_duration(path: Path) -> float:
         if stream.duration is not None and stream.time_base is not None:
             return float(stream.duration * stream.time_base)
         return float(container.duration or 0) / 1e6
-
-
-def _grab_thumbnail(ffmpeg: str, video: Path, at_s: float, out_thumbnail: Path) -> None:
-    run_ffmpeg([
-        "-ss", f"{at_s:.3f}", "-i", str(video), "-frames:v", "1", "-q:v", "3", "-update", "1",
-        *REPRODUCIBLE_OUTPUT_ARGS, "-f", "image2", "-c:v", "mjpeg", str(out_thumbnail),
-    ], ffmpeg=ffmpeg)  # fmt: skip

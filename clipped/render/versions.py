@@ -182,6 +182,7 @@ def render_clip_version(
             brand=brand,
             logo_path=logo,
             min_duration_s=job_settings.min_duration_s,
+            title=original.title,
         )
         clip = render_and_inspect(storage, encoder, source, ref.folder, original.rank, candidate, spec, on_progress)
     storage.write_model(ref.key(VERSION_CLIP_FILE), clip)
