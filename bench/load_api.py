@@ -1,8 +1,9 @@
 """Load figure: the review API with 200 concurrent clients on 127.0.0.1 for a bounded minute.
 
-`clipped api` runs as users start it, on a fresh CLIPPED_HOME where a few jobs have finished through the API's
-embedded launcher (real clips) and, while the clients run, more jobs are queued and running, so their event streams
-stay open. Clients (httpx async, one connection each):
+`clipped api` runs as users start it, on a fresh CLIPPED_HOME whose database and storage are seeded with finished
+jobs of one clip each (the bundled sample as the clip file) and queued jobs whose runs have not started, so their
+event streams stay open (no pipeline runs beside it: the figure is the API's). With --attach it measures a running
+API instead (e.g. bench/load_batch.py's in the middle of its batch). Clients (httpx async, one connection each):
 
 - 100 readers of job event streams (SSE), opened with stream-token links and read for the whole minute;
 - 100 request loops, each request of a random kind: the job list, the clip list, one job, a Range request of
@@ -40,19 +41,16 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load_harness import ApiUser, Stack, make_sources, percentile, rss_bytes, uptime  # noqa: E402
+from sqlalchemy import create_engine  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from api.models import Job  # noqa: E402
+from bench.load_harness import SAMPLE, ApiUser, Stack, percentile, rss_bytes, uptime  # noqa: E402
+from clipped_resources.storage import LocalStorage  # noqa: E402
+from tests.api.world import FAKE_JPEG, add_clip, add_finished_job  # noqa: E402
 
 RANGE_BYTES = 64 * 1024
 TERMINAL_JOB = {"succeeded", "failed", "canceled"}
-
-
-def wait_for_jobs(user: ApiUser, job_ids: set[str], timeout_s: float) -> list[dict]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        jobs = [job for job in user.jobs() if job["id"] in job_ids]
-        if all(job["status"] in TERMINAL_JOB for job in jobs) or time.monotonic() > deadline:
-            return jobs
-        time.sleep(5)
 
 
 class Results:
@@ -160,17 +158,27 @@ async def run_clients(args, base_url: str, user: ApiUser, stream_jobs: list[str]
         slow_bytes = await asyncio.gather(*slow_tasks)
         # With the slow clients still connected: is a fresh request answered at once?
         started = time.monotonic()
-        probe = await client.get("/api/jobs", params={"limit": 20})
+        try:
+            probe_status = str((await client.get("/api/jobs", params={"limit": 20}, timeout=120)).status_code)
+        except httpx.HTTPError as exc:
+            probe_status = type(exc).__name__
         probe_s = time.monotonic() - started
         for sock in slow_readers + never_read:
             sock.close()
-    return slow_bytes, probe.status_code, probe_s
+    return slow_bytes, probe_status, probe_s
+
+
+def thread_count(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
 
 
 async def sample_rss(pid: int, every_s: float, stop: asyncio.Event, series: list[tuple[float, int]]) -> None:
     started = time.monotonic()
     while not stop.is_set():
-        series.append((time.monotonic() - started, rss_bytes(pid)))
+        series.append((time.monotonic() - started, rss_bytes(pid), thread_count(pid)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every_s)
 
@@ -206,7 +214,10 @@ def report(args, results: Results, series, slow_bytes, probe_status, probe_s, wa
             f"{len(results.errors.get(kind, []))} |"
         )
     errors = [f"{kind}: {message}" for kind, messages in results.errors.items() for message in messages[:3]]
-    rss = [f"{t:.0f} s {value / 1e6:.0f} MB" for t, value in series[:: max(1, len(series) // 8)]]
+    rss = [
+        f"{t:.0f} s {value / 1e6:.0f} MB ({threads} threads)"
+        for t, value, threads in series[:: max(1, len(series) // 8)]
+    ]
     lines += [
         "",
         f"- event streams: {results.streams_opened}/{args.streams} opened, {len(results.streams_dropped)} ended "
@@ -228,6 +239,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100, help="request loops")
     parser.add_argument("--streams", type=int, default=100, help="event streams held open")
     parser.add_argument("--slow", type=int, default=5, help="slow readers of each kind")
+    parser.add_argument("--seed-clips", type=int, default=10, help="finished jobs of one clip each")
     parser.add_argument("--attach", help="base URL of a running `clipped api` to measure instead of a fresh one")
     parser.add_argument("--email", help="with --attach: an editor of that API (the load benches' password)")
     parser.add_argument("--api-pid", type=int, help="with --attach: the server's pid, for its RSS")
@@ -242,20 +254,55 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="clipped-load-api-"))
     stack = Stack(home)
     try:
-        sources = make_sources(5, home / "sources", "api")
-        stack.prepare_instance()
+        stack.prepare_instance(sensor=False)
         stack.start_api()
         user = ApiUser(stack.api_url, "api-load@example.com")
-        finished = {user.submit(path, max_clips=2)["id"] for path in sources[:2]}
-        jobs = wait_for_jobs(user, finished, timeout_s=1200)
-        assert all(job["status"] == "succeeded" for job in jobs), jobs
-        # Jobs that stay queued or running for the minute, so their event streams stay open.
-        for path in sources[2:]:
-            user.submit(path, max_clips=2)
-        run_measurement(args, stack.api_url, stack.api.pid, user, "a fresh API with 2 jobs done and 3 pending")
+        seed_jobs(home, user, finished=args.seed_clips, pending=3)
+        run_measurement(
+            args, stack.api_url, stack.api.pid, user,
+            f"a fresh API (SQLite app.db) with {args.seed_clips} finished jobs of one clip each (the 73 s sample as "
+            "the clip file) and 3 queued jobs, seeded in its database and storage",
+        )  # fmt: skip
     finally:
         stack.close()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def seed_jobs(home: Path, user: ApiUser, *, finished: int, pending: int) -> None:
+    """Finished jobs with one clip each and jobs whose runs have not started (their event streams stay open),
+    written into the server's database and storage as the pipeline and the launcher leave them: the figure is the
+    API's, so no pipeline runs beside it."""
+    storage = LocalStorage(root=str(home / "storage"))
+    engine = create_engine(f"sqlite:///{home / 'app.db'}")
+    try:
+        with Session(engine) as session:
+            for index in range(finished):
+                video_id = f"seeded-{index:02d}-0123456789"
+                folder = f"{user.workspace_id}/clips/{video_id}-01"
+                storage.write_bytes(f"{folder}/clip.mp4", SAMPLE.read_bytes())
+                storage.write_bytes(f"{folder}/thumbnail.jpg", FAKE_JPEG)
+                job = add_finished_job(session, user.workspace_id, user.user_id, video_id, f"talk {index}.mp4")
+                add_clip(
+                    session, job.id, user.workspace_id, f"{video_id}-01", video_key=f"{folder}/clip.mp4",
+                    thumbnail_key=f"{folder}/thumbnail.jpg", title=f"Seeded clip {index}",
+                )  # fmt: skip
+            for index in range(pending):
+                video_id = f"waiting-{index:02d}-0123456789"
+                session.add(
+                    Job(
+                        workspace_id=user.workspace_id,
+                        user_id=user.user_id,
+                        partition_key=f"{user.workspace_id}.{video_id}",
+                        source_kind="upload",
+                        source_location=f"{user.workspace_id}/uploads/{video_id}.mp4",
+                        display_name=f"waiting {index}.mp4",
+                        settings={"max_clips": 1},
+                        run_ids=[f"run-not-started-{index}"],
+                    )
+                )
+            session.commit()
+    finally:
+        engine.dispose()
 
 
 def run_measurement(args, base_url: str, api_pid: int, user: ApiUser, setting: str) -> None:

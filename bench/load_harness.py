@@ -91,14 +91,16 @@ class Stack:
     def _log(self, name: str):
         return open(self.logs / f"{name}.log", "a")
 
-    def prepare_instance(self) -> None:
-        """The instance's dagster.yaml, written as `clipped run` would write it, and the sensor turned on."""
+    def prepare_instance(self, *, sensor: bool = True) -> None:
+        """The instance's dagster.yaml, written as `clipped run` would write it, and the upload sensor turned on."""
         subprocess.run(
             [sys.executable, "-c", "from clipped_app.instance import dagster_home; dagster_home()"],
             env=self.env,
             cwd=ROOT,
             check=True,
         )
+        if not sensor:
+            return
         subprocess.run(
             [sys.executable, "-m", "dagster", "sensor", "start", "-w", str(ROOT / "workspace.yaml"), SENSOR],
             env=self.env,
@@ -190,9 +192,12 @@ class ApiUser:
     def __init__(self, base_url: str, email: str, *, register: bool = True):
         self.client = httpx.Client(base_url=base_url, timeout=120)
         self.email = email
+        self.workspace_id = self.user_id = ""
         if register:
             registered = self.client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
             registered.raise_for_status()
+            body = registered.json()
+            self.workspace_id, self.user_id = body["workspace"]["id"], body["user"]["id"]
         self.login()
 
     def login(self) -> None:
