@@ -14,6 +14,8 @@ Platform = Literal["generic", "tiktok", "shorts", "reels"]
 PLATFORMS: tuple[str, ...] = ("generic", "tiktok", "shorts", "reels")
 ProfanityMode = Literal["off", "mute", "bleep"]
 PROFANITY_MODES: tuple[str, ...] = ("off", "mute", "bleep")
+Layout = Literal["auto", "single", "split"]
+LAYOUTS: tuple[str, ...] = ("auto", "single", "split")
 
 
 DEFAULT_FILLERS: tuple[str, ...] = ("um", "uh", "erm", "hmm", "like", "you know", "i mean")
@@ -41,4 +43,5 @@ class ClipEffects(BaseModel):
     keyword_emoji: bool = True  # a symbol after keywords that have one (love ❤, warning ⚠ ...)
     hook_overlay: bool = True  # the clip's hook text over the opening seconds, placed clear of the face
     profanity: ProfanityMode = "mute"  # what happens to a listed word in the audio; captions are masked unless off
+    layout: Layout = "auto"  # auto: a split screen when two people share the shot (9:16), else one crop
     cleanup: CleanupCuts = CleanupCuts()  # fillers and long pauses cut out (off unless asked for)

@@ -142,6 +142,7 @@ def render_and_inspect(
             "profanity_in_opening": report.profanity_in_opening,
             "thumbnail_at_s": report.thumbnail_at_s,
             "thumbnail_has_face": report.thumbnail_has_face,
+            "layout": report.layout,
         },
         ffmpeg=report.ffmpeg,
         kept_spans_s=report.kept_spans_s,

@@ -34,6 +34,7 @@ from clipped.render.crop_path import CROP_FILTER_NAME, CropPath, plan_crop_path
 from clipped.render.encoder import X264, video_encoder_args
 from clipped.render.filtergraph import ass_filter, sendcmd_filter
 from clipped.render.finishing import Finishing, plan_finishing
+from clipped.render.layouts import BOTTOM_CROP, TOP_CROP, choose_layout, plan_split, split_filter
 from clipped.render.loudness import STEREO, integrated_loudness, loudnorm_apply_filter, measure_loudnorm
 from clipped.render.thumbnails import write_thumbnail
 from clipped.types import Aspect, FaceFrame, Word
@@ -83,6 +84,7 @@ class RenderReport(BaseModel):
     kept_spans_s: list[tuple[float, float]] = []  # source stretches kept when clean-up cuts removed some
     thumbnail_at_s: float | None = None  # the clip time the thumbnail shows (the sharpest frame with a face)
     thumbnail_has_face: bool = False
+    layout: str = "single"  # "split" when two people share the shot (clipped.render.layouts)
 
 
 def output_size(aspect: Aspect | str) -> tuple[int, int]:
@@ -124,6 +126,11 @@ def render_clip(
         shown.scene_cuts_s, fps=OUTPUT_FPS,
     )  # fmt: skip
     finishing = finishing_of(shown, path)
+    tracks = choose_layout(spec.effects.layout, shown.face_frames, shown.start_s, shown.end_s, spec.aspect)
+    split = tracks and plan_split(
+        tracks, shown.face_frames, shown.start_s, shown.end_s, spec.source_width, spec.source_height,
+        shown.scene_cuts_s, OUTPUT_FPS,
+    )  # fmt: skip
     audio_filter = _audio_filter(spec, ffmpeg.path, finishing.censor_filter) if _has_audio(spec.source_path) else None
     if audio_filter and cleanup.has_cuts:
         audio_filter = f"{audio_cut_filter(cleanup)}[cleaned];[cleaned]{audio_filter}"
@@ -133,7 +140,13 @@ def render_clip(
         script = Path(work) / "crop.cmd"
         script.write_text(path.to_sendcmd())
         video_args = video_encoder_args(encoder, x264_preset=preset, crf=CRF, threads=threads)
-        chain = video_filter(path, script, out_ass, width, height, finishing.overlay_filter)
+        framing = None
+        if split:
+            top, bottom = Path(work) / "top.cmd", Path(work) / "bottom.cmd"
+            top.write_text(split.top.to_sendcmd(TOP_CROP))
+            bottom.write_text(split.bottom.to_sendcmd(BOTTOM_CROP))
+            framing = split_filter(split, top, bottom, width, height)
+        chain = video_filter(path, script, out_ass, width, height, finishing.overlay_filter, framing)
         if cleanup.has_cuts:
             chain = chain.replace(f"fps={OUTPUT_FPS},", f"fps={OUTPUT_FPS},{video_select_filter(cleanup)},", 1)
         args = _render_args(spec, chain, out_video, audio_filter, threads, video_args, shown.duration_s)
@@ -159,6 +172,7 @@ def render_clip(
         kept_spans_s=list(cleanup.kept_spans_s) if cleanup.has_cuts else [],
         thumbnail_at_s=thumbnail.at_s,
         thumbnail_has_face=thumbnail.has_face,
+        layout="split" if split else "single",
     )
 
 
@@ -188,13 +202,21 @@ def finishing_of(spec: RenderSpec, path: CropPath) -> Finishing:
 
 
 def video_filter(
-    path: CropPath, script: Path, ass_path: Path, width: int, height: int, overlay: str | None = None
+    path: CropPath,
+    script: Path,
+    ass_path: Path,
+    width: int,
+    height: int,
+    overlay: str | None = None,
+    framing: str | None = None,
 ) -> str:
     """Frame rate, moving crop, scale to delivery size, overlays (the logo), captions; in that order so crop
     commands and caption times both line up with output frames, and captions draw over the logo."""
     first = path.keyframes[0]
     chain = ",".join(
-        [
+        [f"fps={OUTPUT_FPS}", framing]  # another layout's crops (clipped.render.layouts) instead of the one
+        if framing
+        else [
             f"fps={OUTPUT_FPS}",
             sendcmd_filter(script),
             # exact=1: without it crop rounds x to even pixels for 4:2:0, and a slow pan would move in 2 px jerks.
