@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetsDefinition, Failure, asset
+from dagster import AssetExecutionContext, AssetObservation, AssetsDefinition, Failure, asset
 
 from clipped.errors import BAD_INPUT_ERRORS
 from clipped.layout import SourceRef
@@ -27,8 +27,12 @@ def stage_asset(stage: Stage, **asset_kwargs: Any) -> Callable[[Callable[..., An
         def guarded(*args: Any, **kwargs: Any) -> Any:
             # Start and end are reported too, so a step that reuses its outputs still moves its progress bar.
             publish_step_progress(stage.name, 0.0)
-            with failing_clearly():
-                result = body(*args, **kwargs)
+            try:
+                with failing_clearly():
+                    result = body(*args, **kwargs)
+            except Failure as failure:
+                _observe_failure(stage, [*args, *kwargs.values()], failure)
+                raise
             publish_step_progress(stage.name, 1.0)
             return result
 
@@ -40,6 +44,21 @@ def stage_asset(stage: Stage, **asset_kwargs: Any) -> Callable[[Callable[..., An
         )(guarded)
 
     return decorate
+
+
+def _observe_failure(stage: Stage, arguments: list[Any], failure: Failure) -> None:
+    """Record why bad input failed the stage as an observation of its partition, so the partition's page in the
+    Dagster UI says why (a failed step is otherwise only explained in its run's logs)."""
+    context = next((a for a in arguments if isinstance(a, AssetExecutionContext)), None)
+    if context is None or not failure.description:
+        return
+    context.log_event(
+        AssetObservation(
+            asset_key=stage.name,
+            partition=context.partition_key,
+            metadata={"failure": failure.description, "run_id": context.run_id},
+        )
+    )
 
 
 def materialize_stage(

@@ -38,3 +38,29 @@ def test_settings_and_review_link_are_on_the_partition(clipped_env: ClippedEnv) 
         "language": "detect",
     }
     assert metadata["review"].value == "https://review.example.org/open/sources/acme.talk-0123456789"
+
+
+def test_a_bad_input_failure_is_told_on_the_partition(clipped_env: ClippedEnv) -> None:
+    from dagster import DagsterEventType, EventRecordsFilter
+
+    empty = clipped_env.media / "empty.mp4"
+    empty.touch()
+    storage = LocalStorage(root=str(clipped_env.home / "storage"))
+    source = SourceRef("acme", "empty-0123456789")
+    storage.write_model(source.key(REQUEST_FILE), request_for(str(empty), ClipSettings()))
+    clipped_env.instance.add_dynamic_partitions("source_video", [source.partition_key])
+    result = materialize(
+        [source_video],
+        partition_key=source.partition_key,
+        instance=clipped_env.instance,
+        resources={"storage": storage, "ingest": IngestPolicy(allowed_roots=[str(clipped_env.media)])},
+        raise_on_error=False,
+    )
+    assert not result.success
+    records = clipped_env.instance.get_event_records(
+        EventRecordsFilter(event_type=DagsterEventType.ASSET_OBSERVATION, asset_key=AssetKey("source_video"))
+    )
+    [observed] = [r.event_log_entry.asset_observation for r in records]
+    assert observed.partition == source.partition_key
+    assert observed.metadata["failure"].value == "file is empty (0 bytes)"
+    assert observed.metadata["run_id"].value == result.run_id
