@@ -38,6 +38,7 @@ from clipped.search.moment_clip import is_moment_clip, read_moment_clip_request,
 from clipped.stage_outputs import read_request
 from clipped.stage_record import StageOutputs, reuse_or_compute
 from clipped.types import RenderedClip
+from clipped_assets.finishing_config import FinishingConfig
 from clipped_assets.partitions import clip_version_partitions
 from clipped_assets.render import rendered_clips
 from clipped_assets.step_context import failing_clearly, progress_for
@@ -61,13 +62,18 @@ from clipped_resources.storage import StorageResource
     ],
     description="One rendered clip rendered again with another caption style, in its own folder; old versions stay.",
 )
-def clip_version(context: AssetExecutionContext, storage: StorageResource, render: RenderOptions) -> MaterializeResult:
+def clip_version(
+    context: AssetExecutionContext, config: FinishingConfig, storage: StorageResource, render: RenderOptions
+) -> MaterializeResult:
     with failing_clearly(), never_retried():
         version = ClipVersionRef.from_partition_key(context.partition_key)
         request = read_version_request(storage, version)
+        settings = read_request(storage, version.source).settings
+        if config.model_dump(exclude_none=True):  # run config wins over the stored request and the job's settings
+            effects = config.applied_to(request.effects or settings.effects)
+            request = request.model_copy(update={"effects": effects})
         # A clip made from a searched moment has no rendered original: its own request carries its window.
         moment = read_moment_clip_request(storage, version) if is_moment_clip(version) else None
-        settings = read_request(storage, version.source).settings
         # The clip id carries the fingerprint of the rendered_clips it came from, so the request pins the upstream.
         asked = (moment or request).model_dump()
         inputs = [asked, render.model_dump(exclude={"parallel_clips"}), ffmpeg_identity().model_dump()]

@@ -24,6 +24,7 @@ from clipped.stage_outputs import read_request
 from clipped.stage_record import StageOutputs, upstream_fingerprint
 from clipped.stages import CANDIDATES, FACES, RENDERED_CLIPS, SCENES
 from clipped.storage import Storage
+from clipped_assets.finishing_config import FinishingConfig
 from clipped_assets.select import candidates, faces
 from clipped_assets.step_context import materialize_stage, progress_for, source_of, stage_asset
 from clipped_resources.render_options import RenderOptions
@@ -43,10 +44,11 @@ from clipped_resources.storage import StorageResource
     description="Top N clips: face-following crop, animated word captions, −14 LUFS, H.264 + AAC, thumbnails.",
 )
 def rendered_clips(
-    context: AssetExecutionContext, storage: StorageResource, render: RenderOptions
+    context: AssetExecutionContext, config: FinishingConfig, storage: StorageResource, render: RenderOptions
 ) -> MaterializeResult:
     source = source_of(context)
     settings = read_request(storage, source).settings
+    settings = settings.model_copy(update={"effects": config.applied_to(settings.effects)})
     manifest_key = source.key(RENDERED_CLIPS_FILE)
     upstream = [upstream_fingerprint(storage, source, stage) for stage in (CANDIDATES, FACES, SCENES)]
     # x264's bytes depend on its thread count and on the ffmpeg build, so both are inputs; clips in parallel are not.

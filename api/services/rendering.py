@@ -19,11 +19,14 @@ from sqlalchemy.orm import Session
 from api.models import Clip, ClipVersion, Job
 from api.services.job_status import failure_reason
 from api.state import AppState
+from clipped.brand.kit import read_brand_kit
+from clipped.effects import ClipEffects
 from clipped.layout import CLIP_VERSION_PARTITIONS, SOURCE_FILE, ClipVersionRef, SourceRef
 from clipped.media.ffmpeg import run_ffmpeg
 from clipped.render.captions_ass import build_ass
 from clipped.render.crop_path import plan_crop_path
 from clipped.render.filtergraph import ass_filter
+from clipped.render.finishing import caption_look, caption_options
 from clipped.render.inputs import RenderInputs, load_render_inputs
 from clipped.render.render_clip import OUTPUT_FPS, output_size
 from clipped.render.versions import (
@@ -63,7 +66,11 @@ def preview_frame(state: AppState, job: Job, clip: Clip, caption_style: str) -> 
     width, height = output_size(aspect)
     words = [w for w in rendered.words if rendered.start_s <= w.start_s < rendered.end_s]
     at_s = words[len(words) // 3].start_s + 0.05 if words else rendered.start_s
-    script = build_ass(rendered.words, at_s, rendered.end_s, width, height, caption_style)
+    # The job's finishing options and the workspace's brand kit, as the render would draw them.
+    effects = ClipEffects.model_validate(job.settings.get("effects") or {})
+    look = caption_look(read_brand_kit(storage, source.workspace_id))
+    options = caption_options(effects, width, height)
+    script = build_ass(rendered.words, at_s, rendered.end_s, width, height, caption_style, options=options, look=look)
     window = crop_window_at(load_render_inputs(storage, source), rendered, aspect, at_s)
     with (
         tempfile.TemporaryDirectory(prefix="clipped-preview-") as scratch,

@@ -11,6 +11,7 @@ from clipped.export.cut_list import kept_spans, words_on_clip_timeline
 from clipped.export.timelines import NLE_FORMATS, SourceMedia, build_timeline, timeline_text
 from clipped.ingest.prepare import PreparedSource
 from clipped.layout import INFO_FILE, ClipVersionRef, SourceRef
+from clipped.render.profanity import mask_listed
 from clipped.render.versions import VERSION_CLIP_FILE, rendered_clip
 from clipped.storage import Storage
 from clipped.types import RenderedClip
@@ -40,7 +41,8 @@ def source_media(storage: Storage, source: SourceRef, url: str, name: str) -> So
 def clip_subtitles(clip: RenderedClip, format_id: str) -> str:
     """The clip's words as SRT or VTT cues on the clip's own timeline (0 = its first frame)."""
     spans = kept_spans(clip)
-    words = words_on_clip_timeline(clip.words, spans)
+    # The words the render censored are masked here too (f***), as in the burned captions.
+    words = words_on_clip_timeline(mask_listed(clip.words, clip.inspection.get("masked_words") or []), spans)
     cues = caption_cues(words, timeline_end_s=sum(span.duration_s for span in spans))
     if format_id == "srt":
         return to_srt(cues)

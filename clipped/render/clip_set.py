@@ -140,6 +140,7 @@ def render_and_inspect(
             "caption_samples_matched": captions.matched if captions else 0,
             "censored_words": report.censored_words,
             "profanity_in_opening": report.profanity_in_opening,
+            "masked_words": report.masked_words,
             "thumbnail_at_s": report.thumbnail_at_s,
             "thumbnail_has_face": report.thumbnail_has_face,
             "layout": report.layout,

@@ -20,6 +20,7 @@ from clipped.render.profanity import (
     clip_spans,
     find_profanity,
     mask_words,
+    normalise,
     profanity_in_opening,
     word_list,
 )
@@ -35,6 +36,7 @@ class Finishing:
     profanity: list[ProfaneSpan]
     profanity_in_opening: bool  # the quality gate: a listed word is heard in the first 3 s
     hook_at: str
+    masked_words: list[str]  # the censored words, normalised: subtitle exports mask them as the captions do
 
 
 def caption_look(brand: BrandKit) -> CaptionLook:
@@ -46,6 +48,16 @@ def caption_look(brand: BrandKit) -> CaptionLook:
         emphasis=ass_colour(brand.emphasis_colour),
         hook_text=ass_colour(brand.hook_text_colour),
         hook_box=ass_colour(brand.hook_box_colour, alpha=0x30),
+    )
+
+
+def caption_options(effects: ClipEffects, width: int, height: int) -> CaptionOptions:
+    """The caption layout ``effects`` ask for on a ``width`` x ``height`` frame (the hook placed at the top)."""
+    return CaptionOptions(
+        words_per_line=effects.words_per_line,
+        keyword_emphasis=effects.keyword_emphasis,
+        keyword_emoji=effects.keyword_emoji,
+        safe=safe_area(effects.platform, width, height),
     )
 
 
@@ -72,12 +84,7 @@ def plan_finishing(
     censor = effects.profanity != "off" and bool(spans)
     shown_words = mask_words(clip_words, spans) if censor else clip_words
     hook_text = hook if effects.hook_overlay else ""
-    options = CaptionOptions(
-        words_per_line=effects.words_per_line,
-        keyword_emphasis=effects.keyword_emphasis,
-        keyword_emoji=effects.keyword_emoji,
-        safe=safe,
-    )
+    options = caption_options(effects, width, height)
     hook_at = "top"
     if hook_text:
         faces = face_bands(face_frames, path, start_s, HOOK_SECONDS, width, height)
@@ -98,4 +105,5 @@ def plan_finishing(
         profanity=spans,
         profanity_in_opening=profanity_in_opening(spans, start_s),
         hook_at=hook_at,
+        masked_words=sorted({normalise(t) for span in spans for t in span.text.split()}) if censor else [],
     )

@@ -103,6 +103,15 @@ def mask_words(words: list[Word], spans: list[ProfaneSpan]) -> list[Word]:
     ]
 
 
+def mask_listed(words: list[Word], masked: Iterable[str]) -> list[Word]:
+    """``words`` with every word whose normalised form is in ``masked`` masked (what a render censored)."""
+    listed = set(masked)
+    return [
+        word.model_copy(update={"word": mask_text(word.word)}) if listed and normalise(word.word) in listed else word
+        for word in words
+    ]
+
+
 def clip_spans(spans: list[ProfaneSpan], clip_start_s: float, clip_end_s: float) -> list[tuple[float, float]]:
     """The spans in CLIP time, padded by :data:`SPAN_PAD_S`, clamped to the clip, overlaps merged."""
     duration = clip_end_s - clip_start_s

@@ -81,6 +81,7 @@ class RenderReport(BaseModel):
     ffmpeg: FfmpegIdentity | None = None  # the binary that wrote the files: their bytes depend on it
     censored_words: int = 0  # listed words muted or bleeped in the audio and masked in the captions
     profanity_in_opening: bool = False  # a listed word is heard in the first 3 s (the quality gate fails)
+    masked_words: list[str] = []  # censored words (normalised), masked in subtitle exports too
     kept_spans_s: list[tuple[float, float]] = []  # source stretches kept when clean-up cuts removed some
     thumbnail_at_s: float | None = None  # the clip time the thumbnail shows (the sharpest frame with a face)
     thumbnail_has_face: bool = False
@@ -169,6 +170,7 @@ def render_clip(
         ffmpeg=ffmpeg,
         censored_words=len(finishing.profanity) if finishing.censor_filter else 0,
         profanity_in_opening=finishing.profanity_in_opening and spec.effects.profanity != "off",
+        masked_words=finishing.masked_words,
         kept_spans_s=list(cleanup.kept_spans_s) if cleanup.has_cuts else [],
         thumbnail_at_s=thumbnail.at_s,
         thumbnail_has_face=thumbnail.has_face,

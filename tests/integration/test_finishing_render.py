@@ -57,6 +57,7 @@ def test_a_muted_word_a_masked_caption_and_a_logo_in_one_render(tmp_path: Path) 
     )  # fmt: skip
     report = render_clip(spec, out / "clip.mp4", out / "thumb.jpg", out / "captions.ass", preset="ultrafast")
     assert report.censored_words == 1 and not report.profanity_in_opening  # heard after the first 3 s
+    assert report.masked_words == ["fucking"]
 
     captions = (out / "captions.ass").read_text()
     assert "f******" in captions and "fucking" not in captions

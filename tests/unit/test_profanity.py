@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from clipped.export.clip_export import clip_subtitles
 from clipped.render.profanity import (
     censor_filter,
     clip_spans,
     find_profanity,
+    mask_listed,
     mask_text,
     mask_words,
     profanity_in_opening,
     word_list,
 )
-from clipped.types import Word
+from clipped.types import RenderedClip, Word
 
 
 def words_from(text: str, start_s: float = 0.0) -> list[Word]:
@@ -68,3 +70,16 @@ def test_the_opening_gate_looks_at_the_first_three_seconds_only() -> None:
     early = find_profanity(words_from("so shit happens", start_s=100.0), word_list())
     late = find_profanity(words_from("one two three four five six seven shit", start_s=100.0), word_list())
     assert profanity_in_opening(early, 100.0) and not profanity_in_opening(late, 100.0)
+
+
+def test_subtitle_exports_mask_what_the_render_censored() -> None:
+    words = words_from("oh Shit, that works")
+    assert [w.word for w in mask_listed(words, ["shit"])] == ["oh", "S***,", "that", "works"]
+    clip = RenderedClip(
+        rank=1, clip_id="c", candidate_id="c", video_key="v", thumbnail_key="t", captions_key="a", start_s=0.0,
+        end_s=2.0, width=1080, height=1920, score=1.0, scores={}, reason="", title="", words=words,
+        inspection={"masked_words": ["shit"]},
+    )  # fmt: skip
+    assert "S***," in clip_subtitles(clip, "srt") and "Shit" not in clip_subtitles(clip, "vtt")
+    unmasked = clip.model_copy(update={"inspection": {}})  # rendered with profanity off, or before masking existed
+    assert "Shit," in clip_subtitles(unmasked, "srt")
