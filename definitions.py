@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from clipped_assets import analytics, clip_versions, ingest, learn, publish, render, search, select, understand
+from clipped_assets import analytics, clip_versions, ingest, learn, publish, render, search, select, summary, understand
 from clipped_assets.dbt_models import analytics_job, analytics_models, analytics_schedule
 from clipped_assets.live import live_clips, stream_recorder_job, stream_segments
 from clipped_assets.placement import step_executor
@@ -21,7 +21,7 @@ from clipped_sensors.live import live_segment_sensor, stream_recorder_sensor
 from clipped_sensors.publish import due_publications_sensor
 from clipped_sensors.upload import source_video_upload_sensor
 
-STAGE_MODULES = (ingest, understand, search, select, render, clip_versions, publish, analytics, learn)
+STAGE_MODULES = (ingest, understand, summary, search, select, render, clip_versions, publish, analytics, learn)
 
 
 def build_definitions(

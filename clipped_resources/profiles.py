@@ -14,6 +14,7 @@ from clipped_resources.asr_backends import asr_from_env
 from clipped_resources.inbox import inbox_from_env
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.publisher import PlatformApp, PublisherResource
+from clipped_resources.ranker import ClaudeRanker, HeuristicRanker, RankerResource
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.s3_storage import S3Storage
 from clipped_resources.storage import LocalStorage, StorageResource
@@ -75,7 +76,26 @@ def build_resources(
         "dbt": dbt_resource(profile),
         "streams": streams_from_env(profile, home),
         "vector_store": vector_store_from_env(profile, home),
+        "ranker": ranker_from_env(profile),
     }
+
+
+def ranker_from_env(profile: str) -> RankerResource:
+    """``CLIPPED_RANKER``: ``heuristic`` (the local default: offline, no key) or ``claude`` (the prod default; the key
+    is read from ``ANTHROPIC_API_KEY``, which the Helm chart mounts from the ``clipped-anthropic`` secret, at call
+    time; without it every source falls back to the heuristic and says so). ``CLIPPED_CLAUDE_MODEL`` and
+    ``CLIPPED_ANTHROPIC_BASE_URL`` override the model and the endpoint."""
+    env = os.environ
+    chosen = env.get("CLIPPED_RANKER", "").strip() or ("claude" if profile == "prod" else "heuristic")
+    if chosen == "heuristic":
+        return HeuristicRanker()
+    if chosen != "claude":
+        raise ValueError(f"CLIPPED_RANKER must be 'heuristic' or 'claude', not {chosen!r}")
+    options = {
+        "model": env.get("CLIPPED_CLAUDE_MODEL", "").strip(),
+        "base_url": env.get("CLIPPED_ANTHROPIC_BASE_URL", ""),
+    }
+    return ClaudeRanker(**{name: value.strip() for name, value in options.items() if value.strip()})
 
 
 def vector_store_from_env(profile: str, home: Path) -> VectorStoreResource:

@@ -30,6 +30,7 @@ ASSETS = {
     "transcript": "understand",
     "scenes": "understand",
     "audio_features": "understand",
+    "source_summary": "understand",
     "moment_index": "understand",
     "candidates": "select",
     "faces": "select",
@@ -157,6 +158,7 @@ def test_lineage() -> None:
 
     assert parents("transcript") == {"source_video"}
     assert parents("candidates") == {"transcript", "scenes", "audio_features"}
+    assert parents("source_summary") == {"transcript"}
     assert parents("moment_index") == {"transcript"}
     assert parents("faces") == {"candidates"}
     assert parents("rendered_clips") == {"candidates", "faces"}
@@ -266,6 +268,7 @@ def test_job_and_resources() -> None:
         "dbt",
         "streams",
         "vector_store",
+        "ranker",
     }
 
 
