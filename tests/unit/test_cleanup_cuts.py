@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from clipped.effects import CleanupCuts
 from clipped.render.cleanup_cuts import audio_cut_filter, filler_indices, plan_cleanup, video_select_filter
+from clipped.render.crop_path import plan_crop_path
+from clipped.render.layouts import choose_layout
+from clipped.render.render_clip import RenderSpec, on_cut_timeline, video_filter
 from clipped.types import FaceBox, FaceFrame, Word
 
 BOTH = CleanupCuts(remove_fillers=True, remove_pauses=True, max_pause_s=0.7)
@@ -67,3 +72,15 @@ def test_nothing_asked_nothing_cut_and_filters_cover_every_kept_span() -> None:
     assert video_select_filter(plan).count("between(") == len(plan.kept_spans_s)
     audio = audio_cut_filter(plan)
     assert f"concat=n={len(plan.kept_spans_s)}:v=0:a=1" in audio and audio.count("afade=t=in") == len(plan.kept_spans_s)
+
+
+def test_skipped_steps_leave_the_render_graph_as_it_was() -> None:
+    """Clean-up and layout are steps of one chain driven by the spec: when not asked for, they change nothing."""
+    spec = RenderSpec(
+        source_path=Path("talk.mp4"), start_s=10.0, end_s=16.5, words=TALK, source_width=1280, source_height=720
+    )
+    assert on_cut_timeline(spec, plan_cleanup(TALK, 10.0, 16.5, spec.effects.cleanup)) is spec
+    path = plan_crop_path([], 10.0, 16.5, 1280, 720, "9:16", [])
+    plain = video_filter(path, Path("/w/crop.cmd"), Path("/w/c.ass"), 1080, 1920)
+    assert plain.startswith("fps=30,sendcmd=") and "select=" not in plain and "vstack" not in plain
+    assert choose_layout(spec.effects.layout, [], 10.0, 16.5, "9:16") is None
