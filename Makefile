@@ -60,7 +60,8 @@ api: install
 	$(BIN)/clipped api
 
 bench: install
-	$(BIN)/python bench/pipeline_bench.py --minutes 10 60
+	$(BIN)/python bench/pipeline_bench.py --footage moving --resolution 720p --minutes 60
+	$(BIN)/python bench/pipeline_bench.py --footage moving --resolution 1080p --minutes 60
 
 clean:
 	rm -rf .clipped clips
