@@ -8,6 +8,7 @@ import { installThemeToggle } from "./js/theme.js";
 import { accountsView } from "./js/views/accounts.js";
 import { analyticsView } from "./js/views/analytics.js";
 import { signInView, registerView } from "./js/views/auth.js";
+import { brandView } from "./js/views/brand.js";
 import { clipView } from "./js/views/clip_detail.js";
 import { allClipsView } from "./js/views/clips.js";
 import { jobListView, jobView } from "./js/views/jobs.js";
@@ -106,6 +107,7 @@ route("/accounts", accountsView, { title: "Accounts" });
 route("/analytics", analyticsView, { title: "Analytics" });
 route("/streams", streamListView, { title: "Streams" });
 route("/streams/:id", streamView, { title: "Stream" });
+route("/brand", brandView, { title: "Brand kit" });
 
 let firstRender = true;
 

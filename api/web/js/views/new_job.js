@@ -4,12 +4,15 @@ import { api, idempotencyKey, sendWithProgress } from "../api.js";
 import { field, h, mount, uid } from "../dom.js";
 import { navigate } from "../router.js";
 import { announce, clearError, showError } from "../status.js";
+import { finishingFields } from "./finishing.js";
 
 // The renderer's styles (clipped/render/captions_ass.py), used only when /api/caption-styles cannot be read.
 export const FALLBACK_CAPTION_STYLES = [
   { id: "highlight_word", name: "Highlight word", description: "" },
   { id: "karaoke", name: "Karaoke", description: "" },
   { id: "pop_in", name: "Pop in", description: "" },
+  { id: "typewriter", name: "Typewriter", description: "" },
+  { id: "bounce", name: "Bounce", description: "" },
 ];
 
 /** Caption styles from the API, or the fallback when the route is unavailable. */
@@ -36,6 +39,7 @@ export async function newJobView(_params, outlet) {
   const fileField = field("Video file", file, "MP4, MOV, MKV or WebM, up to the size limit. Or drop a video on this form.");
 
   const maxClips = numberInput("max_clips", 3, 1, 50);
+  const finishing = finishingFields();
   const minDuration = numberInput("min_duration_s", 15, 5, 600);
   const maxDuration = numberInput("max_duration_s", 90, 5, 600);
   const aspect = h(
@@ -78,6 +82,7 @@ export async function newJobView(_params, outlet) {
     max_duration_s: Number(maxDuration.value),
     aspect: aspect.value,
     caption_style: captionStyle.value,
+    effects: finishing.value(),
   });
 
   // The last confirmed upload: retrying after a failed job creation reuses it instead of uploading again
@@ -167,6 +172,7 @@ export async function newJobView(_params, outlet) {
         field("Caption style", captionStyle),
       ),
     ),
+    finishing.element,
     h("div", { class: "actions" }, submit, h("a", { href: "#/jobs", class: "button" }, "Cancel")),
   );
   acceptDroppedVideo(form, file, fileRadio, syncKind);
