@@ -222,6 +222,9 @@ class JobOut(BaseModel):
     seconds_left: float | None = Field(default=None, description="Estimated time left while running, else null")
     steps: list[JobStep]
     clip_count: int
+    thumbnail_url: str | None = Field(
+        default=None, description="In job lists: a signed link to the best clip's thumbnail, once there are clips"
+    )
 
 
 class StreamTokenOut(BaseModel):

@@ -126,6 +126,7 @@ def list_jobs(
     access: WorkspaceDep,
     session: SessionDep,
     state: StateDep,
+    links: LinkIssuerDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     status: JobStatus | None = None,
@@ -135,14 +136,14 @@ def list_jobs(
     if status is None:
         total = session.scalar(select(func.count()).where(Job.workspace_id == access.workspace_id)) or 0
         jobs = session.scalars(query.offset((page - 1) * limit).limit(limit)).all()
-        items = [job_out(state, session, job) for job in jobs]
+        items = [job_out(state, session, job, links=links) for job in jobs]
     else:
         # Status lives in Dagster: one runs query for every job's status, event logs only for the page shown.
         jobs = session.scalars(query).all()
         statuses = job_statuses(state, jobs)
         matching = [job for job in jobs if statuses[job.id] == status]
         total = len(matching)
-        items = [job_out(state, session, job) for job in matching[(page - 1) * limit : page * limit]]
+        items = [job_out(state, session, job, links=links) for job in matching[(page - 1) * limit : page * limit]]
     return JobPage(items=items, page=page, limit=limit, total=total)
 
 

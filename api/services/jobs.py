@@ -9,6 +9,7 @@ from dagster import RunsFilter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.links import LinkIssuer
 from api.models import Clip, Job
 from api.schemas import JobOut, JobSource, JobStep
 from api.services.clips import sync_clips
@@ -47,7 +48,10 @@ def job_statuses(state: AppState, jobs: list[Job]) -> dict[str, str]:
     return statuses
 
 
-def job_out(state: AppState, session: Session, job: Job, view: RunView | None = None) -> JobOut:
+def job_out(
+    state: AppState, session: Session, job: Job, view: RunView | None = None, links: LinkIssuer | None = None
+) -> JobOut:
+    """The job as the API shows it; with ``links`` (the job list) it carries its top clip's thumbnail link."""
     view = view or job_run_view(state, job)
     run_id = latest_run_id(job)
     if view.status == "succeeded" and run_id and job.clips_synced_run != run_id:
@@ -74,7 +78,14 @@ def job_out(state: AppState, session: Session, job: Job, view: RunView | None = 
             for s in view.steps
         ],
         clip_count=clip_count,
+        thumbnail_url=_thumbnail_link(session, job, links) if links is not None and clip_count else None,
     )
+
+
+def _thumbnail_link(session: Session, job: Job, links: LinkIssuer) -> str | None:
+    """A signed link to the thumbnail of the job's best-ranked clip (its current version): the job's picture."""
+    top = session.scalars(select(Clip).where(Clip.job_id == job.id).order_by(Clip.rank).limit(1)).first()
+    return links.clip_media(top.id, top.version, "thumbnail") if top is not None else None
 
 
 def _utc(moment: datetime) -> datetime:

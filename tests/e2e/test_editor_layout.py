@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine
@@ -19,7 +21,7 @@ from clipped.render.versions import ClipVersionRequest, read_version_request
 from clipped.types import Segment, Transcript
 from clipped_resources.storage import LocalStorage
 from tests.api.conftest import PASSWORD, make_test_video
-from tests.api.world import FAKE_JPEG, add_clip, add_finished_job
+from tests.api.world import add_clip, add_finished_job
 from tests.e2e.a11y import assert_accessible, horizontal_overflow
 from tests.e2e.conftest import ARTIFACTS, ApiServer, serve_api
 from tests.e2e.users import register
@@ -55,7 +57,7 @@ def seeded(server: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> dict:
     storage.write_model(source.key(TRANSCRIPT_FILE), Transcript(language="en", duration_s=4.0, model="seeded",
                                                                  segments=[segment]))  # fmt: skip
     storage.write_bytes(original.video_key, video.read_bytes())
-    storage.write_bytes(original.thumbnail_key, FAKE_JPEG)
+    storage.write_bytes(original.thumbnail_key, _jpeg())
     engine = create_engine(f"sqlite:///{server.home / 'app.db'}")
     try:
         with Session(engine) as session:
@@ -88,6 +90,12 @@ def seeded(server: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> dict:
         engine.dispose()
 
 
+def _jpeg() -> bytes:
+    """A small real JPEG (a 9:16 gradient), which a browser can decode."""
+    image = np.tile(np.linspace(0, 255, 90, dtype=np.uint8)[None, :, None], (160, 1, 3))
+    return cv2.imencode(".jpg", image)[1].tobytes()
+
+
 def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"web-editor-{name}.png"), full_page=True)
@@ -115,6 +123,10 @@ def test_layout_leaves_room_for_the_work(server: ApiServer, seeded: dict, browse
     try:
         sign_in(page, server)
         expect(page.locator(".job-card")).to_have_count(1, timeout=WAIT_MS)
+        # The job's picture: its best clip's thumbnail, through a signed link.
+        thumb = page.locator(".job-card img.job-thumb")
+        assert "token=" in (thumb.get_attribute("src") or "")
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
         # The header is a bar, not a third of a phone's screen; a job card leaves room for the next ones.
         assert box_height(page, ".site-header") <= 0.15 * viewport["height"], box_height(page, ".site-header")
         assert box_height(page, ".job-card") <= 0.35 * viewport["height"], box_height(page, ".job-card")

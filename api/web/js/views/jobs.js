@@ -24,7 +24,9 @@ function jobCard(job) {
   const clipsSlot = h("span", { class: "clips-slot" }, clipCount(job));
   const card = h(
     "li",
-    { class: "card job-card", dataset: { jobId: job.id } },
+    { class: `card job-card${job.thumbnail_url ? " with-thumb" : ""}`, dataset: { jobId: job.id } },
+    // The best clip's first frame stands for the video (decorative: the title next to it names the job).
+    job.thumbnail_url ? h("img", { class: "job-thumb", src: job.thumbnail_url, alt: "", loading: "lazy" }) : null,
     h(
       "div",
       { class: "job-head" },
