@@ -14,8 +14,8 @@ Platform = Literal["generic", "tiktok", "shorts", "reels"]
 PLATFORMS: tuple[str, ...] = ("generic", "tiktok", "shorts", "reels")
 ProfanityMode = Literal["off", "mute", "bleep"]
 PROFANITY_MODES: tuple[str, ...] = ("off", "mute", "bleep")
-Layout = Literal["auto", "single", "split"]
-LAYOUTS: tuple[str, ...] = ("auto", "single", "split")
+Layout = Literal["auto", "single", "split", "speaker"]
+LAYOUTS: tuple[str, ...] = ("auto", "single", "split", "speaker")
 
 
 DEFAULT_FILLERS: tuple[str, ...] = ("um", "uh", "erm", "hmm", "like", "you know", "i mean")

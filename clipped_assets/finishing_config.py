@@ -19,7 +19,7 @@ class FinishingConfig(Config):
     keyword_emoji: bool | None = None
     hook_overlay: bool | None = None
     profanity: str | None = Field(default=None, description="mute, bleep or off")
-    layout: str | None = Field(default=None, description="auto, single or split (two people stacked)")
+    layout: str | None = Field(default=None, description="auto, single, split (two people stacked) or speaker")
     remove_fillers: bool | None = Field(default=None, description="cut um/uh (and set-off like, you know)")
     remove_pauses: bool | None = Field(default=None, description="cut silences longer than max_pause_s")
     max_pause_s: float | None = Field(default=None, description="0.2 to 5 s")

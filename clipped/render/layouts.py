@@ -2,7 +2,8 @@
 stacked, each following its own face.
 
 Chosen per clip: ``auto`` splits a vertical clip when two face tracks are both on screen for most of it (a
-conversation filmed in one wide shot), and keeps one crop otherwise; ``single`` and ``split`` force either.
+conversation filmed in one wide shot), and keeps one crop otherwise; ``single`` and ``split`` force either;
+``speaker`` keeps one crop on whoever is talking (mouth motion, no switch within 2 s; clipped.render.speakers).
 The split is drawn in the same ffmpeg pass: the frame is split, each half cropped by its own ``sendcmd``-driven
 crop, and the halves stacked.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from clipped.render.crop_path import CropPath, plan_crop_path
 from clipped.render.filtergraph import sendcmd_filter
+from clipped.render.speakers import Turn, mouth_motion, speaker_frames, speaker_turns
 from clipped.types import FaceFrame
 
 TWO_PEOPLE_MIN_SHARE = 0.5  # each of the two tracks is seen in at least this share of the clip's face samples
@@ -50,9 +52,22 @@ def choose_layout(
     layout: str, face_frames: list[FaceFrame], start_s: float, end_s: float, aspect: str
 ) -> tuple[int, int] | None:
     """The two tracks to split between, or None for the single-crop layout; ``layout`` is the per-clip choice."""
-    if layout == "single" or aspect not in SPLIT_ASPECTS:
+    if layout in ("single", "speaker") or aspect not in SPLIT_ASPECTS:
         return None
     return two_people(face_frames, start_s, end_s)
+
+
+def active_speaker(
+    video: Path, face_frames: list[FaceFrame], start_s: float, end_s: float
+) -> tuple[list[FaceFrame], list[Turn]] | None:
+    """For the ``speaker`` layout: the face samples reduced to whoever talks (clipped.render.speakers) and the
+    turns, so one crop follows the active speaker and cuts (a turn start is a scene cut) at each change; None when
+    the window does not hold two people."""
+    tracks = two_people(face_frames, start_s, end_s)
+    if tracks is None:
+        return None
+    turns = speaker_turns(mouth_motion(video, face_frames, tracks, start_s, end_s), start_s, end_s)
+    return speaker_frames(face_frames, turns), turns
 
 
 def plan_split(

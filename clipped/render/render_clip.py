@@ -34,8 +34,16 @@ from clipped.render.crop_path import CROP_FILTER_NAME, CropPath, plan_crop_path
 from clipped.render.encoder import X264, video_encoder_args
 from clipped.render.filtergraph import ass_filter, sendcmd_filter
 from clipped.render.finishing import Finishing, plan_finishing
-from clipped.render.layouts import BOTTOM_CROP, TOP_CROP, choose_layout, plan_split, split_filter
+from clipped.render.layouts import (
+    BOTTOM_CROP,
+    TOP_CROP,
+    active_speaker,
+    choose_layout,
+    plan_split,
+    split_filter,
+)
 from clipped.render.loudness import STEREO, integrated_loudness, loudnorm_apply_filter, measure_loudnorm
+from clipped.render.speakers import switches_per_minute
 from clipped.render.thumbnails import write_thumbnail
 from clipped.types import Aspect, FaceFrame, Word
 
@@ -85,7 +93,8 @@ class RenderReport(BaseModel):
     kept_spans_s: list[tuple[float, float]] = []  # source stretches kept when clean-up cuts removed some
     thumbnail_at_s: float | None = None  # the clip time the thumbnail shows (the sharpest frame with a face)
     thumbnail_has_face: bool = False
-    layout: str = "single"  # "split" when two people share the shot (clipped.render.layouts)
+    layout: str = "single"  # "split" when two people share the shot, "speaker" (clipped.render.layouts)
+    speaker_switches_per_minute: float | None = None  # the speaker layout's jitter (None: not that layout)
 
 
 def output_size(aspect: Aspect | str) -> tuple[int, int]:
@@ -120,8 +129,15 @@ def render_clip(
     cleanup = plan_cleanup(
         spec.words, spec.start_s, spec.end_s, spec.effects.cleanup, min_duration_s=spec.min_duration_s, fps=OUTPUT_FPS
     )
+    speaker = None
+    if spec.effects.layout == "speaker":
+        speaker = active_speaker(spec.source_path, spec.face_frames, spec.start_s, spec.end_s)
+    framed = spec
+    if speaker:  # one crop on whoever talks, cutting (a scene cut) at each change of speaker
+        cuts = {*spec.scene_cuts_s, *(turn.start_s for turn in speaker[1][1:])}
+        framed = spec.model_copy(update={"face_frames": speaker[0], "scene_cuts_s": sorted(cuts)})
     # Everything after the cuts (crop path, captions, censoring, overlays) works on the shortened timeline.
-    shown = on_cut_timeline(spec, cleanup)
+    shown = on_cut_timeline(framed, cleanup)
     path = plan_crop_path(
         shown.face_frames, shown.start_s, shown.end_s, spec.source_width, spec.source_height, spec.aspect,
         shown.scene_cuts_s, fps=OUTPUT_FPS,
@@ -174,7 +190,8 @@ def render_clip(
         kept_spans_s=list(cleanup.kept_spans_s) if cleanup.has_cuts else [],
         thumbnail_at_s=thumbnail.at_s,
         thumbnail_has_face=thumbnail.has_face,
-        layout="split" if split else "single",
+        layout="split" if split else "speaker" if speaker else "single",
+        speaker_switches_per_minute=switches_per_minute(speaker[1]) if speaker else None,
     )
 
 

@@ -26,6 +26,7 @@ def test_two_tracks_on_screen_most_of_the_time_split_a_vertical_clip_left_one_on
     assert two_people(conversation, 0.0, 10.0) == (7, 3)
     assert choose_layout("auto", conversation, 0.0, 10.0, "9:16") == (7, 3)
     assert choose_layout("single", conversation, 0.0, 10.0, "9:16") is None
+    assert choose_layout("speaker", conversation, 0.0, 10.0, "9:16") is None  # one crop, on whoever talks
     assert choose_layout("auto", conversation, 0.0, 10.0, "16:9") is None  # no stacked halves on a wide frame
     brief_guest = frames({3: 900.0, 7: 150.0}, range(10), every=3)  # seen in 4 of 10 samples
     assert two_people(brief_guest, 0.0, 10.0) is None
