@@ -144,6 +144,7 @@ def render_and_inspect(
             "thumbnail_at_s": report.thumbnail_at_s,
             "thumbnail_has_face": report.thumbnail_has_face,
             "layout": report.layout,
+            "speaker_switches_per_minute": report.speaker_switches_per_minute,
         },
         ffmpeg=report.ffmpeg,
         kept_spans_s=report.kept_spans_s,
