@@ -13,6 +13,7 @@ from clipped.effects import ClipEffects
 from clipped.publish.models import Platform, Privacy
 from clipped.publish.records import AccountHealth, PublicationStatus
 from clipped.render.captions_ass import CAPTION_STYLES
+from clipped.render.versions import MAX_VARIATIONS
 
 Role = Literal["viewer", "editor", "admin", "owner"]
 Scope = Literal[tuple(API_TOKEN_SCOPES)]  # type: ignore[valid-type]
@@ -348,6 +349,31 @@ class ClipTranscriptOut(BaseModel):
     hook_end_s: float = Field(description="Where the hook (the opening words, about 3 s) ends")
     words: list[WordOut] = Field(description="The captions' words as the current version shows them")
     context: list[WordOut] = Field(description="The source transcript's words around the clip: what a trim can reach")
+
+
+class VariationsIn(Strict):
+    count: int = Field(default=3, ge=2, le=MAX_VARIATIONS, description="How many variants, the clip as ranked first")
+
+
+class VariantOut(BaseModel):
+    version: int = Field(description="The clip version the variant is (play, approve and download it as one)")
+    hook: str
+    caption_style: str
+    layout: str
+    start_s: float
+    end_s: float
+    duration_s: float
+    uniqueness: dict[str, float] = Field(
+        description="Against the most similar other variant: frames, audio, overall (0 identical, ~0.5 unrelated)"
+    )
+    status: Literal["rendering", "ready", "failed"]
+    video_url: str | None = None
+    thumbnail_url: str | None = None
+
+
+class VariationsOut(BaseModel):
+    rendering: bool = Field(description="A set of variations (or another version) of the clip is being rendered")
+    variants: list[VariantOut] = Field(description="The latest rendered set; empty before the first")
 
 
 class ClipVersionOut(BaseModel):

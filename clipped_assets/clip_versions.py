@@ -22,6 +22,12 @@ from dagster import (
 from clipped.brand.kit import brand_fingerprint
 from clipped.layout import ClipVersionRef
 from clipped.media.ffmpeg import ffmpeg_identity
+from clipped.render.variation_set import (
+    MomentVariations,
+    render_variation_versions,
+    variation_output_keys,
+    variations_key,
+)
 from clipped.render.versions import (
     CLIP_VERSION,
     VERSION_CHECKS,
@@ -84,6 +90,9 @@ def clip_version(
             progress = progress_for(context, CLIP_VERSION.name)
             if moment is not None:
                 render_moment_clip(storage, render, version.source, moment, progress)
+            elif request.variations:  # the whole set in this one run: variant i is version ``version - i``
+                render_variation_versions(storage, render, version.source, request, progress)
+                return StageOutputs(variation_output_keys(request, version.source))
             else:
                 render_clip_version(storage, render, version.source, request, progress)
             return StageOutputs(version_output_keys(version))
@@ -92,10 +101,18 @@ def clip_version(
     if result.reused:
         context.log.info(f"reusing complete {version.folder} of {version.source.partition_key}")
     clip = storage.read_model(version.key(VERSION_CLIP_FILE), RenderedClip)
+    variations = {}
+    if request.variations:  # how far apart the set's closest two variants are (0 identical, ~0.5 unrelated)
+        rendered_set = storage.read_model(variations_key(version.source, request.clip_id), MomentVariations)
+        variations["least_uniqueness"] = MetadataValue.float(
+            min(v.uniqueness["overall"] for v in rendered_set.variants)
+        )
     return MaterializeResult(
         metadata={
             "clip": clip.clip_id,
             "caption_style": request.caption_style,
+            "variations": request.variations or 1,
+            **variations,
             "aspect": request.aspect,
             "duration_s": MetadataValue.float(round(clip.end_s - clip.start_s, 2)),
             "loudness_lufs": MetadataValue.float(clip.loudness_lufs) if clip.loudness_lufs is not None else "–",

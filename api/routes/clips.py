@@ -40,10 +40,20 @@ from api.schemas import (
     CommentIn,
     CommentOut,
     RerenderIn,
+    VariantOut,
+    VariationsIn,
+    VariationsOut,
 )
 from api.services.jobs import job_out
 from api.services.media import check_range
-from api.services.rendering import check_edits, preview_frame, queue_rerender, settle_versions
+from api.services.rendering import (
+    check_edits,
+    preview_frame,
+    queue_rerender,
+    queue_variations,
+    settle_versions,
+    stored_variations,
+)
 from api.services.transcripts import clip_transcript
 from api.state import AppState
 from clipped.editing import ClipEditError
@@ -269,6 +279,63 @@ def rerender_clip(
         raise ApiError(409, f"this clip cannot be edited: {exc}") from exc
     version = queue_rerender(state, session, job, clip, body.caption_style or clip.caption_style, body.edits())
     return _version_out(clip, version, links)
+
+
+@router.post("/clips/{clip_id}/variations", status_code=202, response_model=list[ClipVersionOut])
+def request_variations(
+    clip_id: str,
+    body: VariationsIn,
+    principal: PrincipalDep,
+    session: SessionDep,
+    state: StateDep,
+    links: LinkIssuerDep,
+) -> list[ClipVersionOut]:
+    """Render ``count`` variants of the clip's moment (other clean boundaries, hook, caption style, layout) as new
+    versions, in one run; the versions are returned at once, "rendering"."""
+    clip, _ = load_clip(session, principal, clip_id, Permission.EDIT)
+    settle_versions(state, session, [clip])
+    busy = session.scalar(select(func.count()).where(ClipVersion.clip_id == clip.id, ClipVersion.status == "rendering"))
+    if busy:
+        raise ApiError(409, "a re-render of this clip is already running")
+    try:
+        versions = queue_variations(state, session, session.get(Job, clip.job_id), clip, body.count)
+    except ClipVersionError as exc:
+        raise ApiError(409, f"this clip cannot be varied: {exc}") from exc
+    return [_version_out(clip, v, links) for v in sorted(versions, key=lambda v: v.version)]
+
+
+@router.get("/clips/{clip_id}/variations", response_model=VariationsOut)
+def clip_variations(
+    clip_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep, links: LinkIssuerDep
+) -> VariationsOut:
+    """The latest set of variations of the clip, each with how unique it is against its closest sibling."""
+    clip, _ = load_clip(session, principal, clip_id, Permission.READ)
+    settle_versions(state, session, [clip])
+    versions = {v.version: v for v in session.scalars(select(ClipVersion).where(ClipVersion.clip_id == clip.id))}
+    rendered = stored_variations(state, session.get(Job, clip.job_id), clip)
+    variants = []
+    for variant in rendered.variants if rendered is not None else []:
+        row = versions.get(variant.version) if variant.version is not None else None
+        if row is None:
+            continue
+        ready = row.status == "ready"
+        variants.append(
+            VariantOut(
+                version=row.version,
+                hook=variant.hook,
+                caption_style=variant.caption_style,
+                layout=variant.layout,
+                start_s=round(variant.clip.start_s, 3),
+                end_s=round(variant.clip.end_s, 3),
+                duration_s=round(variant.clip.end_s - variant.clip.start_s, 3),
+                uniqueness=variant.uniqueness,
+                status=row.status,
+                video_url=links.clip_media(clip.id, row.version, "video") if ready else None,
+                thumbnail_url=links.clip_media(clip.id, row.version, "thumbnail") if ready else None,
+            )
+        )
+    rendering = any(v.status == "rendering" for v in versions.values())
+    return VariationsOut(rendering=rendering, variants=variants)
 
 
 @router.get("/clips/{clip_id}/versions", response_model=list[ClipVersionOut])

@@ -29,6 +29,7 @@ from clipped.render.filtergraph import ass_filter
 from clipped.render.finishing import caption_look, caption_options
 from clipped.render.inputs import RenderInputs, load_render_inputs
 from clipped.render.render_clip import OUTPUT_FPS, output_size
+from clipped.render.variation_set import MomentVariations, variation_plans, variations_key
 from clipped.render.versions import (
     VERSION_CLIP_FILE,
     ClipVersionError,
@@ -40,6 +41,7 @@ from clipped.render.versions import (
     version_keys,
 )
 from clipped.search.moment_clip import MOMENT_CLIP_PREFIX, save_moment_version
+from clipped.stage_outputs import read_request
 from clipped.types import RenderedClip
 
 log = logging.getLogger("clipped.api")
@@ -135,6 +137,62 @@ def queue_rerender(
     session.commit()  # the number is taken (unique per clip) before anything is written under it
     launch_version(state, session, job, clip, version, edits or {})
     return version
+
+
+def queue_variations(state: AppState, session: Session, job: Job, clip: Clip, count: int) -> list[ClipVersion]:
+    """Add ``count`` versions of ``clip`` ("rendering"), one per variant of its moment, and launch the one run that
+    renders them all (:func:`clipped.render.variation_set.render_variation_versions`); variant 0, the moment as
+    ranked, is the newest version. Raises :class:`ClipVersionError` for a clip with no rendered original."""
+    if clip.manifest_clip_id.startswith(MOMENT_CLIP_PREFIX):
+        raise ClipVersionError("a clip made from a searched moment has no ranked moment to vary")
+    source = SourceRef.from_partition_key(job.partition_key)
+    original = rendered_clip(state.storage, source, clip.manifest_clip_id)
+    # The same plans the run makes (the job's stored settings), so each version's caption style is known now.
+    min_duration_s = read_request(state.storage, source).settings.min_duration_s
+    plans = variation_plans(original, clip.caption_style, min_duration_s, count)
+    latest = max((v.version for v in session.query(ClipVersion).filter(ClipVersion.clip_id == clip.id)), default=0)
+    newest = latest + count
+    versions = []
+    for plan in plans:
+        keys = version_keys(version_ref(job, clip, newest - plan.index))
+        versions.append(
+            ClipVersion(
+                clip_id=clip.id,
+                version=newest - plan.index,
+                caption_style=plan.caption_style,
+                status="rendering",
+                video_key=keys["clip.mp4"],
+                thumbnail_key=keys["thumbnail.jpg"],
+            )
+        )
+    session.add_all(versions)
+    session.commit()  # the numbers are taken before anything is written under them
+    request = ClipVersionRequest(
+        clip_id=clip.manifest_clip_id,
+        version=newest,
+        caption_style=clip.caption_style,
+        aspect=job.settings.get("aspect", "9:16"),
+        variations=count,
+    )
+    try:
+        ref = save_version_request(state.storage, source, request)
+        if not state.instance.has_dynamic_partition(CLIP_VERSION_PARTITIONS, ref.folder):
+            state.instance.add_dynamic_partitions(CLIP_VERSION_PARTITIONS, [ref.folder])
+        run_id = state.launcher.launch_clip_version(ref)
+        for version in versions:
+            version.run_id = run_id
+    except Exception as exc:
+        log.exception("could not launch the variations of clip %s", clip.id)
+        for version in versions:
+            version.status, version.error = "failed", f"the variations could not start: {_one_line(exc)}"
+    session.commit()
+    return versions
+
+
+def stored_variations(state: AppState, job: Job, clip: Clip) -> MomentVariations | None:
+    """The latest rendered set of variations of ``clip``, or None before the first."""
+    key = variations_key(SourceRef.from_partition_key(job.partition_key), clip.manifest_clip_id)
+    return state.storage.read_model(key, MomentVariations) if state.storage.exists(key) else None
 
 
 def launch_version(

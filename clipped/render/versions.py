@@ -27,6 +27,7 @@ CLIP_VERSION = Stage("clip_version", code_version="2")
 VERSION_REQUEST_FILE = "request.json"
 # The rendered version as the manifest describes a clip (keys, window, inspection): written after its files.
 VERSION_CLIP_FILE = "clip.json"
+MAX_VARIATIONS = 4  # each variant is a full encode
 
 # The delivery contract of rendered_clips, checked on one version; each name maps to the rendered_clips check.
 _CONTRACT = {
@@ -67,6 +68,9 @@ class ClipVersionRequest(BaseModel):
     start_s: float | None = Field(default=None, ge=0)
     end_s: float | None = Field(default=None, gt=0)
     caption_text: str | None = Field(default=None, max_length=20_000)
+    # Render this many variations of the clip's moment instead (clipped.render.variation_set): variant i becomes
+    # version ``version - i``, so variant 0, the moment as ranked, is the newest.
+    variations: int | None = Field(default=None, ge=2, le=MAX_VARIATIONS)
 
     def ref(self, source: SourceRef) -> ClipVersionRef:
         return ClipVersionRef(source, self.clip_id, self.version)
