@@ -37,7 +37,8 @@ from api.services.launcher import EmbeddedLauncher, GraphQLLauncher, RunLauncher
 from api.services.rendering import resume_rerenders
 from api.settings import ApiSettings
 from api.state import AppState
-from clipped_resources.profiles import build_resources
+from clipped_resources.gpu_runs import clip_job_uses_gpu
+from clipped_resources.profiles import active_profile, build_resources
 
 API_VERSION = "1.0.0"
 IP_BUCKET_FACTOR = 10
@@ -50,7 +51,9 @@ def build_state(settings: ApiSettings, launcher: RunLauncher | None = None) -> A
     state_ref: dict[str, AppState] = {}
     if launcher is None:
         if settings.launcher == "graphql":
-            launcher = GraphQLLauncher(settings.dagster_graphql_url)
+            # Runs go through the webserver's instance, so the profile's executor runs their steps.
+            uses_gpu = clip_job_uses_gpu(resources["asr"], profile=active_profile())
+            launcher = GraphQLLauncher(settings.dagster_graphql_url, uses_gpu=uses_gpu)
         else:
             launcher = EmbeddedLauncher(lambda: state_ref["state"].instance)
     state = AppState(

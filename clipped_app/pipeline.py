@@ -18,6 +18,7 @@ from clipped.sources import SourceRequest, request_for, source_ref_for
 from clipped.types import ClipSettings
 from clipped_app.instance import process_tags
 from clipped_assets.partitions import source_video_partitions
+from clipped_resources.gpu_runs import clip_job_uses_gpu
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.storage import StorageResource
 
@@ -75,11 +76,12 @@ def run_clip_job(
     tags name this process, so if it is killed the next start of the instance marks the run failed.
     """
     job = defs.resolve_job_def("clip_job")
+    uses_gpu = clip_job_uses_gpu(defs.resources["asr"], profile=None)  # steps execute in this process
     result = job.execute_in_process(
         instance=instance,
         partition_key=source.partition_key,
         run_id=run_id,
-        tags={**run_tags_for(source, trigger=trigger), **process_tags()},
+        tags={**run_tags_for(source, trigger=trigger, uses_gpu=uses_gpu), **process_tags()},
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )

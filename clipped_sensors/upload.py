@@ -9,8 +9,11 @@ from clipped.inbox.intake import run_inbox_pass
 from clipped.inbox.readiness import InboxCursor
 from clipped.run_tags import run_tags_for
 from clipped_assets.partitions import source_video_partitions
+from clipped_resources.asr import AsrResource
+from clipped_resources.gpu_runs import clip_job_uses_gpu
 from clipped_resources.inbox import UploadInbox
 from clipped_resources.ingest_policy import IngestPolicy
+from clipped_resources.profiles import active_profile
 from clipped_resources.storage import StorageResource
 
 
@@ -21,7 +24,11 @@ from clipped_resources.storage import StorageResource
     description="Videos dropped under {workspace}/inbox/ become source_video partitions and clip_job runs.",
 )
 def source_video_upload_sensor(
-    context: SensorEvaluationContext, storage: StorageResource, inbox: UploadInbox, ingest: IngestPolicy
+    context: SensorEvaluationContext,
+    storage: StorageResource,
+    inbox: UploadInbox,
+    ingest: IngestPolicy,
+    asr: AsrResource,
 ) -> SensorResult:
     def is_registered(partition_key: str) -> bool:
         return context.instance.has_dynamic_partition(source_video_partitions.name, partition_key)
@@ -36,11 +43,13 @@ def source_video_upload_sensor(
     for key in scan.unusable_keys:
         context.log.warning(f"left {key} in the inbox: rename it to letters, digits, '.', '_' or '-' only")
     keys = [item.source.partition_key for item in scan.accepted]
+    # The run goes through the instance's launcher, so the profile's executor runs its steps.
+    uses_gpu = clip_job_uses_gpu(asr, profile=active_profile()) if scan.accepted else False
     run_requests = [
         RunRequest(
             run_key=item.source.partition_key,
             partition_key=item.source.partition_key,
-            tags=run_tags_for(item.source, trigger="sensor"),
+            tags=run_tags_for(item.source, trigger="sensor", uses_gpu=uses_gpu),
         )
         for item in scan.accepted
     ]

@@ -192,7 +192,8 @@ class EmbeddedLauncher(RunLauncher):
 class GraphQLLauncher(RunLauncher):
     """Submits through the webserver so the run queue (and the K8sRunLauncher in production) takes the run."""
 
-    def __init__(self, url: str, location_name: str | None = None, client_factory=None):
+    def __init__(self, url: str, location_name: str | None = None, client_factory=None, *, uses_gpu: bool = False):
+        """``uses_gpu``: whether clip_job runs will hold a GPU (``clip_job_uses_gpu``), for their run tag."""
         from urllib.parse import urlsplit
 
         parts = urlsplit(url)
@@ -202,6 +203,7 @@ class GraphQLLauncher(RunLauncher):
         self.path_prefix = parts.path.rstrip("/")
         self.location_name = location_name
         self._client_factory = client_factory
+        self.uses_gpu = uses_gpu
 
     def client(self):
         if self._client_factory is not None:
@@ -217,7 +219,10 @@ class GraphQLLauncher(RunLauncher):
         return {
             "job_name": CLIP_JOB,
             "repository_location_name": self.location_name,
-            "tags": {**run_tags_for(source, trigger="api"), PARTITION_TAG: source.partition_key},
+            "tags": {
+                **run_tags_for(source, trigger="api", uses_gpu=self.uses_gpu),
+                PARTITION_TAG: source.partition_key,
+            },
         }
 
     def version_submission(self, version: ClipVersionRef) -> dict[str, object]:

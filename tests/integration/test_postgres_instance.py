@@ -106,6 +106,7 @@ def postgres_run(
         "CLIPPED_HOME": str(work / "home"),
         "CLIPPED_ALLOWED_ROOTS": str(media),
         "CLIPPED_PROFILE": "local",
+        "CLIPPED_ASR_DEVICE": "cpu",  # a CPU run: it must not take a GPU slot in the queue
     }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
@@ -147,7 +148,7 @@ def test_run_and_its_tags_are_rows_in_postgres(postgres_run: PostgresRun) -> Non
         query(postgres_run.database, "SELECT key, value FROM run_tags WHERE run_id = :id", id=postgres_run.run_id)
     )
     assert tags[WORKSPACE_TAG] == "local"
-    assert tags[GPU_TAG] == "true"
+    assert GPU_TAG not in tags
     assert tags[TRIGGER_TAG] == "test"
     assert tags["dagster/partition"] == postgres_run.source.partition_key
 
@@ -174,7 +175,7 @@ def test_instance_api_reads_the_same_run_back(postgres_run: PostgresRun) -> None
         for name, value in postgres_run.env.items():
             patch.setenv(name, value)
         with DagsterInstance.get() as instance:
-            runs = instance.get_runs(filters=RunsFilter(tags={WORKSPACE_TAG: "local", GPU_TAG: "true"}))
+            runs = instance.get_runs(filters=RunsFilter(tags={WORKSPACE_TAG: "local", TRIGGER_TAG: "test"}))
             assert [run.run_id for run in runs] == [postgres_run.run_id]
             assert runs[0].status == DagsterRunStatus.SUCCESS
             partition = postgres_run.source.partition_key

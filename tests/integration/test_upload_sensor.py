@@ -13,9 +13,10 @@ from dagster import DagsterInstance, SensorResult, build_sensor_context, instanc
 from clipped.inbox.naming import name_hash
 from clipped.layout import RENDERED_CLIPS_FILE, REQUEST_FILE
 from clipped.render_manifest import RenderedClipsManifest
-from clipped.run_tags import TRIGGER_TAG, WORKSPACE_TAG
+from clipped.run_tags import GPU_TAG, TRIGGER_TAG, WORKSPACE_TAG
 from clipped.sources import SourceRequest
 from clipped_assets.partitions import source_video_partitions
+from clipped_resources.asr import FasterWhisperAsr
 from clipped_resources.inbox import UploadInbox
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.s3_storage import S3Storage
@@ -53,7 +54,12 @@ class Inbox:
         context = build_sensor_context(
             instance=self.instance,
             cursor=self.cursor,
-            resources={"storage": self.storage, "inbox": inbox, "ingest": IngestPolicy()},
+            resources={
+                "storage": self.storage,
+                "inbox": inbox,
+                "ingest": IngestPolicy(),
+                "asr": FasterWhisperAsr(device="cpu"),
+            },
         )
         result = source_video_upload_sensor(context)
         assert isinstance(result, SensorResult)
@@ -105,6 +111,7 @@ def test_incomplete_upload_waits_then_one_partition_and_one_run(inbox: Inbox, sm
     [run] = result.run_requests
     partition = run.partition_key
     assert partition.startswith(f"{WS}.talk-") and run.run_key == partition
+    assert GPU_TAG not in run.tags  # transcription on the CPU: no GPU slot in the queue
     assert run.tags[WORKSPACE_TAG] == WS and run.tags[TRIGGER_TAG] == "sensor"
     assert list(result.dynamic_partitions_requests[0].partition_keys) == [partition]
     video_id = partition.split(".", 1)[1]
@@ -330,6 +337,7 @@ def test_sensor_run_request_launched_in_process_renders_clips(clipped_env: Clipp
             "storage": storage,
             "inbox": UploadInbox(workspaces=["local"], max_clips=1),
             "ingest": IngestPolicy(),
+            "asr": FasterWhisperAsr(device="cpu"),
         },
     )
     result = source_video_upload_sensor(context)
