@@ -16,8 +16,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from api.models import ClipVersion
-from clipped.layout import TRANSCRIPT_FILE, ClipVersionRef, SourceRef
+from clipped.layout import RENDERED_CLIPS_FILE, TRANSCRIPT_FILE, ClipVersionRef, SourceRef
+from clipped.render.variation_set import MomentVariations, Variant, variations_key
 from clipped.render.versions import ClipVersionRequest, read_version_request
+from clipped.render_manifest import RenderedClipsManifest
 from clipped.types import Segment, Transcript
 from clipped_resources.storage import LocalStorage
 from tests.api.conftest import PASSWORD, make_test_video
@@ -272,3 +274,34 @@ def test_keyboard_review_dark_theme_and_a_dropped_video(server: ApiServer, seede
 def _bearer(page: Page) -> dict[str, str]:
     token = page.evaluate("() => sessionStorage.getItem('clipped.access_token')")
     return {"Authorization": f"Bearer {token}"}
+
+
+def test_variations_are_listed_under_their_moment(server: ApiServer, seeded: dict, browser: Browser) -> None:
+    """The clip page's Variations card lists the latest set (as clip_version_job stores it) with each variant's
+    window, hook, style and layout, uniqueness, and a button that plays it."""
+    storage = LocalStorage(root=str(server.home / "storage"))
+    source, clip_id = seeded["source"], seeded["manifest_clip_id"]
+    original = storage.read_model(source.key(RENDERED_CLIPS_FILE), RenderedClipsManifest).clips[0]
+    variants = [
+        Variant(index=0, version=2, hook="Watch this", caption_style="karaoke", layout="auto", clip=original,
+                uniqueness={"frames": 0.1, "audio": 0.3, "overall": 0.2}),
+        Variant(index=1, version=1, hook="Why short clips work", caption_style="pop_in", layout="single",
+                clip=original.model_copy(update={"end_s": original.end_s - 0.5}),
+                uniqueness={"frames": 0.1, "audio": 0.3, "overall": 0.2}),
+    ]  # fmt: skip
+    storage.write_model(variations_key(source, clip_id), MomentVariations(clip_id=clip_id, variants=variants))
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        sign_in(page, server)
+        page.goto(f"{server.base_url}/#/clips/{seeded['clip_id']}")
+        rows = page.locator(".variations-table tbody tr")
+        expect(rows).to_have_count(2, timeout=WAIT_MS)
+        expect(rows.first).to_contain_text("Watch this")
+        expect(rows.first).to_contain_text("karaoke · auto")
+        expect(rows.first).to_contain_text("40 %")  # overall 0.2 of the ~0.5 an unrelated clip gives
+        assert_accessible(page, "clip page with variations")
+        rows.nth(1).get_by_role("button", name="Watch v1").click()
+        expect(page.locator("video").first).to_have_attribute("data-version", "1")
+    finally:
+        context.close()

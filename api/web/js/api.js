@@ -218,6 +218,9 @@ export const api = {
   updateClip: (id, body) => request(`/api/clips/${encodeURIComponent(id)}`, { method: "PATCH", body }),
   rerenderClip: (id, body) => request(`/api/clips/${encodeURIComponent(id)}/rerender`, { method: "POST", body }),
   clipVersions: (id) => request(`/api/clips/${encodeURIComponent(id)}/versions`),
+  clipVariations: (id) => request(`/api/clips/${encodeURIComponent(id)}/variations`),
+  requestVariations: (id, count) =>
+    request(`/api/clips/${encodeURIComponent(id)}/variations`, { method: "POST", body: { count } }),
   clipTranscript: (id) => request(`/api/clips/${encodeURIComponent(id)}/transcript`),
   batchClips: (action, ids) => request("/api/clips/batch", { method: "POST", body: { action, ids } }),
   comments: (id) => request(`/api/clips/${encodeURIComponent(id)}/comments`),

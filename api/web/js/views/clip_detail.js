@@ -11,6 +11,7 @@ import { downloadMenu } from "./downloads.js";
 import { loadCaptionStyles } from "./new_job.js";
 import { statusBadge } from "./progress.js";
 import { platformName } from "./publishing.js";
+import { variationsSection } from "./variations.js";
 import { publishSection } from "./schedule.js";
 
 const UNFINISHED_VERSION_STATUSES = new Set(["queued", "pending", "running", "rendering"]);
@@ -95,6 +96,15 @@ export async function clipView({ id }, outlet) {
   );
 
   const captions = await captionSection(clip, video, timers);
+  const variations = variationsSection(clip, {
+    play: (version) => {
+      playVersion(video, version);
+      video.focus();
+      announce(`Playing version ${version.version}`);
+    },
+    onQueued: () => captions.followVersions(),
+  });
+  timers.push(variations.stop);
   const transcript = await transcriptSection(clip, {
     chosenStyle: captions.chosenStyle,
     onQueued: captions.followVersions,
@@ -125,6 +135,7 @@ export async function clipView({ id }, outlet) {
         }),
         publish.element,
         captions,
+        variations.element,
       ),
     ),
   );
