@@ -90,12 +90,19 @@ def run(
     _print_clips(manifest, out)
 
 
+DAGSTER_DEV_SUPERSEDED = "Function `dev_command` is superseded"
+
+
 @app.command()
 def ui(port: Annotated[int, typer.Option()] = 3000) -> None:
     """Open the Dagster UI (dagster dev) on the same instance `clipped run` writes to."""
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home())}
     root = Path(__file__).resolve().parent.parent
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"), "-p", str(port)]
+    # `dagster dev` warns that it is superseded by `dg dev`, which needs a dg project layout this repository does
+    # not use; the warning is nothing a user of `clipped ui` can act on, so only that message is ignored.
+    quiet = ["-W", f"ignore:{DAGSTER_DEV_SUPERSEDED}"]
+    workspace = ["-w", str(root / "workspace.yaml"), "-p", str(port)]
+    command = [sys.executable, *quiet, "-m", "dagster", "dev", *workspace]
     raise typer.Exit(subprocess.call(command, env=env, cwd=root))
 
 
