@@ -19,7 +19,8 @@ from api.rate_limit import RateLimiter, address_key
 
 KIB = 1024
 # Uploads stream to a temp file with their own (much larger) cap, checked as they arrive.
-UPLOAD_CONTENT = re.compile(r"^/api/uploads/[^/]+/content$")
+# Routes that take a media body and count its bytes themselves: upload content, a brand kit's intro and outro.
+UPLOAD_CONTENT = re.compile(r"^/api/(uploads/[^/]+/content|workspaces/[^/]+/brand-kit/(intro|outro))$")
 
 
 async def send_error(

@@ -6,12 +6,17 @@ a changed kit renders again (it is an input of rendered_clips and clip_version).
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from fastapi import APIRouter, Request, Response
 
 from api.deps import PrincipalDep, SessionDep, StateDep, access_to
 from api.errors import ApiError
 from api.roles import Permission
+from clipped.brand.bumpers import MAX_BUMPER_BYTES, BumperKind, delete_bumper, save_bumper
 from clipped.brand.kit import (
+    BUMPER_FILES,
     LOGO_FILE,
     MAX_LOGO_BYTES,
     BrandKit,
@@ -70,3 +75,48 @@ def get_logo(workspace_id: str, principal: PrincipalDep, session: SessionDep, st
 def remove_logo(workspace_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> BrandKit:
     access_to(session, principal, workspace_id).require(Permission.EDIT)
     return delete_logo(state.storage, workspace_id)
+
+
+@router.put("/workspaces/{workspace_id}/brand-kit/{kind}", response_model=BrandKit)
+async def put_bumper(
+    workspace_id: str, kind: BumperKind, request: Request, principal: PrincipalDep, session: SessionDep, state: StateDep
+) -> BrandKit:
+    """The intro or outro as the request body: a video of at most 10 s and 50 MB, played before or after every
+    clip rendered from now on (scaled and padded to the clip's frame, its loudness normalised)."""
+    access_to(session, principal, workspace_id).require(Permission.EDIT)
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > MAX_BUMPER_BYTES:
+        raise ApiError(413, f"the {kind} is {declared} bytes; at most {MAX_BUMPER_BYTES} are accepted")
+    with tempfile.TemporaryDirectory(prefix="clipped-bumper-") as scratch:
+        upload = Path(scratch) / BUMPER_FILES[kind]
+        received = 0
+        with upload.open("wb") as out:  # counted as it arrives: a chunked body has no length to check first
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > MAX_BUMPER_BYTES:
+                    raise ApiError(413, f"the {kind} is over {MAX_BUMPER_BYTES} bytes")
+                out.write(chunk)
+        try:
+            return save_bumper(state.storage, workspace_id, kind, upload)
+        except BrandKitError as exc:
+            raise ApiError(422, str(exc)) from exc
+
+
+@router.get("/workspaces/{workspace_id}/brand-kit/{kind}")
+def get_bumper(
+    workspace_id: str, kind: BumperKind, principal: PrincipalDep, session: SessionDep, state: StateDep
+) -> Response:
+    """The stored intro or outro (MP4 as uploaded); 204 when the kit has none."""
+    access_to(session, principal, workspace_id).require(Permission.READ)
+    key = brand_key(workspace_id, BUMPER_FILES[kind])
+    if not state.storage.exists(key):
+        return Response(status_code=204)
+    return Response(state.storage.read_bytes(key), media_type="video/mp4", headers={"Cache-Control": "no-store"})
+
+
+@router.delete("/workspaces/{workspace_id}/brand-kit/{kind}", response_model=BrandKit)
+def remove_bumper(
+    workspace_id: str, kind: BumperKind, principal: PrincipalDep, session: SessionDep, state: StateDep
+) -> BrandKit:
+    access_to(session, principal, workspace_id).require(Permission.EDIT)
+    return delete_bumper(state.storage, workspace_id, kind)

@@ -24,6 +24,7 @@ from clipped.storage import Storage
 BRAND_FOLDER = "brand"
 BRAND_KIT_FILE = "brand_kit.json"
 LOGO_FILE = "logo.png"
+BUMPER_FILES = {"intro": "intro.mp4", "outro": "outro.mp4"}  # played before and after every clip
 MAX_LOGO_BYTES = 5_000_000
 MAX_LOGO_SIDE = 4096
 
@@ -52,6 +53,8 @@ class BrandKit(BaseModel):
     logo_position: LogoPosition = "top_right"
     logo_width_frac: float = Field(default=0.18, ge=0.05, le=0.5)  # of the frame's width
     logo_opacity: float = Field(default=0.8, ge=0.1, le=1.0)
+    has_intro: bool = False  # whether intro.mp4 / outro.mp4 are stored beside the kit
+    has_outro: bool = False
     # The workspace's own list on top of the maintained one, and words it does not want treated as profanity.
     profanity_words: list[str] = Field(default=[], max_length=500)
     profanity_allowed: list[str] = Field(default=[], max_length=500)
@@ -96,8 +99,9 @@ def read_brand_kit(storage: Storage, workspace_id: str) -> BrandKit:
 
 
 def save_brand_kit(storage: Storage, workspace_id: str, kit: BrandKit) -> BrandKit:
-    """Store ``kit``; ``has_logo`` follows what is stored, whatever the caller sent."""
-    kit = kit.model_copy(update={"has_logo": storage.exists(brand_key(workspace_id, LOGO_FILE))})
+    """Store ``kit``; ``has_logo``, ``has_intro`` and ``has_outro`` follow what is stored, whatever the caller sent."""
+    stored = {f"has_{kind}": storage.exists(brand_key(workspace_id, name)) for kind, name in BUMPER_FILES.items()}
+    kit = kit.model_copy(update={"has_logo": storage.exists(brand_key(workspace_id, LOGO_FILE)), **stored})
     storage.write_model(brand_key(workspace_id, BRAND_KIT_FILE), kit)
     return kit
 
@@ -155,4 +159,9 @@ def brand_fingerprint(storage: Storage, workspace_id: str) -> dict[str, object]:
     kit = read_brand_kit(storage, workspace_id)
     key = brand_key(workspace_id, LOGO_FILE)
     logo = hashlib.sha256(storage.read_bytes(key)).hexdigest() if kit.has_logo and storage.exists(key) else None
-    return {"kit": kit.model_dump(mode="json"), "logo_sha256": logo}
+    bumpers = {
+        f"{kind}_sha256": hashlib.sha256(storage.read_bytes(brand_key(workspace_id, name))).hexdigest()
+        for kind, name in BUMPER_FILES.items()
+        if getattr(kit, f"has_{kind}") and storage.exists(brand_key(workspace_id, name))
+    }
+    return {"kit": kit.model_dump(mode="json"), "logo_sha256": logo, **bumpers}

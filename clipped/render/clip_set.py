@@ -8,9 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
+from clipped.brand.bumpers import local_bumpers
 from clipped.brand.kit import local_logo, read_brand_kit
 from clipped.layout import SOURCE_FILE, TRANSCRIPT_FILE, SourceRef
 from clipped.progress import ProgressCallback, no_progress
+from clipped.render.bumpers import NO_BUMPERS, Bumpers, add_bumpers, media_facts
 from clipped.render.inputs import load_render_inputs
 from clipped.render.inspect_clip import caption_check, inspect_clip
 from clipped.render.render_clip import RenderReport, RenderSpec, output_size
@@ -65,6 +67,7 @@ def render_clip_set(
     with contextlib.ExitStack() as stack:
         video = stack.enter_context(storage.local_path(source.key(SOURCE_FILE)))
         logo = stack.enter_context(local_logo(storage, source.workspace_id, brand))
+        bumpers = stack.enter_context(local_bumpers(storage, source.workspace_id, brand))
 
         def render_one(index: int) -> RenderedClip:
             candidate = chosen[index]
@@ -85,7 +88,7 @@ def render_clip_set(
                 title=candidate.title,
             )
             return render_and_inspect(
-                storage, encoder, source, clip_id, index + 1, candidate, spec, clip_progress(index)
+                storage, encoder, source, clip_id, index + 1, candidate, spec, clip_progress(index), bumpers
             )
 
         with ThreadPoolExecutor(max_workers=encoder.clip_workers()) as pool:
@@ -104,9 +107,15 @@ def render_and_inspect(
     candidate: Candidate,
     spec: RenderSpec,
     on_progress: ProgressCallback,
+    bumpers: Bumpers = NO_BUMPERS,
 ) -> RenderedClip:
-    """Encode one clip into its own folder and record what inspecting the result found."""
+    """Encode one clip into its own folder and record what inspecting the result found.
+
+    The brand's intro and outro (``bumpers``) are joined on after the clip is inspected: captions, checks and
+    times describe the clip itself, which starts ``intro_s`` into the delivered file."""
     keys = {name: source.clip_key(clip_id, name) for name in CLIP_FILES}
+    width, height = output_size(spec.aspect)
+    bumped = {"intro_s": 0.0, "outro_s": 0.0}
     with (
         storage.writer(keys["clip.mp4"]) as video_out,
         storage.writer(keys["thumbnail.jpg"]) as thumbnail_out,
@@ -115,7 +124,11 @@ def render_and_inspect(
         report = encoder.encode(spec, video_out, thumbnail_out, ass_out, on_progress)
         inspection = inspect_clip(video_out)
         captions = caption_check(video_out, ass_out) if candidate.words else None
-    width, height = output_size(spec.aspect)
+        if bumpers:
+            joined = video_out.with_name(f"bumped-{video_out.name}")
+            bumped["intro_s"] = round(add_bumpers(video_out, bumpers, joined, width, height), 3)
+            bumped["outro_s"] = round(media_facts(bumpers.outro).duration_s, 3) if bumpers.outro else 0.0
+            joined.replace(video_out)
     return RenderedClip(
         rank=rank,
         clip_id=clip_id,
@@ -145,6 +158,7 @@ def render_and_inspect(
             "thumbnail_has_face": report.thumbnail_has_face,
             "layout": report.layout,
             "speaker_switches_per_minute": report.speaker_switches_per_minute,
+            **bumped,  # the brand intro and outro around the clip in the delivered file
         },
         ffmpeg=report.ffmpeg,
         kept_spans_s=report.kept_spans_s,

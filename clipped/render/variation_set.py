@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from clipped.brand.bumpers import local_bumpers
 from clipped.brand.kit import local_logo, read_brand_kit
 from clipped.layout import SOURCE_FILE, ClipVersionRef, SourceRef
 from clipped.progress import ProgressCallback, no_progress
@@ -75,6 +76,7 @@ def render_variations(
     with contextlib.ExitStack() as stack:
         video = stack.enter_context(storage.local_path(source.key(SOURCE_FILE)))
         logo = stack.enter_context(local_logo(storage, source.workspace_id, brand))
+        bumpers = stack.enter_context(local_bumpers(storage, source.workspace_id, brand))
         for done, plan in enumerate(plans):
             spec = inputs.spec(
                 video, start_s=plan.start_s, end_s=plan.end_s, words=clip.words, candidate_id=clip.candidate_id,
@@ -92,7 +94,7 @@ def render_variations(
                 on_progress((done + fraction) / len(plans))
 
             variant = render_and_inspect(
-                storage, encoder, source, ids[plan.index], clip.rank, candidate, spec, progress
+                storage, encoder, source, ids[plan.index], clip.rank, candidate, spec, progress, bumpers
             )
             rendered.append(variant)
             with storage.local_path(variant.video_key) as local:

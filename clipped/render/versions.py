@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from clipped.brand.bumpers import local_bumpers
 from clipped.brand.kit import local_logo, read_brand_kit
 from clipped.editing import retext_words, snap_window
 from clipped.effects import ClipEffects
@@ -172,6 +173,7 @@ def render_clip_version(
     with (
         storage.local_path(source.key(SOURCE_FILE)) as video,
         local_logo(storage, source.workspace_id, brand) as logo,
+        local_bumpers(storage, source.workspace_id, brand) as bumpers,
     ):
         spec = inputs.spec(
             video,
@@ -188,7 +190,9 @@ def render_clip_version(
             min_duration_s=job_settings.min_duration_s,
             title=original.title,
         )
-        clip = render_and_inspect(storage, encoder, source, ref.folder, original.rank, candidate, spec, on_progress)
+        clip = render_and_inspect(
+            storage, encoder, source, ref.folder, original.rank, candidate, spec, on_progress, bumpers
+        )
     storage.write_model(ref.key(VERSION_CLIP_FILE), clip)
     return clip
 

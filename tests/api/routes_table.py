@@ -44,6 +44,7 @@ class Case:
             "stream_id": world.stream_id,
             "moment_id": world.stream_moment_id,
             "format_id": "srt",
+            "kind": "intro",  # a brand kit bumper
         }
         values.update({name: getattr(world, attr) for name, attr in self.ids.items()})
         return self.path.format(**values)
@@ -112,6 +113,7 @@ CASES = [
     Case("GET", "/api/search", R),
     Case("GET", "/api/workspaces/{workspace_id}/brand-kit", R),
     Case("GET", "/api/workspaces/{workspace_id}/brand-kit/logo", R),
+    Case("GET", "/api/workspaces/{workspace_id}/brand-kit/{kind}", R),
     Case("POST", "/api/jobs", E, json=lambda w: {"source_url": "https://10.0.0.1/video.mp4"}),
     Case("POST", "/api/workspaces/{workspace_id}/streams", E, json=lambda w: {"url": "https://10.0.0.1/live.m3u8"}),
     Case("POST", "/api/streams/{stream_id}/stop", E),
@@ -130,6 +132,8 @@ CASES = [
     Case("PUT", "/api/workspaces/{workspace_id}/brand-kit", E, json=lambda w: {"caption_colour": "#FFEEDD"}),
     Case("PUT", "/api/workspaces/{workspace_id}/brand-kit/logo", E, content=BRAND_LOGO),
     Case("DELETE", "/api/workspaces/{workspace_id}/brand-kit/logo", E),
+    Case("PUT", "/api/workspaces/{workspace_id}/brand-kit/{kind}", E, content=FAKE_MP4),
+    Case("DELETE", "/api/workspaces/{workspace_id}/brand-kit/{kind}", E),
     Case("POST", "/api/clips/batch", E, json=lambda w: {"action": "approve", "ids": [w.clip_id]}),
     Case("POST", "/api/clips/{clip_id}/publications", E, json=lambda w: {"account_ids": [w.account_id]}),
     Case("POST", "/api/publications/{publication_id}/publish-now", E),
