@@ -39,11 +39,15 @@ def source_media(storage: Storage, source: SourceRef, url: str, name: str) -> So
 
 
 def clip_subtitles(clip: RenderedClip, format_id: str) -> str:
-    """The clip's words as SRT or VTT cues on the clip's own timeline (0 = its first frame)."""
+    """The clip's words as SRT or VTT cues on the delivered file's timeline (0 = its first frame: the brand intro's,
+    when it has one, so the cues start ``intro_s`` later)."""
     spans = kept_spans(clip)
     # The words the render censored are masked here too (f***), as in the burned captions.
     words = words_on_clip_timeline(mask_listed(clip.words, clip.inspection.get("masked_words") or []), spans)
-    cues = caption_cues(words, timeline_end_s=sum(span.duration_s for span in spans))
+    intro_s = float(clip.inspection.get("intro_s") or 0.0)
+    if intro_s:
+        words = [w.model_copy(update={"start_s": w.start_s + intro_s, "end_s": w.end_s + intro_s}) for w in words]
+    cues = caption_cues(words, timeline_end_s=intro_s + sum(span.duration_s for span in spans))
     if format_id == "srt":
         return to_srt(cues)
     if format_id == "vtt":

@@ -104,3 +104,15 @@ def test_a_re_rendered_version_exports_its_own_record(tmp_path: Path) -> None:
     assert clip_record(storage, source, first.clip_id, 3) == first  # a version still rendering has no record yet
     with pytest.raises(LookupError):
         clip_record(storage, source, "talk-0123456789-09-abc")
+
+
+def test_captions_of_a_clip_with_a_brand_intro_start_after_it() -> None:
+    clip = RenderedClip(
+        rank=1, clip_id="c", candidate_id="c", video_key="k", thumbnail_key="k", captions_key="k",
+        start_s=10.0, end_s=14.0, width=1080, height=1920, score=0.5, scores={}, reason="", title="t",
+        words=_words("Hello there friends.", start_s=10.5, step_s=1.0),
+    )  # fmt: skip
+    plain = caption_cues(words_on_clip_timeline(clip.words, kept_spans(clip)), timeline_end_s=4.0)
+    bumped = clip.model_copy(update={"inspection": {"intro_s": 1.5}})
+    first = clip_subtitles(bumped, "srt").splitlines()[1]
+    assert first.startswith("00:00:02,000") and plain[0].start_s == pytest.approx(0.5)
