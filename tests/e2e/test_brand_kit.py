@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, expect
 from tests.api.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, ApiServer
 from tests.e2e.users import register
+from tests.unit.test_bumpers import make_video
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -36,12 +37,17 @@ def test_an_editor_sets_the_brand_kit(api_server: ApiServer, browser: Browser, t
     page.get_by_label("Words to treat as profanity").fill("frobnicate, gadzooks")
     page.get_by_label("Logo", exact=True).set_input_files(str(logo))
     expect(page.get_by_role("img", name="Current logo")).to_be_visible()
+    page.get_by_label("Intro", exact=True).set_input_files(
+        str(make_video(tmp_path / "intro.mp4", 1.0, "320x180", tone_hz=880))
+    )
+    expect(page.get_by_text("Intro set")).to_be_visible()
     page.get_by_role("button", name="Save brand kit").click()
     expect(page.get_by_text("Brand kit saved")).to_be_visible()
 
     kit_url = f"{api_server.base_url}/api/workspaces/{user['workspace']['id']}/brand-kit"
     body = httpx.get(kit_url, headers=user["headers"]).json()
     assert body["caption_font"] == "DejaVu Serif" and body["highlight_colour"] == "#FF0066" and body["has_logo"]
+    assert body["has_intro"] and not body["has_outro"]
     assert body["profanity_words"] == ["frobnicate", "gadzooks"]
     page.reload()
     expect(page.get_by_label("Caption font")).to_have_value("DejaVu Serif")

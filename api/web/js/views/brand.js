@@ -1,4 +1,5 @@
-// Brand kit of the workspace: caption font and colours, hook colours, logo watermark, own profanity words.
+// Brand kit of the workspace: caption font and colours, hook colours, logo watermark, intro and outro clips, own
+// profanity words.
 // Stored by the API in the workspace's storage; every later render uses it.
 
 import { request, session } from "../api.js";
@@ -61,6 +62,38 @@ export async function brandView(_params, outlet) {
     await showLogo();
   });
 
+  // Intro and outro clips: uploaded at once (like the logo), played before and after every clip rendered later.
+  const bumpers = ["intro", "outro"].map((kind) => {
+    const label = kind === "intro" ? "Intro" : "Outro";
+    const input = h("input", { type: "file", name: kind, accept: "video/mp4,video/quicktime,video/webm" });
+    const state = h("p", { class: "muted", "aria-live": "polite" });
+    const remove = h("button", { type: "button", class: "secondary" }, `Remove ${kind}`);
+    const show = () => {
+      state.textContent = kit[`has_${kind}`] ? `${label} set: it plays ${kind === "intro" ? "before" : "after"} every new clip.` : `No ${kind}.`;
+      remove.hidden = !kit[`has_${kind}`];
+    };
+    input.addEventListener("change", async () => {
+      const [file] = input.files;
+      if (!file) return;
+      clearError();
+      state.textContent = `Uploading the ${kind}…`;
+      try {
+        kit = await request(`${kitPath()}/${kind}`, { method: "PUT", body: file, headers: { "Content-Type": file.type || "video/mp4" } });
+        announce(`${label} saved`);
+      } catch (error) {
+        showError(error);
+      }
+      show();
+    });
+    remove.addEventListener("click", async () => {
+      kit = await request(`${kitPath()}/${kind}`, { method: "DELETE" });
+      announce(`${label} removed`);
+      show();
+    });
+    show();
+    return [field(label, input, "A video of at most 10 s, fitted to each clip's frame."), state, remove];
+  });
+
   const form = h("form", { class: "card", "aria-labelledby": "brand-title" });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -69,6 +102,8 @@ export async function brandView(_params, outlet) {
       caption_font: font.value,
       ...Object.fromEntries(Object.entries(colours).map(([name, input]) => [name, input.value.toUpperCase()])),
       has_logo: kit.has_logo,
+      has_intro: kit.has_intro,
+      has_outro: kit.has_outro,
       logo_position: position.value,
       logo_width_frac: Number(width.value),
       logo_opacity: Number(opacity.value),
@@ -93,6 +128,7 @@ export async function brandView(_params, outlet) {
     field("Logo corner", position),
     field("Logo width", width, "Share of the video's width."),
     field("Logo opacity", opacity),
+    ...bumpers.flat(),
     field("Words to treat as profanity", blocked, "Added to the maintained list; commas or one per line."),
     field("Words to allow", allowed, "Never muted or masked."),
     h("button", { type: "submit" }, "Save brand kit"),
