@@ -176,17 +176,30 @@ def queue_variations(state: AppState, session: Session, job: Job, clip: Clip, co
     )
     try:
         ref = save_version_request(state.storage, source, request)
+    except Exception as exc:
+        log.exception("could not store the variations request of clip %s", clip.id)
+        for version in versions:
+            version.status, version.error = "failed", f"the variations could not start: {_one_line(exc)}"
+        session.commit()
+        return versions
+    launch_variation_set(state, session, ref, versions)
+    return versions
+
+
+def launch_variation_set(state: AppState, session: Session, ref: ClipVersionRef, versions: list[ClipVersion]) -> None:
+    """Launch the one run of a variations set whose request is stored at ``ref`` (its newest version) for all of
+    ``versions``; a launch that fails fails them all with the reason."""
+    try:
         if not state.instance.has_dynamic_partition(CLIP_VERSION_PARTITIONS, ref.folder):
             state.instance.add_dynamic_partitions(CLIP_VERSION_PARTITIONS, [ref.folder])
         run_id = state.launcher.launch_clip_version(ref)
         for version in versions:
             version.run_id = run_id
     except Exception as exc:
-        log.exception("could not launch the variations of clip %s", clip.id)
+        log.exception("could not launch the variations %s", ref.folder)
         for version in versions:
             version.status, version.error = "failed", f"the variations could not start: {_one_line(exc)}"
     session.commit()
-    return versions
 
 
 def stored_variations(state: AppState, job: Job, clip: Clip) -> MomentVariations | None:
@@ -299,7 +312,10 @@ def resume_rerenders(state: AppState) -> list[str]:
     resumed: list[str] = []
     with state.sessions() as session:
         pending = session.scalars(select(ClipVersion).where(ClipVersion.status == "rendering")).all()
-        for version in pending:
+        handled: set[str] = set()
+        for version in sorted(pending, key=lambda v: -v.version):  # a variations set's request is on its newest
+            if version.id in handled:
+                continue
             if version.run_id is not None and state.instance.get_run_by_id(version.run_id) is not None:
                 continue
             clip = session.get(Clip, version.clip_id)
@@ -307,9 +323,28 @@ def resume_rerenders(state: AppState) -> list[str]:
             if clip is None or job is None:
                 continue
             log.info("relaunching re-render of clip %s v%s: its run never started", clip.id, version.version)
+            ref = version_ref(job, clip, version.version)
+            count = _stored_variations_count(state, ref)
+            if count:  # the whole set again, in one run, for the versions it renders
+                rows = [
+                    p
+                    for p in pending
+                    if p.clip_id == clip.id and version.version - count < p.version <= version.version
+                ]
+                launch_variation_set(state, session, ref, rows)
+                handled.update(p.id for p in rows)
+                resumed.extend(p.id for p in rows)
+                continue
             launch_version(state, session, job, clip, version)
             resumed.append(version.id)
     return resumed
+
+
+def _stored_variations_count(state: AppState, ref: ClipVersionRef) -> int:
+    try:
+        return read_version_request(state.storage, ref).variations or 0
+    except (ClipVersionError, FileNotFoundError):
+        return 0
 
 
 def _one_line(exc: Exception) -> str:

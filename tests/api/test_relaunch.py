@@ -7,7 +7,8 @@ import dagster as dg
 from api.models import Clip, ClipVersion, Job
 from api.services.jobs import relaunch_unstarted
 from api.services.rendering import resume_rerenders
-from clipped.layout import ClipVersionRef
+from clipped.layout import ClipVersionRef, SourceRef
+from clipped.render.versions import ClipVersionRequest, save_version_request
 from tests.api.conftest import ApiHarness, RecordingLauncher
 from tests.api.world import add_job, seed_world
 
@@ -75,3 +76,35 @@ def nothing() -> None:
 @dg.job
 def placeholder_run() -> None:
     nothing()
+
+
+def test_a_stranded_variations_set_is_launched_again_as_one_run(sqlite_api: ApiHarness) -> None:
+    launcher = sqlite_api.launcher
+    assert isinstance(launcher, RecordingLauncher)
+    world = seed_world(sqlite_api)
+    with sqlite_api.state.sessions() as session:
+        clip = session.get(Clip, world.clip_id)
+        source = SourceRef.from_partition_key(session.get(Job, clip.job_id).partition_key)
+        request = ClipVersionRequest(clip_id=clip.manifest_clip_id, version=3, caption_style="karaoke", variations=2)
+        save_version_request(sqlite_api.state.storage, source, request)
+        rows = [
+            ClipVersion(
+                clip_id=world.clip_id,
+                version=number,
+                caption_style="karaoke",
+                status="rendering",
+                video_key=f"{world.workspace_id}/clips/x-v{number}/clip.mp4",
+                thumbnail_key=f"{world.workspace_id}/clips/x-v{number}/thumbnail.jpg",
+                run_id="run-lost-in-memory",
+            )
+            for number in (2, 3)
+        ]
+        session.add_all(rows)
+        session.commit()
+        ids = {row.id for row in rows}
+
+    assert set(resume_rerenders(sqlite_api.state)) == ids
+    [(partition_key, run_id)] = launcher.launched_versions  # one run for the set, on its newest version
+    assert partition_key == ClipVersionRef(source, clip.manifest_clip_id, 3).partition_key
+    with sqlite_api.state.sessions() as session:
+        assert {session.get(ClipVersion, row_id).run_id for row_id in ids} == {run_id}
