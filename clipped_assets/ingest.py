@@ -17,11 +17,11 @@ from clipped.ingest.prepare import PreparedSource, prepare_source
 from clipped.ingest.probe import check_fits_a_clip
 from clipped.layout import AUDIO_FILE, INFO_FILE, SOURCE_FILE
 from clipped.review_links import source_page
-from clipped.stage_outputs import read_request
 from clipped.stage_record import StageOutputs
 from clipped.stages import SOURCE_VIDEO
 from clipped.types import ClipSettings
 from clipped_assets.step_context import materialize_stage, progress_for, source_of, stage_asset
+from clipped_assets.video_settings_config import VideoSettingsConfig, request_with_run_settings
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.storage import StorageResource
 
@@ -33,9 +33,11 @@ from clipped_resources.storage import StorageResource
     kinds={"ffmpeg", "video"},
     description="The source as the pipeline reads it: probed, validated, normalised if needed, audio at 16 kHz.",
 )
-def source_video(context: AssetExecutionContext, storage: StorageResource, ingest: IngestPolicy) -> MaterializeResult:
+def source_video(
+    context: AssetExecutionContext, config: VideoSettingsConfig, storage: StorageResource, ingest: IngestPolicy
+) -> MaterializeResult:
     source = source_of(context)
-    request = read_request(storage, source)
+    request = request_with_run_settings(storage, source, config)  # the launchpad's settings win when given
     limits = ingest.media_limits()
     min_clip_s = request.settings.min_duration_s
     access = {
