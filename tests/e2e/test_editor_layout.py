@@ -5,6 +5,7 @@ Screenshots under test-artifacts/web-editor-*.png."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -305,3 +306,52 @@ def test_variations_are_listed_under_their_moment(server: ApiServer, seeded: dic
         expect(page.locator("video").first).to_have_attribute("data-version", "1")
     finally:
         context.close()
+
+
+def test_rerender_takes_the_finishing_options(server: ApiServer, seeded: dict, browser: Browser) -> None:
+    """The clip page's re-render offers the new-job form's finishing options plus layout and clean-up cuts; the
+    queued version's request carries what was chosen."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        sign_in(page, server)
+        page.goto(f"{server.base_url}/#/clips/{seeded['clip_id']}")
+        wait_for_rerenders_to_finish(page)  # one re-render of a clip at a time; an earlier test queued one
+        finishing = page.get_by_role("group", name="Captions and finishing")
+        expect(finishing.get_by_label("Layout")).to_have_value("auto", timeout=WAIT_MS)
+        finishing.get_by_label("Profanity").select_option("bleep")
+        finishing.get_by_label("Layout").select_option("speaker")
+        finishing.get_by_label("Shorten long pauses").check()
+        finishing.get_by_label("Longest pause kept (seconds)").fill("1.2")
+        assert_accessible(page, "clip page with finishing options")
+        with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/rerender")) as sent:
+            page.get_by_role("button", name="Re-render with these settings").click()
+        assert sent.value.status == 202, sent.value.text()
+        version = sent.value.json()["version"]
+    finally:
+        context.close()
+    storage = LocalStorage(root=str(server.home / "storage"))
+    request = read_version_request(storage, ClipVersionRef(seeded["source"], seeded["manifest_clip_id"], version))
+    assert isinstance(request, ClipVersionRequest) and request.effects is not None
+    effects = request.effects
+    assert (effects.profanity, effects.layout) == ("bleep", "speaker")
+    assert (effects.cleanup.remove_pauses, effects.cleanup.max_pause_s, effects.cleanup.remove_fillers) == (
+        True,
+        1.2,
+        False,
+    )
+
+
+def wait_for_rerenders_to_finish(page: Page, timeout_s: float = 180.0) -> None:
+    """Reload the clip page until its versions table shows no unfinished version."""
+    unfinished = page.locator(".versions-table").locator(
+        ".badge-queued, .badge-pending, .badge-running, .badge-rendering"
+    )
+    deadline = time.monotonic() + timeout_s
+    while True:
+        expect(page.locator(".versions-table tbody tr").first).to_be_visible(timeout=WAIT_MS)
+        if unfinished.count() == 0:
+            return
+        assert time.monotonic() < deadline, "an earlier re-render of the clip never finished"
+        page.wait_for_timeout(3000)
+        page.reload()

@@ -284,7 +284,7 @@ def _caption_style_and_versions(page: Page, server: ApiServer, clip_id: str) -> 
     page.get_by_label("Karaoke").check()
     expect(preview).to_have_attribute("alt", re.compile("Karaoke"), timeout=30_000)
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
-    page.get_by_role("button", name="Re-render with this style").click()
+    page.get_by_role("button", name="Re-render with these settings").click()
     rows = page.locator("section[aria-labelledby=versions-title] tbody tr")
     expect(rows).to_have_count(2)
     second = rows.filter(has_text="v2")

@@ -8,6 +8,7 @@ import { announce, busy, showError } from "../status.js";
 import { scoreBars, transcriptSection } from "./clip_edit.js";
 import { clipPlayer, clipTitle, reviewButtons } from "./clips.js";
 import { downloadMenu } from "./downloads.js";
+import { finishingFields } from "./finishing.js";
 import { loadCaptionStyles } from "./new_job.js";
 import { statusBadge } from "./progress.js";
 import { platformName } from "./publishing.js";
@@ -215,8 +216,27 @@ async function captionSection(clip, video, timers) {
   const preview = h("img", { class: "preview", alt: "", hidden: true });
   const previewNote = h("p", { class: "muted", "aria-live": "polite" });
   const versionsBody = h("tbody");
-  const rerender = h("button", { type: "button", class: "primary" }, "Re-render with this style");
+  const rerender = h("button", { type: "button", class: "primary" }, "Re-render with these settings");
   let objectUrl = null;
+  // Finishing options start from the defaults and take the job's own settings once they arrive (the first job
+  // read can be slow), unless the editor has already changed something.
+  let finishing = finishingFields({ cuts: true });
+  let finishingTouched = false;
+  const finishingSlot = h("div", { class: "finishing-slot" }, finishing.element);
+  finishingSlot.addEventListener("change", () => {
+    finishingTouched = true;
+  });
+  if (clip.job_id) {
+    api
+      .job(clip.job_id)
+      .then((job) => {
+        const effects = job && job.settings && job.settings.effects;
+        if (!effects || finishingTouched) return;
+        finishing = finishingFields({ effects, cuts: true });
+        mount(finishingSlot, finishing.element);
+      })
+      .catch(() => {}); // the defaults stay; a re-render still works
+  }
 
   const chosen = () => {
     const input = document.querySelector(`input[name="${groupName}"]:checked`);
@@ -332,7 +352,7 @@ async function captionSection(clip, video, timers) {
 
   rerender.addEventListener("click", () =>
     busy(rerender, async () => {
-      const result = await api.rerenderClip(clip.id, { caption_style: chosen() });
+      const result = await api.rerenderClip(clip.id, { caption_style: chosen(), effects: finishing.value() });
       announce(`Re-render queued${result && result.version ? ` as version ${result.version}` : ""}`);
       pollTimer = 0;
       await pollVersions();
@@ -349,6 +369,7 @@ async function captionSection(clip, video, timers) {
       h("fieldset", {}, h("legend", { class: "visually-hidden" }, "Caption style"), radios),
       previewNote,
       preview,
+      finishingSlot,
       h("div", { class: "actions" }, rerender),
     ),
     h(
