@@ -9,8 +9,8 @@ resource names the environment variable that holds it (Dagster shows resource co
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import anthropic
 from dagster import ConfigurableResource
 from pydantic import Field
 
@@ -18,6 +18,9 @@ from clipped.types import Candidate, ClipSettings, Transcript
 from clipped.understand.summary import SourceSummary, summarize_source
 from clipped.writing.claude_client import DEFAULT_MODEL
 from clipped.writing.ranking import ClaudeOptions, RankingReport, rank_and_write
+
+if TYPE_CHECKING:
+    import anthropic
 
 
 class RankerResource(ConfigurableResource):
@@ -71,6 +74,8 @@ class ClaudeRanker(RankerResource):
         api_key = os.environ.get(self.api_key_env, "").strip() if self.api_key_env else ""
         if not api_key:
             return None
+        import anthropic  # on first use: the SDK costs seconds at every code-location load
+
         return anthropic.Anthropic(
             api_key=api_key,
             base_url=self.base_url or None,

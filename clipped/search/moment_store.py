@@ -13,13 +13,15 @@ import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import lancedb
 import numpy as np
 import pyarrow as pa
-from lancedb.index import FTS
 
 from clipped.layout import check_workspace_id
+
+if TYPE_CHECKING:
+    import lancedb
 
 # lancedb warns at every fork; the pipeline forks only to exec ffmpeg (subprocess), which runs no Python in the child.
 warnings.filterwarnings("ignore", message="lancedb fork support is experimental", category=RuntimeWarning)
@@ -99,6 +101,9 @@ class MomentStore:
         return f"{self.uri}/{check_workspace_id(workspace_id)}/{MOMENTS_FOLDER}"
 
     def _database(self, workspace_id: str) -> lancedb.DBConnection:
+        # lancedb is imported on first use: it costs seconds at every code-location load (each Dagster process).
+        import lancedb
+
         with self._lock:
             if workspace_id not in self._databases:
                 self._databases[workspace_id] = lancedb.connect(
@@ -129,6 +134,8 @@ class MomentStore:
             .execute(data)
         )
         if table.count_rows():
+            from lancedb.index import FTS
+
             table.create_index("text", config=FTS(with_position=False), replace=True)
 
     def delete_source(self, workspace_id: str, source: str) -> int:

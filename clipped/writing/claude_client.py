@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-import anthropic
 from pydantic import BaseModel, Field, ValidationError
 
 # USD per million tokens: input, output, cache write (5 min), cache read. Prices change; an unknown model records
@@ -97,6 +96,10 @@ def call_tool(
     Raises :class:`ClaudeFailed` on an API error (after the SDK's bounded retries with backoff), a timeout, a
     refusal, a cut-off answer or an answer without the tool call.
     """
+    # The SDK is imported here, not at module top: it costs seconds at every code-location load (each Dagster
+    # process), and only the Claude ranker calls this.
+    import anthropic
+
     try:
         response = messages.create(
             model=model,
