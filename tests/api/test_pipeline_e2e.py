@@ -163,7 +163,7 @@ def test_caption_preview_differs_by_style(e2e: ApiHarness, finished_job: dict) -
     headers = e2e.accounts[0].headers
     clip = e2e.client.get(f"/api/clips?job_id={finished_job['id']}", headers=headers).json()["items"][0]
     styles = [s["id"] for s in e2e.client.get("/api/caption-styles", headers=headers).json()]
-    assert styles == ["highlight_word", "karaoke", "pop_in"]
+    assert styles == ["highlight_word", "karaoke", "pop_in", "typewriter", "bounce"]
     frames = {}
     for style in ("highlight_word", "karaoke"):
         response = e2e.client.get(f"/api/clips/{clip['id']}/preview?caption_style={style}", headers=headers)

@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres_instance")]
 ROOT = Path(__file__).resolve().parent.parent.parent
 INSTANCE_YAML = ROOT / "deploy" / "dagster.yaml"
 ASSETS = {"source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips"}
-ASSETS |= {"moment_index"}  # in clip_job too (the understand group)
+ASSETS |= {"moment_index", "source_summary"}  # in clip_job too (understand group)
 COMPUTE_LOG_PREFIX = "dagster/compute-logs"
 
 
@@ -228,7 +228,7 @@ def test_cli_rematerializes_only_rendered_clips(postgres_run: PostgresRun) -> No
         "SELECT count(*) AS n FROM event_logs WHERE run_id = :id AND dagster_event_type = 'ASSET_CHECK_EVALUATION'",
         id=run_id,
     )
-    assert checks[0].n == 5
+    assert checks[0].n == 6  # resolution, duration, audio, black/frozen, burned captions, no profanity at the open
 
 
 BACKFILL_MUTATION = """

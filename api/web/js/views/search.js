@@ -26,7 +26,7 @@ export async function searchView(_params, outlet) {
     const q = input.value.trim();
     navigate(q ? `/search?q=${encodeURIComponent(q)}` : "/search");
   });
-  const results = h("ol", { class: "moment-list", "aria-label": "Moments found" });
+  const results = h("ol", { class: "moment-list found-moments", "aria-label": "Moments found" });
   mount(outlet, h("h1", { tabindex: "-1" }, "Search"), form, results);
   if (!query) return;
   try {
