@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dagster import ExecutorDefinition
+from dagster import ExecutorDefinition, in_process_executor
 from dagster_k8s import k8s_job_executor
 
 K8S_CONFIG_TAG = "dagster-k8s/config"
@@ -53,11 +53,16 @@ CLIP_VERSION_STEP_K8S_CONFIG: dict[str, Any] = {
 GPU_IMAGE_ENV = "CLIPPED_GPU_IMAGE"
 
 
-def step_executor(profile: str) -> ExecutorDefinition | None:
-    """The executor for clip_job and clip_version_job under ``profile``; None keeps Dagster's default (local
-    multiprocess)."""
+def step_executor(profile: str) -> ExecutorDefinition:
+    """The executor for clip_job, clip_version_job and live_clip_job under ``profile``.
+
+    Locally a run executes in its own process, step after step, as `clipped run` and the review API already do:
+    Dagster's default multiprocess executor starts a process per step that loads the code location again, which
+    made runs launched by the daemon (inbox, UI, backfills) ~4x slower on a small machine (bench/load_batch.py),
+    and its steps would fight for the cores that each step already uses in full.
+    """
     if profile != "prod":
-        return None
+        return in_process_executor
     per_step: dict[str, Any] = {
         "rendered_clips": RENDER_STEP_K8S_CONFIG,
         "clip_version": CLIP_VERSION_STEP_K8S_CONFIG,

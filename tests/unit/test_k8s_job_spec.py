@@ -91,10 +91,10 @@ def test_gpu_steps_run_the_gpu_image_when_one_is_configured(monkeypatch: pytest.
     assert {step for step, image in images.items() if image == RUN_IMAGE} == set(ALL_STEPS) - GPU_STEPS
 
 
-def test_local_profile_keeps_the_default_executor() -> None:
-    assert step_executor("local") is None
-    job = build_definitions("local").resolve_job_def("clip_job")
-    assert job.executor_def.name == "multi_or_in_process_executor"
+def test_local_profile_runs_each_job_in_one_process() -> None:
+    assert step_executor("local").name == "in_process"
+    for name in ("clip_job", "clip_version_job", "live_clip_job"):
+        assert build_definitions("local").resolve_job_def(name).executor_def.name == "in_process"
 
 
 @pytest.mark.parametrize("step", ALL_STEPS)
