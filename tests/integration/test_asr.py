@@ -12,31 +12,12 @@ from clipped.types import Transcript
 from clipped.understand.asr_audio import WHISPER_SAMPLE_RATE, load_audio_for_asr
 from clipped_resources.asr import FasterWhisperAsr
 from clipped_resources.model_store import ModelNotAvailableError, assemble_whisper_base
+from tests.support.speech_reference import word_error_rate
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SPEECH = DATA / "librivox_austen_5utt.wav"
 REFERENCE = DATA / "librivox_austen_5utt.txt"
 SPEECH_DURATION_S = 24.73
-# Spoken forms the reference uses for what Whisper writes as abbreviations.
-_SPOKEN = {"mr": "mister", "mrs": "missus", "dr": "doctor"}
-
-
-def normalise(text: str) -> list[str]:
-    """Lower-case words without punctuation; hyphenated words split, abbreviations spelled as spoken."""
-    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
-    return [_SPOKEN.get(word, word) for word in words]
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """(substitutions + deletions + insertions) / reference words, by word-level edit distance."""
-    ref, hyp = normalise(reference), normalise(hypothesis)
-    previous = list(range(len(hyp) + 1))
-    for i, ref_word in enumerate(ref, start=1):
-        current = [i]
-        for j, hyp_word in enumerate(hyp, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word)))
-        previous = current
-    return previous[-1] / max(len(ref), 1)
 
 
 def test_word_error_rate_counts_edits() -> None:
