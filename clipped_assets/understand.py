@@ -28,7 +28,14 @@ from clipped_resources.asr import AsrResource
 from clipped_resources.storage import StorageResource
 
 # Resource fields that change how fast or where, not what: left out of fingerprints so they don't force recomputes.
-RUNTIME_ONLY_FIELDS = {"cpu_threads", "model_cache_dir", "allow_download", "intra_op_threads", "batch_size"}
+RUNTIME_ONLY_FIELDS = {
+    "cpu_threads",
+    "parallel_chunks",
+    "model_cache_dir",
+    "allow_download",
+    "intra_op_threads",
+    "batch_size",
+}
 
 
 @stage_asset(

@@ -8,7 +8,6 @@ here only loads its model and decodes one chunk.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Iterable, Iterator
 from functools import partial
@@ -19,10 +18,17 @@ import numpy as np
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from clipped.cores import available_cores
 from clipped.progress import ProgressCallback
 from clipped.types import Transcript
 from clipped.understand.asr_audio import WHISPER_SAMPLE_RATE, load_audio_for_asr
-from clipped.understand.transcription import DecodedChunk, DecodedSegment, DecodedWord, transcribe_in_chunks
+from clipped.understand.transcription import (
+    DecodedChunk,
+    DecodedSegment,
+    DecodedWord,
+    chunk_layout,
+    transcribe_in_chunks,
+)
 from clipped_resources.asr_device import resolve_batch_size, resolve_compute_type, resolve_device
 from clipped_resources.baked_models import baked_whisper_dir
 from clipped_resources.model_store import ModelNotAvailableError, packaged_whisper_dir, packaged_whisper_models
@@ -32,6 +38,10 @@ if TYPE_CHECKING:
     from faster_whisper.transcribe import Segment as FasterWhisperSegment
 
 _MODEL_CACHE: dict[tuple[str, str, str, int], WhisperModel] = {}
+CPU_CHUNK_S = 120.0
+GPU_CHUNK_S = 600.0
+# More concurrent chunks than this buys little and holds that many chunks' features in memory.
+MAX_AUTO_PARALLEL_CHUNKS = 4
 # Whisper's window: the batched pipeline decodes audio in pieces of at most this length.
 _WINDOW_S = 30
 _MODEL_CACHE_LOCK = threading.Lock()
@@ -58,7 +68,31 @@ class WhisperAsrSettings(AsrResource):
     compute_type: str = Field(default="auto", description="auto = int8 on CPU, float16 on CUDA")
     cpu_threads: int = Field(default=0, ge=0, description="0 = all cores")
     model_cache_dir: str | None = Field(default=None, description="model cache (packaged models assembled, baked)")
-    chunk_s: float = Field(default=600.0, description="audio is transcribed in chunks of about this length (0 = whole)")
+    chunk_s: float | None = Field(
+        default=None,
+        description="audio is transcribed in chunks of about this length, cut at quiet moments (0 = whole); "
+        "None = 120 s on the CPU (a few minutes of audio already keep parallel_chunks decoders busy), 600 s on "
+        "CUDA (room for a full batch of 30 s windows)",
+    )
+    parallel_chunks: int = Field(
+        default=0,
+        ge=0,
+        description="chunks decoded at once on the CPU, each on its share of cpu_threads; 0 = one per core, "
+        "at most 4 (one decoder keeps only ~1.3 of 2 cores busy); on CUDA always 1",
+    )
+
+    def cpu_layout(self, device: str) -> tuple[int, int]:
+        """(chunks decoded at once, threads each) on ``device``: the cores are split, never oversubscribed."""
+        threads = self.cpu_threads or available_cores()
+        if device != "cpu":
+            return 1, threads
+        workers = max(1, min(self.parallel_chunks or min(threads, MAX_AUTO_PARALLEL_CHUNKS), threads))
+        return workers, max(1, threads // workers)
+
+    def chunk_length_s(self, device: str) -> float:
+        if self.chunk_s is not None:
+            return self.chunk_s
+        return CPU_CHUNK_S if device == "cpu" else GPU_CHUNK_S
 
 
 class FasterWhisperAsr(WhisperAsrSettings):
@@ -94,7 +128,16 @@ class FasterWhisperAsr(WhisperAsrSettings):
     ) -> Transcript:
         """Transcribe with word timestamps; progress follows segment end times over the audio duration."""
         device = resolve_device(self.device)
-        whisper = self._load_model(device)
+        batch_size = resolve_batch_size(self.batch_size, device)
+        audio = load_audio_for_asr(audio_path)
+        chunk_s = self.chunk_length_s(device)
+        workers, threads = self.cpu_layout(device)
+        # Chunks that may be decoded side by side: all but the one settling the language.
+        side_by_side = len(chunk_layout(audio, chunk_s, settle_language=language is None)) - (language is None)
+        if batch_size > 0 or side_by_side < 2:
+            # The batched pipeline keeps the cores busy with one chunk; so does one decoder with every thread.
+            workers, threads = 1, self.cpu_threads or available_cores()
+        whisper = self._load_model(device, workers, threads)
         if language is not None and language not in whisper.supported_languages:
             raise ValueError(
                 f"Whisper model '{self.model}' cannot transcribe language '{language}'; "
@@ -107,34 +150,34 @@ class FasterWhisperAsr(WhisperAsrSettings):
             # Without it a small model that mishears once keeps repeating the mistake in later windows.
             "condition_on_previous_text": False,
         }
-        decode = partial(_decode_chunk, whisper, options, resolve_batch_size(self.batch_size, device))
+        decode = partial(_decode_chunk, whisper, options, batch_size)
         return transcribe_in_chunks(
-            load_audio_for_asr(audio_path),
+            audio,
             decode,
             model=self.model,
             language=language,
-            chunk_s=self.chunk_s,
+            chunk_s=chunk_s,
             on_progress=on_progress,
             refine_word_times=self.refine_word_times,
             voice_probabilities=silero_voice_probabilities,
+            parallel_chunks=workers,
         )
 
-    def _load_model(self, device: str) -> WhisperModel:
+    def _load_model(self, device: str, workers: int, threads: int) -> WhisperModel:
         compute_type = resolve_compute_type(self.compute_type, device)
-        threads = self.cpu_threads or available_cores()
         model_ref = self._resolve_model_ref()
-        key = (model_ref, device, compute_type, threads)
+        key = (model_ref, device, compute_type, workers, threads)
         with _MODEL_CACHE_LOCK:
             cached = _MODEL_CACHE.get(key)
             if cached is None:
-                cached = self._build_model(model_ref, device, compute_type, threads)
+                cached = self._build_model(model_ref, device, compute_type, workers, threads)
                 _MODEL_CACHE[key] = cached
         return cached
 
     def _resolve_model_ref(self) -> str:
         return whisper_model_ref(self.model, self.model_cache_dir)
 
-    def _build_model(self, model_ref: str, device: str, compute_type: str, threads: int) -> WhisperModel:
+    def _build_model(self, model_ref: str, device: str, compute_type: str, workers: int, threads: int) -> WhisperModel:
         from faster_whisper import WhisperModel
 
         try:
@@ -143,6 +186,7 @@ class FasterWhisperAsr(WhisperAsrSettings):
                 device=device,
                 compute_type=compute_type,
                 cpu_threads=threads,
+                num_workers=workers,  # one CTranslate2 worker per chunk decoded at once
                 local_files_only=not self.allow_download,
             )
         except Exception as exc:
@@ -171,13 +215,6 @@ def whisper_model_ref(model: str, model_cache_dir: str | None) -> str:
     if local.is_dir():
         return str(local.resolve())
     return model
-
-
-def available_cores() -> int:
-    # The cores this process may run on (a container's CPU set), not the host's count.
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def silero_voice_probabilities(samples: np.ndarray) -> np.ndarray:

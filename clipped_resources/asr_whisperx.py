@@ -98,7 +98,7 @@ class WhisperXAsr(WhisperAsrSettings):
             decode_and_align,
             model=f"whisperx:{self.model}",
             language=language,
-            chunk_s=self.chunk_s,
+            chunk_s=self.chunk_length_s(device),
             on_progress=on_progress,
         )
 

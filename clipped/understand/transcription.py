@@ -7,7 +7,9 @@ chunk; cutting, offsetting, clamping, language choice and progress happen here, 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -60,6 +62,10 @@ class ChunkDecoder(Protocol):
     def __call__(self, samples: np.ndarray, language: str | None, on_progress: ProgressCallback, /) -> DecodedChunk: ...
 
 
+# The chunk that settles the language for the rest is decoded before any other, so it is kept to one Whisper window.
+LANGUAGE_CHUNK_S = 30.0
+
+
 def transcribe_in_chunks(
     audio: np.ndarray,
     decode: ChunkDecoder,
@@ -70,6 +76,7 @@ def transcribe_in_chunks(
     on_progress: ProgressCallback | None = None,
     refine_word_times: bool = False,
     voice_probabilities: VoiceProbabilities | None = None,
+    parallel_chunks: int = 1,
 ) -> Transcript:
     """Transcribe 16 kHz mono ``audio`` chunk by chunk with ``decode`` into one transcript named ``model``.
 
@@ -79,17 +86,24 @@ def transcribe_in_chunks(
     first chunk's detected language is used for every later chunk, so one source gets one language (``en`` if
     none was detected). Progress rises from 0.0 to 1.0 and never goes back.
 
+    ``parallel_chunks`` > 1 decodes that many chunks at once from threads (``decode`` must allow it: a
+    CTranslate2 model with as many workers). One decoder on two cores keeps ~1.3 of them busy; two single-thread
+    workers keep both. The words are the same: chunks are decoded independently either way.
+
     With ``refine_word_times``, word times are then moved onto the speech onsets and offsets the audio shows
     (:mod:`clipped.understand.word_timing`; ``voice_probabilities`` tells voice from other sounds), text unchanged.
     """
     duration_s = len(audio) / WHISPER_SAMPLE_RATE
     report = _ForwardOnlyProgress(on_progress or no_progress, duration_s)
+    report.fraction(0.0)
+    bounds = chunk_layout(audio, chunk_s, settle_language=language is None)
+    if parallel_chunks > 1 and len(bounds) > 1:
+        decoded_chunks = _decode_in_parallel(audio, decode, language, bounds, parallel_chunks, report)
+    else:
+        decoded_chunks = _decode_in_order(audio, decode, language, bounds, report)
     segments: list[Segment] = []
     previous_end = 0.0
-    report.fraction(0.0)
-    for first, last in chunk_bounds(audio, WHISPER_SAMPLE_RATE, chunk_s):
-        offset_s, chunk_end_s = first / WHISPER_SAMPLE_RATE, last / WHISPER_SAMPLE_RATE
-        decoded = decode(audio[first:last], language, report.within(offset_s, chunk_end_s))
+    for offset_s, decoded in decoded_chunks:
         if language is None:
             language = decoded.language
         for decoded_segment in decoded.segments:
@@ -98,13 +112,93 @@ def transcribe_in_chunks(
             )
             if segment is not None:
                 segments.append(segment)
-            report.at_time(min(offset_s + decoded_segment.end_s, chunk_end_s))
-        report.at_time(chunk_end_s)
     transcript = Transcript(language=language or "en", duration_s=duration_s, model=model, segments=segments)
     if refine_word_times:
         transcript = refine_transcript(transcript, audio, voice_probabilities=voice_probabilities)
     report.fraction(1.0)
     return transcript
+
+
+def chunk_layout(audio: np.ndarray, chunk_s: float, *, settle_language: bool) -> list[tuple[int, int]]:
+    """Sample ranges of about ``chunk_s`` cut at quiet moments; when the first chunk must settle the language, it
+    is cut again to about :data:`LANGUAGE_CHUNK_S`, since every other chunk waits for it. The layout does not
+    depend on how many chunks are decoded at once, so neither do the words."""
+    bounds = chunk_bounds(audio, WHISPER_SAMPLE_RATE, chunk_s)
+    if not settle_language or chunk_s <= 0:
+        return bounds
+    first, last = bounds[0]
+    head = chunk_bounds(audio[first:last], WHISPER_SAMPLE_RATE, min(chunk_s, LANGUAGE_CHUNK_S))
+    return [(first + start, first + end) for start, end in head] + bounds[1:]
+
+
+def _decode_in_order(
+    audio: np.ndarray,
+    decode: ChunkDecoder,
+    language: str | None,
+    bounds: list[tuple[int, int]],
+    report: _ForwardOnlyProgress,
+) -> Iterable[tuple[float, DecodedChunk]]:
+    """(chunk offset, decoded chunk) one chunk after another; a chunk's segments are decoded as they are read, so
+    progress follows each segment's end."""
+    for first, last in bounds:
+        offset_s, chunk_end_s = first / WHISPER_SAMPLE_RATE, last / WHISPER_SAMPLE_RATE
+        decoded = decode(audio[first:last], language, report.within(offset_s, chunk_end_s))
+        language = language or decoded.language
+        yield offset_s, DecodedChunk(decoded.language, _reporting(decoded.segments, offset_s, chunk_end_s, report))
+        report.at_time(chunk_end_s)
+
+
+def _reporting(
+    segments: Iterable[DecodedSegment], offset_s: float, chunk_end_s: float, report: _ForwardOnlyProgress
+) -> Iterable[DecodedSegment]:
+    for segment in segments:
+        yield segment
+        report.at_time(min(offset_s + segment.end_s, chunk_end_s))
+
+
+def _decode_in_parallel(
+    audio: np.ndarray,
+    decode: ChunkDecoder,
+    language: str | None,
+    bounds: list[tuple[int, int]],
+    workers: int,
+    report: _ForwardOnlyProgress,
+) -> list[tuple[float, DecodedChunk]]:
+    """(chunk offset, decoded chunk) for every chunk, in order, decoded ``workers`` at a time. Without a
+    language, the first chunk is decoded alone to settle it; progress counts the audio of finished chunks."""
+    done = _SecondsDone(report)
+    decoded: list[tuple[float, DecodedChunk]] = []
+    if language is None:
+        decoded.append(_decode_fully(audio, decode, language, bounds[0], done))
+        language = decoded[0][1].language
+        bounds = bounds[1:]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asr-chunk") as pool:
+        decoded += pool.map(lambda bound: _decode_fully(audio, decode, language, bound, done), bounds)
+    return decoded
+
+
+def _decode_fully(
+    audio: np.ndarray, decode: ChunkDecoder, language: str | None, bound: tuple[int, int], done: _SecondsDone
+) -> tuple[float, DecodedChunk]:
+    first, last = bound
+    decoded = decode(audio[first:last], language, no_progress)
+    segments = tuple(decoded.segments)  # lazy decoders do their work here, in this worker's thread
+    done.add((last - first) / WHISPER_SAMPLE_RATE)
+    return first / WHISPER_SAMPLE_RATE, DecodedChunk(decoded.language, segments)
+
+
+class _SecondsDone:
+    """Seconds of audio decoded so far by any worker, reported as progress."""
+
+    def __init__(self, report: _ForwardOnlyProgress) -> None:
+        self._report = report
+        self._seconds = 0.0
+        self._lock = threading.Lock()
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self._seconds += seconds
+            self._report.at_time(self._seconds)
 
 
 def segment_on_timeline(

@@ -94,3 +94,23 @@ def test_env_model_overrides_the_backend_default() -> None:
 def test_bad_env_values_are_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         asr_from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("settings", "device", "layout"),
+    [
+        ({"cpu_threads": 2}, "cpu", (2, 1)),  # two single-thread decoders keep both cores busy
+        ({"cpu_threads": 16}, "cpu", (4, 4)),
+        ({"cpu_threads": 2, "parallel_chunks": 1}, "cpu", (1, 2)),
+        ({"cpu_threads": 3, "parallel_chunks": 8}, "cpu", (3, 1)),  # never more decoders than threads
+        ({"cpu_threads": 8}, "cuda", (1, 8)),
+    ],
+)
+def test_cpu_cores_are_split_between_chunks_never_oversubscribed(settings, device, layout) -> None:
+    assert FasterWhisperAsr(**settings).cpu_layout(device) == layout
+
+
+def test_chunks_are_short_on_the_cpu_and_long_enough_for_a_full_gpu_batch() -> None:
+    assert FasterWhisperAsr().chunk_length_s("cpu") == 120.0
+    assert FasterWhisperAsr().chunk_length_s("cuda") == 600.0
+    assert FasterWhisperAsr(chunk_s=0).chunk_length_s("cpu") == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -10,7 +12,14 @@ import pytest
 
 from clipped.progress import ProgressCallback
 from clipped.understand.asr_audio import WHISPER_SAMPLE_RATE, chunk_bounds
-from clipped.understand.transcription import DecodedChunk, DecodedSegment, DecodedWord, transcribe_in_chunks
+from clipped.understand.transcription import (
+    LANGUAGE_CHUNK_S,
+    DecodedChunk,
+    DecodedSegment,
+    DecodedWord,
+    chunk_layout,
+    transcribe_in_chunks,
+)
 
 RATE = WHISPER_SAMPLE_RATE
 CHUNK_S = 20.0
@@ -146,3 +155,52 @@ def test_no_detected_language_means_english() -> None:
     transcript = transcribe_in_chunks(speech_with_pauses(), decoder, model="fake", chunk_s=CHUNK_S)
     assert [language for _, language in decoder.calls] == [None, None, None]
     assert transcript.language == "en"
+
+
+@dataclass
+class ConcurrentDecoder(FakeDecoder):
+    """A FakeDecoder whose second and third chunks only finish when both are being decoded at once."""
+
+    barrier: threading.Barrier = field(default_factory=lambda: threading.Barrier(2, timeout=10))
+    threads: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, samples: np.ndarray, language: str | None, on_progress: ProgressCallback) -> DecodedChunk:
+        with self.lock:
+            decoded = super().__call__(samples, language, on_progress)
+            index = len(self.calls) - 1
+        return DecodedChunk(decoded.language, self._meeting(index, decoded.segments))
+
+    def _meeting(self, index: int, segments: Iterator[DecodedSegment]) -> Iterator[DecodedSegment]:
+        if index in (1, 2):
+            self.threads.add(threading.current_thread().name)
+            self.barrier.wait()  # times out (BrokenBarrierError) if the chunks were decoded one at a time
+        yield from segments
+
+
+def test_parallel_chunks_decode_at_once_and_give_the_same_transcript() -> None:
+    audio = np.full(int(200 * RATE), 0.5, dtype=np.float32)
+    sequential = transcribe_in_chunks(audio, FakeDecoder(), model="fake", chunk_s=CHUNK_S)
+    decoder = ConcurrentDecoder()
+    reported: list[float] = []
+    parallel = transcribe_in_chunks(
+        audio, decoder, model="fake", chunk_s=CHUNK_S, parallel_chunks=2, on_progress=reported.append
+    )
+
+    assert parallel == sequential and len(parallel.segments) == 2 * len(chunk_bounds(audio, RATE, CHUNK_S))
+    assert len(decoder.threads) == 2
+    # The first chunk settled the language before any other chunk started; the rest were asked for it.
+    assert decoder.calls[0][1] is None and {language for _, language in decoder.calls[1:]} == {"de"}
+    assert reported == sorted(reported) and reported[-1] == 1.0 and len(set(reported)) > 3
+
+
+def test_a_short_first_chunk_settles_the_language() -> None:
+    audio = np.full(int(2000 * RATE), 0.5, dtype=np.float32)
+    settling = chunk_layout(audio, 600.0, settle_language=True)
+    given = chunk_layout(audio, 600.0, settle_language=False)
+
+    assert given == chunk_bounds(audio, RATE, 600.0)
+    # Cut at the quietest moment of the 20 s before the nominal end, as every chunk is.
+    assert settling[0][0] == 0 and LANGUAGE_CHUNK_S - 20 <= settling[0][1] / RATE <= LANGUAGE_CHUNK_S
+    assert settling[-1] == given[-1]
+    assert all(end == start for (_, end), (start, _) in itertools.pairwise(settling))
