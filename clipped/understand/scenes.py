@@ -26,7 +26,9 @@ MPEG-TS file often starts at 1.4 s, not 0). Frames are shrunk by swscale straigh
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,7 @@ import numpy as np
 from scenedetect import ContentDetector
 from scenedetect.common import FrameTimecode
 
+from clipped.cores import available_cores
 from clipped.media.ffmpeg import MediaToolError
 from clipped.progress import ProgressCallback
 from clipped.types import Scenes
@@ -53,6 +56,7 @@ OFF_CADENCE_FRAMES = 1.5  # a keyframe interval this many frames shorter than th
 MAX_TRUSTED_STRETCH_S = 2.5  # VOD encoders put a keyframe every 2 s; sparser ones are scanned in full
 DENSE_KEYFRAMES_FRAMES = 2  # keyframes at most this many frames apart (typically): all-intra video
 DECODE_THREADS = 2  # the scenes step runs alone on the machine's two cores (see clipped_app)
+MAX_SCAN_WORKERS = 4  # single-thread decoders scanning suspect stretches side by side, one per core
 PROGRESS_EVERY_FRAMES = 250
 
 
@@ -82,24 +86,59 @@ def detect_scenes(video_path: Path, *, on_progress: ProgressCallback | None = No
         if _all_intra(keyframes):
             return detect_scenes_full_rate(video_path, on_progress=on_progress, threshold=threshold)
         suspect = _suspect_ranges(keyframes, threshold * KEYFRAME_CHANGE_SHARE)
-        # A fresh container: the keyframe pass decoded without frame threads, the full-rate scans use them.
+        cuts = _scan_ranges(video_path, suspect, threshold, on_progress)
         with av.open(str(video_path)) as container:
-            scanner = _RangeScanner(container, threshold)
-            cuts: list[float] = []
-            total = sum(end.t_s - start.t_s for start, end in suspect) or 1.0
-            done = 0.0
-            for start, end in suspect:
-                found, _end, _decoded = scanner.scan(start.pts, None if end.pts < 0 else end.t_s, None)
-                cuts += found
-                done += end.t_s - start.t_s
-                if on_progress is not None:
-                    on_progress(0.5 + 0.5 * min(1.0, done / total))
             scenes = _scenes(container, cuts, last_end)
     except av.error.FFmpegError as exc:
         raise MediaToolError(f"cannot read video {video_path.name}: {exc}") from exc
     if on_progress is not None:
         on_progress(1.0)
     return scenes
+
+
+def _scan_ranges(
+    video_path: Path,
+    suspect: list[tuple[_Keyframe, _Keyframe]],
+    threshold: float,
+    on_progress: ProgressCallback | None,
+) -> list[float]:
+    """Cuts in the suspect ranges, scanned at full rate by one decoder per core (at most ``MAX_SCAN_WORKERS``)
+    side by side, each over its own share of the ranges in its own container: short stretches keep a
+    single-thread decoder busy, where a frame-threaded one spends much of each stretch filling its pipeline."""
+    total = sum(end.t_s - start.t_s for start, end in suspect) or 1.0
+    done = [0.0]
+    lock = threading.Lock()
+
+    def scan_share(share: list[tuple[_Keyframe, _Keyframe]]) -> list[float]:
+        cuts: list[float] = []
+        # A fresh container per share: the keyframe pass decoded without frame threads, seeks are per decoder.
+        with av.open(str(video_path)) as container:
+            scanner = _RangeScanner(container, threshold, decode_threads=1)
+            for start, end in share:
+                found, _end, _decoded = scanner.scan(start.pts, None if end.pts < 0 else end.t_s, None)
+                cuts += found
+                with lock:
+                    done[0] += end.t_s - start.t_s
+                    if on_progress is not None:
+                        on_progress(0.5 + 0.5 * min(1.0, done[0] / total))
+        return cuts
+
+    shares = _balanced_shares(suspect, min(available_cores(), MAX_SCAN_WORKERS))
+    with ThreadPoolExecutor(max_workers=len(shares) or 1, thread_name_prefix="scene-scan") as pool:
+        return [cut for found in pool.map(scan_share, shares) for cut in found]
+
+
+def _balanced_shares(
+    ranges: list[tuple[_Keyframe, _Keyframe]], workers: int
+) -> list[list[tuple[_Keyframe, _Keyframe]]]:
+    """``ranges`` dealt into at most ``workers`` shares of about equal duration, longest first."""
+    shares: list[list[tuple[_Keyframe, _Keyframe]]] = [[] for _ in range(max(1, workers))]
+    loads = [0.0] * len(shares)
+    for pair in sorted(ranges, key=lambda pair: pair[1].t_s - pair[0].t_s, reverse=True):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(pair)
+        loads[lightest] += pair[1].t_s - pair[0].t_s
+    return [sorted(share, key=lambda pair: pair[0].t_s) for share in shares if share]
 
 
 def detect_scenes_full_rate(
@@ -189,10 +228,10 @@ def _suspect_ranges(keyframes: list[_Keyframe], min_change: float) -> list[tuple
 class _RangeScanner:
     """Full-rate content detection over stretches of one stream (or all of it)."""
 
-    def __init__(self, container: av.container.InputContainer, threshold: float):
+    def __init__(self, container: av.container.InputContainer, threshold: float, decode_threads: int = DECODE_THREADS):
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        stream.codec_context.thread_count = DECODE_THREADS
+        stream.codec_context.thread_count = decode_threads
         self._container, self._stream, self._threshold = container, stream, threshold
         self._rate = stream.average_rate or stream.guessed_rate or 25
         self._size = _analysis_size(stream.codec_context.width, stream.codec_context.height)
