@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from clipped.cores import available_cores
 from clipped.layout import SourceRef
 from clipped.progress import ProgressCallback, no_progress
 from clipped.search.frames import (
     OCR_WIDTH,
     THUMBNAIL_WIDTH,
+    FrameReader,
     ScreenText,
-    extract_frame,
     nearest,
     ocr_times,
     thumbnail_times,
@@ -36,7 +34,6 @@ from clipped.types import Sentence, Transcript
 
 MOMENT_INDEX = Stage("moment_index", code_version="1")
 MOMENTS_FOLDER = "moments"
-MAX_FRAME_WORKERS = 4
 SCREEN_MOMENT_S = 5.0  # how long a moment found on screen lasts (the frame is its middle's best guess)
 
 
@@ -163,32 +160,17 @@ def index_source(
     steps = max(1, len(times) + len(screen_at))
     thumbnails: list[tuple[float, str]] = []
     screen_texts: list[ScreenText] = []
-    done = 0
-
-    def advance() -> None:
-        nonlocal done
-        done += 1
-        on_progress(0.6 * done / steps)
-
-    def write_thumbnail(index: int) -> tuple[float, str]:
-        key = thumbnail_key(source, index)
-        with storage.writer(key) as out:
-            extract_frame(video, times[index], out, THUMBNAIL_WIDTH)
-        return times[index], key
-
-    # Each frame is its own short ffmpeg run: one per core at once keeps both cores decoding.
-    workers = max(1, min(available_cores(), MAX_FRAME_WORKERS))
-    with tempfile.TemporaryDirectory(prefix="clipped-moments-") as scratch, ThreadPoolExecutor(workers) as pool:
-        for thumbnail in pool.map(write_thumbnail, range(len(times))):
-            thumbnails.append(thumbnail)
-            advance()
-        frames = pool.map(
-            lambda item: extract_frame(video, item[1], Path(scratch) / f"ocr_{item[0]}.jpg", OCR_WIDTH),
-            enumerate(screen_at),
-        )
-        for at_s, frame in zip(screen_at, frames, strict=True):
-            screen_texts.append(ScreenText(at_s, read_screen(frame)))  # one OCR engine, one frame at a time
-            advance()
+    with tempfile.TemporaryDirectory(prefix="clipped-moments-") as scratch, FrameReader(video) as frames:
+        for index, at_s in enumerate(times):
+            key = thumbnail_key(source, index)
+            with storage.writer(key) as out:
+                frames.write(at_s, out, THUMBNAIL_WIDTH)
+            thumbnails.append((at_s, key))
+            on_progress(0.6 * (index + 1) / steps)
+        for index, at_s in enumerate(screen_at):
+            frame = frames.write(at_s, Path(scratch) / f"ocr_{index}.jpg", OCR_WIDTH)
+            screen_texts.append(ScreenText(at_s, read_screen(frame)))
+            on_progress(0.6 * (len(times) + index + 1) / steps)
     speech = speech_moments(split_sentences(transcript.words))
     screen = screen_moments(screen_texts, duration_s)
     rows = moment_rows(source, [*speech, *screen], thumbnails, embedder)
