@@ -18,9 +18,9 @@ from api.errors import TRACE_HEADER
 from api.rate_limit import RateLimiter, address_key
 
 KIB = 1024
-# Uploads stream to a temp file with their own (much larger) cap, checked as they arrive.
-# Routes that take a media body and count its bytes themselves: upload content, a brand kit's intro and outro.
-UPLOAD_CONTENT = re.compile(r"^/api/(uploads/[^/]+/content|workspaces/[^/]+/brand-kit/(intro|outro))$")
+# Routes that take a media body and count its bytes themselves against their own (larger) cap as they arrive:
+# upload content (the declared size), a brand kit's intro and outro (50 MB) and its logo (5 MB).
+UPLOAD_CONTENT = re.compile(r"^/api/(uploads/[^/]+/content|workspaces/[^/]+/brand-kit/(intro|outro|logo))$")
 
 
 async def send_error(

@@ -50,13 +50,21 @@ def put_brand_kit(
 async def put_logo(
     workspace_id: str, request: Request, principal: PrincipalDep, session: SessionDep, state: StateDep
 ) -> BrandKit:
-    """The logo as the request body (PNG, JPEG or WebP, up to 5 MB); stored re-encoded as PNG."""
+    """The logo as the request body (PNG, JPEG or WebP, up to 5 MB); stored re-encoded as PNG.
+
+    The JSON routes' body cap does not apply here (api/middleware.py): the logo has its own, counted as it arrives.
+    """
     access_to(session, principal, workspace_id).require(Permission.EDIT)
     declared = int(request.headers.get("content-length") or 0)
     if declared > MAX_LOGO_BYTES:
         raise ApiError(413, f"the logo is {declared} bytes; at most {MAX_LOGO_BYTES} are accepted")
+    data = bytearray()
+    async for chunk in request.stream():  # a chunked body has no length to check first
+        data += chunk
+        if len(data) > MAX_LOGO_BYTES:
+            raise ApiError(413, f"the logo is over {MAX_LOGO_BYTES} bytes")
     try:
-        return save_logo(state.storage, workspace_id, await request.body())
+        return save_logo(state.storage, workspace_id, bytes(data))
     except BrandKitError as exc:
         raise ApiError(422, str(exc)) from exc
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
+import numpy as np
 from PIL import Image
 
 from api.schemas import RerenderIn
-from clipped.brand.kit import BRAND_KIT_FILE, brand_key
+from clipped.brand.kit import BRAND_KIT_FILE, MAX_LOGO_BYTES, brand_key
 from clipped.sources import SourceRequest
 from tests.api.conftest import ApiHarness
+from tests.api.test_auth import assert_error
 from tests.api.test_idempotency import _confirmed_upload
 
 
@@ -41,6 +44,33 @@ def test_a_workspace_edits_its_brand_kit_and_logo(sqlite_api: ApiHarness) -> Non
     logo = api.client.get(f"{base}/logo", headers=account.headers)
     assert logo.headers["content-type"] == "image/png" and Image.open(io.BytesIO(logo.content)).size == (120, 40)
     assert not api.client.delete(f"{base}/logo", headers=account.headers).json()["has_logo"]
+
+
+def test_a_logo_larger_than_the_json_cap_is_accepted_up_to_its_own_limit(sqlite_api: ApiHarness) -> None:
+    api, account = sqlite_api, sqlite_api.register()
+    url = f"/api/workspaces/{account.workspace_id}/brand-kit/logo"
+    json_cap = api.state.settings.max_json_body_bytes
+    noise = np.random.default_rng(9).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(noise).save(out, format="PNG")  # noise does not compress: ~190 KB
+    photo_like = out.getvalue()
+    assert json_cap < len(photo_like) < MAX_LOGO_BYTES
+    uploaded = api.client.put(url, headers=account.headers, content=photo_like)
+    assert uploaded.status_code == 200 and uploaded.json()["has_logo"], uploaded.text
+
+    declared = api.client.put(url, headers=account.headers, content=b"\x89PNG" + b"\0" * MAX_LOGO_BYTES)
+    assert_error(declared, 413, "payload_too_large")
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(MAX_LOGO_BYTES // 65536 + 2):
+            yield b"\0" * 65536
+
+    streamed = api.client.put(url, headers=account.headers, content=chunked())
+    assert "content-length" not in {name.lower() for name in streamed.request.headers}
+    assert_error(streamed, 413, "payload_too_large")
+    # The refused bodies left the stored logo as it was.
+    kept = Image.open(io.BytesIO(api.client.get(url, headers=account.headers).content))
+    assert kept.size == (256, 256)
 
 
 def test_finishing_options_travel_with_the_job_and_a_rerender(sqlite_api: ApiHarness) -> None:
