@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -35,6 +36,10 @@ TERMINAL = {"succeeded", "failed", "canceled"}
 UNFINISHED_MAX = 0.99
 # Steps log "<step>: 40%" as they go (clipped_assets.step_context.progress_for).
 _PROGRESS = re.compile(r"^(?P<step>[a-z_]+): (?P<pct>\d{1,3})%$")
+# What DagsterInstance.report_run_failed says when its caller gave no reason (the run queue's daemon, for one):
+# the reason is then in an engine event just before it.
+_UNEXPLAINED_RUN_FAILURE = "This run has been marked as failed from outside the execution context."
+RUN_LEVEL_REPORTS = {DagsterEventType.RUN_FAILURE, DagsterEventType.ENGINE_EVENT}
 
 
 @dataclass
@@ -91,6 +96,7 @@ def run_view(instance: DagsterInstance, run_id: str | None) -> RunView:
         return RunView(status="queued", steps=list(steps.values()))
     status = RUN_STATUS.get(run.status, "running")
     error = None
+    run_level: list[EventLogEntry] = []  # what the run as a whole reported: why it failed outside any step
     started_at = last_event_at = None
     for entry in instance.all_logs(run_id):
         last_event_at = _at(entry)  # what "updated" shows: the run's latest news, a progress log included
@@ -98,6 +104,8 @@ def run_view(instance: DagsterInstance, run_id: str | None) -> RunView:
         event = entry.dagster_event
         if event is not None and event.event_type == DagsterEventType.RUN_START:
             started_at = _at(entry)
+        elif event is not None and event.event_type in RUN_LEVEL_REPORTS and entry.step_key is None:
+            run_level.append(entry)
         if step is None:
             continue
         if event is None:
@@ -124,7 +132,7 @@ def run_view(instance: DagsterInstance, run_id: str | None) -> RunView:
             elif step.status == "running":  # the run ended (canceled, crashed) while this step ran
                 step.status = "failed"
     if status == "failed" and error is None:
-        error = "the run failed before any step reported an error"
+        error = run_level_reason(run_level, steps_started=any(s.started_at is not None for s in steps.values()))
     return RunView(
         status=status,
         steps=list(steps.values()),
@@ -138,10 +146,42 @@ def failure_reason(event) -> str:
     data = event.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
         return data.user_failure_data.description
-    error = data.error
+    return _root_cause(data.error) or "failed"
+
+
+def run_level_reason(entries: Iterable[EventLogEntry], *, steps_started: bool = True) -> str:
+    """Why a run failed outside its steps (it never started, its process was killed, the queue dropped it), from
+    its RUN_FAILURE and engine events (``RUN_LEVEL_REPORTS``): the failure's own reason, else the last engine error
+    before it, else how far it got."""
+    failure = engine_error = None
+    for entry in entries:
+        event = entry.dagster_event
+        if event is None:
+            continue
+        cause = _root_cause(getattr(event.event_specific_data, "error", None))
+        message = (event.message or "").strip()
+        if event.event_type == DagsterEventType.RUN_FAILURE:
+            failure = _what_and_why("" if message == _UNEXPLAINED_RUN_FAILURE else message, cause) or failure
+        elif cause is not None:  # an engine event that reports an error (a run the queue could not start)
+            engine_error = _what_and_why(message, cause)
+    if failure or engine_error:
+        return failure or engine_error
+    if steps_started:
+        return "the run failed outside its steps and recorded no reason (see the run in the Dagster UI)"
+    return "the run failed before its first step started and recorded no reason (see the run in the Dagster UI)"
+
+
+def _what_and_why(message: str, cause: str | None) -> str | None:
+    if message and cause:
+        return f"{message.rstrip('.')}: {cause}"
+    return message or cause
+
+
+def _root_cause(error) -> str | None:
+    """The last line of the innermost cause of a serialized error (what was raised first), if any."""
     if error is None:
-        return "failed"
+        return None
     while error.cause is not None:
         error = error.cause
     lines = error.message.strip().splitlines()
-    return lines[-1] if lines else "failed"
+    return lines[-1] if lines else None

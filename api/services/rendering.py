@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import Clip, ClipVersion, Job
-from api.services.job_status import failure_reason
+from api.services.job_status import RUN_LEVEL_REPORTS, failure_reason, run_level_reason
 from api.state import AppState
 from clipped.brand.kit import read_brand_kit
 from clipped.effects import ClipEffects
@@ -300,7 +300,7 @@ def run_failure(state: AppState, run: DagsterRun) -> str:
     for entry in state.instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE):
         if entry.dagster_event is not None:
             return failure_reason(entry.dagster_event)[:ERROR_MAX_CHARS]
-    return "the run failed before any step reported an error"
+    return run_level_reason(state.instance.all_logs(run.run_id, of_type=RUN_LEVEL_REPORTS))[:ERROR_MAX_CHARS]
 
 
 def resume_rerenders(state: AppState) -> list[str]:

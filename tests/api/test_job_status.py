@@ -1,12 +1,28 @@
-"""Job progress derived from step views: weighted by each step's expected cost, full only when the run has succeeded."""
+"""Job progress derived from step views: weighted by each step's expected cost, full only when the run has succeeded;
+and what a job says when its run failed outside its steps."""
 
 from __future__ import annotations
 
+import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, instance_for_test
 
-from api.services.job_status import STEP_WEIGHTS, STEPS, RunView, StepView
+# Only to record what Dagster's run queue records when it drops a run: an engine event carrying the error.
+from dagster._core.events import EngineEventData
+from dagster._utils.error import serializable_error_info_from_exc_info
+
+from api.services.job_status import (
+    RUN_LEVEL_REPORTS,
+    STEP_WEIGHTS,
+    STEPS,
+    RunView,
+    StepView,
+    run_level_reason,
+    run_view,
+)
 
 
 def test_progress_is_not_full_while_the_last_step_finishes() -> None:
@@ -39,3 +55,49 @@ def test_time_left_is_estimated_from_the_time_so_far() -> None:
     assert view.seconds_left(now) == pytest.approx(60 * (1 - view.progress) / view.progress, abs=0.1)
     assert RunView(status="running", steps=[StepView(n) for n in STEPS], started_at=start).seconds_left(now) is None
     assert RunView(status="succeeded", steps=steps, started_at=start).seconds_left(now) is None
+
+
+def _unstarted_run(instance: DagsterInstance) -> DagsterRun:
+    """A run the instance knows but that never started (as the API's launcher records one that could not start)."""
+    run = DagsterRun(job_name="clip_job", run_id=str(uuid.uuid4()), status=DagsterRunStatus.NOT_STARTED)
+    return instance.add_run(run)
+
+
+def _job_error(instance: DagsterInstance, run: DagsterRun) -> str:
+    view = run_view(instance, run.run_id)
+    assert view.status == "failed" and {step.status for step in view.steps} == {"skipped"}
+    # A re-render's version reads the same reason (api/services/rendering.py), or, with none recorded, says so.
+    rerender = run_level_reason(instance.all_logs(run.run_id, of_type=RUN_LEVEL_REPORTS))
+    assert rerender == view.error or "recorded no reason" in rerender
+    return view.error
+
+
+def test_a_run_that_never_started_says_what_happened() -> None:
+    with instance_for_test() as instance:
+        # The API's launcher gave up on a run process that kept exiting before it started the run.
+        gave_up = _unstarted_run(instance)
+        reason = "the run process exited with 1 before starting the run, 3 times: ImportError: no module named x"
+        instance.report_run_failed(gave_up, message=reason)
+        assert _job_error(instance, gave_up) == reason
+
+        # Dagster's run queue dropped a run it could not start: the reason is in its engine event only.
+        dropped = _unstarted_run(instance)
+        try:
+            raise TimeoutError("StartRun timed out after 60 s")
+        except TimeoutError:
+            error = serializable_error_info_from_exc_info(sys.exc_info())
+        instance.report_engine_event(
+            "Caught an unrecoverable error while dequeuing the run. Marking the run as failed and dropping it from "
+            "the queue",
+            dropped,
+            EngineEventData.engine_error(error),
+        )
+        instance.report_run_failed(dropped)  # with Dagster's reason-less default message
+        said = _job_error(instance, dropped)
+        assert said.startswith("Caught an unrecoverable error while dequeuing the run") and "StartRun timed out" in said
+        assert "outside the execution context" not in said
+
+        # Nothing recorded at all: at least how far it got.
+        silent = _unstarted_run(instance)
+        instance.report_run_failed(silent)
+        assert _job_error(instance, silent).startswith("the run failed before its first step started")
