@@ -181,3 +181,15 @@ def test_helm_run_retries_leave_asset_failures_to_step_retries(values: dict) -> 
     assert retries["enabled"] is True and retries["retryOnAssetOrOpFailure"] is False
     instance = yaml.safe_load(INSTANCE_YAML.read_text())["run_retries"]
     assert instance["retry_on_asset_or_op_failure"] is False
+
+
+def test_run_monitoring_fails_runs_whose_worker_is_lost_in_production(values: dict) -> None:
+    """A killed run worker leaves its run STARTED for good unless the daemon watches runs (issue 9): locally the
+    next `clipped run` or API start fails it (clipped_app/instance.py), in production run monitoring does."""
+    helm = values["dagsterDaemon"]["runMonitoring"]
+    assert helm["enabled"] is True and 0 < helm["startTimeoutSeconds"] <= 900
+    assert helm["maxResumeRunAttempts"] >= 1  # the K8sRunLauncher can resume a run whose pod was lost
+    instance = yaml.safe_load(INSTANCE_YAML.read_text())["run_monitoring"]
+    assert instance["enabled"] is True and instance["start_timeout_seconds"] == helm["startTimeoutSeconds"]
+    # The default launcher of the plain dagster.yaml cannot resume: Dagster refuses any value above 0 at start-up.
+    assert instance["max_resume_run_attempts"] == 0

@@ -58,6 +58,9 @@ def test_env_configures_the_graphql_launcher_and_requires_secrets(
     assert settings.launcher == "graphql"
     assert settings.dagster_graphql_url == "http://clipped-dagster-webserver:80"
     assert settings.cors_origins == []
+    # Behind the ingress: X-Forwarded-For believed from the ingress's network only (not from anyone), HSTS on.
+    assert settings.trusted_proxies and not {"0.0.0.0/0", "*", "::/0"} & set(settings.trusted_proxies)
+    assert settings.hsts
 
 
 def test_mounts_the_chart_instance_as_dagster_home(documents: dict[str, dict], container: dict) -> None:
