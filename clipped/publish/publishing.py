@@ -24,7 +24,7 @@ from clipped.publish.models import (
     TokenGrant,
 )
 from clipped.publish.records import Account, Publication, PublishingStore, utcnow
-from clipped.publish.schedule import UNITS_PER_POST, next_quota_reset, quota_allows, quota_day
+from clipped.publish.schedule import QUOTA_POOL, UNITS_PER_POST, next_quota_reset, quota_allows, quota_day
 from clipped.publish.token_vault import TokenVault
 from clipped.storage import Storage
 
@@ -65,7 +65,7 @@ def publish_publication(
     if account.rate_limited_until and account.rate_limited_until > now:
         return _defer(store, publication, until=account.rate_limited_until, error="account is rate-limited")
     today = quota_day(account.platform, now).isoformat()
-    used_today = account.quota_used if account.quota_day == today else 0
+    used_today = quota_used_today(store, account, today)
     if not quota_allows(account.platform, used_today):
         return _defer(store, publication, until=next_quota_reset(account.platform, now), error="daily quota used up")
     adapter = adapters[account.platform]
@@ -98,13 +98,32 @@ def publish_publication(
     except PostTooLargeError as exc:
         return _finish(store, publication, status="failed", error=str(exc))
     account = store.get_account(account.id) or account
-    account.quota_day, account.quota_used = today, used_today + UNITS_PER_POST[account.platform]
+    # The upload spent the units whatever became of the post; the counter is this account's share of the pool.
+    own_today = account.quota_used if account.quota_day == today else 0
+    account.quota_day, account.quota_used = today, own_today + UNITS_PER_POST[account.platform]
     account.last_post_at, account.health, account.health_detail = clock(), "active", ""
     account.rate_limited_until = None
     store.save_account(account)
     stored = _latest(store, publication)
-    stored.post_id, stored.post_url, stored.published_at = result.post_id, result.url, clock()
+    stored.post_id, stored.post_url = result.post_id, result.url
+    if result.state == "failed":
+        # The platform took the upload and then refused the post (moderation, a file it could not process): trying
+        # again would upload the same file to the same answer, so it fails for good with the platform's reason.
+        return _close(store, stored, status="failed", error=f"{account.platform} refused the post: {result.detail}")
+    stored.published_at = clock()
     return _close(store, stored, status="published", error="")
+
+
+def quota_used_today(store: PublishingStore, account: Account, today: str) -> int:
+    """Units of the platform's daily allowance already spent on ``today``. YouTube's 10,000 units belong to our
+    Google Cloud project, so every connected channel draws on one pool; Instagram's 50 posts are per account."""
+    if QUOTA_POOL[account.platform] == "account":
+        return account.quota_used if account.quota_day == today else 0
+    return sum(
+        other.quota_used
+        for other in store.all_accounts()
+        if other.platform == account.platform and other.quota_day == today
+    )
 
 
 def fresh_grant(

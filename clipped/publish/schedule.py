@@ -78,6 +78,9 @@ def staggered_slots(
 DAILY_UNITS: dict[Platform, int] = {"youtube": 10_000, "instagram": 50, "tiktok": 0, "x": 0}
 UNITS_PER_POST: dict[Platform, int] = {"youtube": 1_600, "instagram": 1, "tiktok": 0, "x": 0}
 QUOTA_ZONE: dict[Platform, str] = {"youtube": "America/Los_Angeles", "instagram": "UTC", "tiktok": "UTC", "x": "UTC"}
+# Whose allowance a post draws on: YouTube's units are the Google Cloud project's (all channels together),
+# Instagram's posts are each account's own.
+QUOTA_POOL: dict[Platform, str] = {"youtube": "project", "instagram": "account", "tiktok": "account", "x": "account"}
 
 
 def quota_day(platform: Platform, at: datetime) -> date:

@@ -1,6 +1,7 @@
 """One publication attempt through the domain (store, vault, lease, resume) against the local fake TikTok: posted
 once, a crash mid-upload resumed by the next attempt without a second post, a rate limit deferred and marked on the
-account, a revoked grant marking the account for reconnection, an expiring token refreshed and its rotation kept."""
+account, a revoked grant marking the account for reconnection, an expiring token refreshed and its rotation kept, a
+post the platform fails after the upload, and YouTube's daily units shared by every channel of the project."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 from clipped.media.ffmpeg import run_ffmpeg
 from clipped.publish.grants import refresh_expiring_grants, reseal_all_grants
 from clipped.publish.models import TokenGrant
-from clipped.publish.publishing import publish_publication
+from clipped.publish.publishing import publish_publication, quota_used_today
 from clipped.publish.records import Account, Publication
+from clipped.publish.schedule import UNITS_PER_POST, next_quota_reset, quota_day
 from clipped.publish.tiktok import MIN_CHUNK_BYTES, TikTokAdapter
 from clipped.publish.token_vault import TokenVault
 from clipped_resources.publishing_store import SqlPublishingStore
@@ -130,6 +132,46 @@ def test_a_crash_mid_upload_is_resumed_by_the_next_attempt_without_a_second_post
     assert len(world.fake.posts) == 1
     first_chunk_puts = [put for put in world.fake.chunk_puts if put.first == 0 and put.status in (201, 206)]
     assert len(first_chunk_puts) == 1  # the acknowledged chunk was not sent again
+
+
+def test_a_post_the_platform_fails_after_the_upload_fails_for_good_with_its_reason(world: World):
+    world.fake.processing_fail_reason = "file_format_check_failed"
+    result = world.attempt()
+    assert result.status == "failed" and "file_format_check_failed" in result.error
+    assert result.post_id and result.published_at is None  # the platform's id is kept to look the failure up
+    assert world.store.due_publications(datetime.now(UTC) + timedelta(days=1), 10) == []  # not tried again
+
+
+def test_youtube_uploads_draw_on_one_daily_pool_for_every_channel_of_the_project(world: World):
+    now = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)  # 10:00 Pacific
+    today, yesterday = quota_day("youtube", now).isoformat(), quota_day("youtube", now - timedelta(days=1)).isoformat()
+    sealed, upload = world.vault.seal(world.grant), UNITS_PER_POST["youtube"]
+
+    def channel(workspace_id: str, name: str, day: str = "", uploads: int = 0) -> Account:
+        return world.store.save_account(
+            Account(workspace_id=workspace_id, platform="youtube", platform_account_id=f"UC-{name}",
+                    display_name=name, sealed_grant=sealed, quota_day=day, quota_used=uploads * upload)
+        )  # fmt: skip
+
+    fresh = channel("ws1", "fresh")
+    channel("ws1", "busy", today, 4)
+    channel("ws2", "other-client", today, 2)  # another workspace's channel: the same Google Cloud project
+    channel("ws2", "yesterday", yesterday, 6)
+    assert quota_used_today(world.store, fresh, today) == 6 * upload  # the fresh channel's own counter is 0
+    assert quota_used_today(world.store, world.account, today) == 0  # TikTok counts per account (and has no cap)
+    publication = world.store.save_publication(
+        world.publication.model_copy(
+            update={"id": "pub_youtube", "account_id": fresh.id, "platform": "youtube", "idempotency_key": "yt-1"}
+        )
+    )
+    # 6 uploads (9,600 units) spent today: a seventh would pass 10,000, so it waits for the Pacific midnight reset
+    # before any request (no YouTube adapter is even configured here).
+    deferred = publish_publication(
+        publication.id, store=world.store, vault=world.vault, adapters={}, media=world.media, owner="run-1",
+        clock=lambda: now,
+    )  # fmt: skip
+    assert deferred.status == "scheduled" and deferred.error == "daily quota used up"
+    assert deferred.next_attempt_at == next_quota_reset("youtube", now) == datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
 
 def test_a_rate_limit_defers_the_publication_and_marks_the_account(world: World):

@@ -5,7 +5,8 @@ publish status) and the Display API's video query (a video's counts by its publi
 It enforces what TikTok documents: the Bearer header, JSON bodies, the chunk rules of the Media Transfer Guide,
 SELF_ONLY for an unaudited client, 6 init requests per minute per token, and the v2 error shapes
 (``{"data": {}, "error": {"code", "message", "log_id"}}``; OAuth: ``{"error", "error_description", "log_id"}``).
-Tests steer it through the knobs on :class:`FakeTikTok` (queued 429s, a failing chunk, revoked grants, a clock).
+Tests steer it through the knobs on :class:`FakeTikTok` (queued 429s, a failing chunk, revoked grants, a post that
+fails in processing, a clock).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class FakePublish:
     polls_since_upload: int = 0
     status: str = "PROCESSING_UPLOAD"
     public_post_id: int | None = None
+    fail_reason: str = ""
 
     def expected_range(self) -> tuple[int, int]:
         first = self.next_chunk * self.chunk_size
@@ -162,6 +164,8 @@ class FakeTikTok:
         self.limits_per_minute = {"init": init_limit_per_minute, "status": status_limit_per_minute}
         # Status fetches after the upload completes that still report processing, before PUBLISH_COMPLETE.
         self.processing_polls = processing_polls
+        # When set, processing ends in FAILED with this ``fail_reason`` (e.g. ``file_format_check_failed``).
+        self.processing_fail_reason: str | None = None
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
         self.username = username
@@ -545,12 +549,16 @@ class FakeTikTok:
         if publish is None or publish.open_id != grant.open_id:
             raise ApiError(400, "invalid_params", "publish_id is invalid")
         if publish.upload_complete and publish.status == "PROCESSING_UPLOAD":
-            if publish.polls_since_upload >= self.processing_polls:
+            if publish.polls_since_upload >= self.processing_polls and self.processing_fail_reason:
+                publish.status, publish.fail_reason = "FAILED", self.processing_fail_reason
+            elif publish.polls_since_upload >= self.processing_polls:
                 publish.status = "PUBLISH_COMPLETE"
                 if publish.privacy_level == "PUBLIC_TO_EVERYONE":
                     publish.public_post_id = 7_000_000_000_000_000_000 + secrets.randbelow(10**15)
             publish.polls_since_upload += 1
         data: dict[str, Any] = {"status": publish.status, "uploaded_bytes": len(publish.received)}
+        if publish.fail_reason:
+            data["fail_reason"] = publish.fail_reason
         if publish.public_post_id is not None:
             # Sic: TikTok spells the field this way.
             data["publicaly_available_post_id"] = [publish.public_post_id]
