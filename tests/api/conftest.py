@@ -18,6 +18,8 @@ from api.state import AppState
 from clipped.layout import ClipVersionRef, SourceRef
 from clipped.media.ffmpeg import run_ffmpeg
 from clipped.publish.records import Publication
+from tests.support.fake_instagram import CLIENT_ID as INSTAGRAM_CLIENT_ID
+from tests.support.fake_instagram import CLIENT_SECRET as INSTAGRAM_CLIENT_SECRET
 
 PASSWORD = "correct horse battery"
 _emails = itertools.count()
@@ -147,9 +149,10 @@ def s3_harness(api_env: tuple[Path, Path], tmp_path: Path, s3_bucket, monkeypatc
     return make_harness(api_env, f"sqlite:///{tmp_path / 'app.db'}", None)
 
 
-def fake_platform_env(public_url: str, *, tiktok=None, x=None) -> dict[str, str]:
-    """The ``CLIPPED_*`` variables that point the publisher at the local fake TikTok and X (tests/support), with
-    OAuth callbacks to ``public_url``; the fakes learn that callback as a registered redirect URI."""
+def fake_platform_env(public_url: str, *, tiktok=None, x=None, youtube=None, instagram=None) -> dict[str, str]:
+    """The ``CLIPPED_*`` variables that point the publisher at the local fakes of TikTok, X, YouTube and Instagram
+    given (tests/support), with OAuth callbacks to ``public_url``; the fakes learn that callback as a registered
+    redirect URI."""
     env = {"CLIPPED_PUBLIC_URL": public_url}
     if tiktok is not None:
         tiktok.audited = True  # an audited app may post publicly, so posts get public URLs
@@ -167,6 +170,23 @@ def fake_platform_env(public_url: str, *, tiktok=None, x=None) -> dict[str, str]
             "CLIPPED_X_CLIENT_SECRET": x.client_secret,
             "CLIPPED_X_URLS": json.dumps({"authorize_url": f"{x.url}/i/oauth2/authorize", "api_url": x.url}),
             "CLIPPED_X_OPTIONS": json.dumps({"poll_interval_s": 0.2}),
+        }
+    if youtube is not None:
+        youtube.registered_redirect_uris.add(f"{public_url}/api/oauth/youtube/callback")
+        urls = {"authorize_url": f"{youtube.base_url}/o/oauth2/v2/auth", "token_url": f"{youtube.base_url}/token"}
+        env |= {
+            "CLIPPED_YOUTUBE_CLIENT_ID": youtube.client_id,
+            "CLIPPED_YOUTUBE_CLIENT_SECRET": youtube.client_secret,
+            "CLIPPED_YOUTUBE_URLS": json.dumps({**urls, "api_base_url": youtube.base_url}),
+            "CLIPPED_YOUTUBE_OPTIONS": json.dumps({"chunk_size": 256 * 1024, "poll_interval_s": 0.2}),
+        }
+    if instagram is not None:
+        instagram.redirect_uris.add(f"{public_url}/api/oauth/instagram/callback")
+        env |= {
+            "CLIPPED_INSTAGRAM_CLIENT_ID": INSTAGRAM_CLIENT_ID,
+            "CLIPPED_INSTAGRAM_CLIENT_SECRET": INSTAGRAM_CLIENT_SECRET,
+            "CLIPPED_INSTAGRAM_URLS": json.dumps(instagram.adapter_urls()),
+            "CLIPPED_INSTAGRAM_OPTIONS": json.dumps({"poll_interval_s": 0.2}),
         }
     return env
 

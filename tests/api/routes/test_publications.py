@@ -1,6 +1,7 @@
 """Scheduling approved clips to connected accounts, the queue, unschedule and publish now, through the API against
-the local fake TikTok and X. Publish now runs for real twice: in process (the token-leak check reads every log
-line) and as a `publication_job` run started by the app's embedded launcher."""
+the local fake TikTok and X (and YouTube and Instagram: connect, schedule, publish, status). Publish now runs for
+real: in process (the token-leak checks read every log line) and as a `publication_job` run started by the app's
+embedded launcher."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,10 +29,13 @@ from tests.api.conftest import (
     make_test_video,
 )
 from tests.api.members import add_member
-from tests.api.routes.test_accounts import PUBLIC_URL, connect, consent, start_connect
+from tests.api.routes.test_accounts import PUBLIC_URL, come_back, connect, consent, start_connect
 from tests.api.world import FAKE_JPEG, add_clip, add_finished_job
+from tests.support.fake_instagram import CLIENT_SECRET as INSTAGRAM_CLIENT_SECRET
+from tests.support.fake_instagram import FakeInstagram, fake_instagram_fixture  # noqa: F401  (provides fake_instagram)
 from tests.support.fake_tiktok import FakeTikTok, fake_tiktok_fixture  # noqa: F401  (provides fake_tiktok)
 from tests.support.fake_x import FakeX, fake_x_fixture  # noqa: F401  (provides fake_x)
+from tests.support.fake_youtube import FakeYouTube, fake_youtube  # noqa: F401  (the fixture)
 
 RUN_TIMEOUT_S = 180
 
@@ -307,6 +312,70 @@ def test_publish_now_in_process_leaks_no_token_into_responses_or_logs(
         rows = "\n".join(str(row) for table in ("publishing_accounts", "publishing_publications")
                          for row in db.execute(text(f"select * from {table}")))  # fmt: skip
     assert not [secret for secret in secrets if secret in rows]
+
+
+def test_youtube_and_instagram_connect_schedule_publish_and_report_the_post(
+    api_env,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    video: Path,
+    fake_tiktok: FakeTikTok,
+    fake_x: FakeX,
+    fake_youtube: FakeYouTube,  # noqa: F811  (the imported fixture)
+    fake_instagram: FakeInstagram,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The other two platforms through the same routes: connect through their consent pages and the callback,
+    schedule one clip to both, publish now, and the queue reports each post with its link; no token of theirs in a
+    response or a log line."""
+    caplog.set_level(logging.DEBUG)
+    for name, value in fake_platform_env(PUBLIC_URL, youtube=fake_youtube, instagram=fake_instagram).items():
+        monkeypatch.setenv(name, value)
+    launcher = InlineLauncher()
+    harness = publishing_harness(api_env, tmp_path, monkeypatch, fake_tiktok, fake_x, launcher)
+    launcher.state = harness.state
+    with harness.client:
+        owner = harness.register()
+        codes: list[str] = []
+        for platform in ("youtube", "instagram"):
+            authorize_url = start_connect(harness, owner, platform)
+            with browser_side():
+                callback = consent(authorize_url)
+            codes.append(parse_qs(urlsplit(callback).query)["code"][0])
+            assert come_back(harness, callback) == {"connected": [platform]}
+        ids = account_ids(harness, owner)
+        created = schedule(harness, owner, seed_clip(harness, owner, video), [ids["youtube"], ids["instagram"]])
+        assert created.status_code == 201, created.text
+        bodies = [created.text]
+        for publication in created.json():
+            published = harness.client.post(f"/api/publications/{publication['id']}/publish-now", headers=owner.headers)
+            assert published.status_code == 202, published.text
+            bodies.append(published.text)
+        queue = harness.client.get(f"/api/workspaces/{owner.workspace_id}/publications", headers=owner.headers)
+        bodies += [
+            queue.text,
+            harness.client.get(f"/api/workspaces/{owner.workspace_id}/accounts", headers=owner.headers).text,
+        ]
+        posts = {publication["platform"]: publication for publication in queue.json()}
+        assert {posts[p]["status"] for p in posts} == {"published"} and {posts[p]["error"] for p in posts} == {""}
+        [video_id] = fake_youtube.videos
+        assert posts["youtube"]["post_url"] == f"https://youtube.com/shorts/{video_id}"
+        uploaded = fake_youtube.videos[video_id]
+        assert uploaded.title.endswith("#Shorts") and uploaded.privacy_status == "public"
+        [reel] = fake_instagram.published_posts()
+        assert posts["instagram"]["post_url"] == reel.permalink and reel.caption.startswith("The best minute")
+
+        vault, store = harness.state.publisher.vault(), harness.state.publisher.store()
+        grants = [vault.open(account.sealed_grant) for account in store.list_accounts(owner.workspace_id)]
+        secrets = [grant.access_token for grant in grants] + [grant.refresh_token or "" for grant in grants]
+        secrets += [*fake_instagram.grants, *codes, fake_youtube.client_secret, INSTAGRAM_CLIENT_SECRET]
+        assert len(secrets) >= 9 and all(len(secret) >= 10 for secret in secrets)
+        # The server's log lines (the TestClient's own request lines stand for the browser's history, not our logs).
+        server_log = "\n".join(record.getMessage() for record in caplog.records if record.name != "httpx2")
+        assert "/token" in server_log and "/access_token" in server_log  # the capture saw the exchanges
+        everything = "\n".join(bodies) + "\n" + server_log
+        leaked = [secret[:6] + "…" for secret in secrets if secret in everything]
+        assert not leaked, f"tokens, codes or secrets in responses or logs: {leaked}"
 
 
 @pytest.mark.xdist_group("api_e2e")  # a real Dagster run in a child process
