@@ -29,6 +29,7 @@ VIDEO_KEY = "ws1/clips/talk-0123456789-01-abcdef12/clip.mp4"
 def publisher(tmp_path: Path, fake_tiktok: FakeTikTok, monkeypatch: pytest.MonkeyPatch) -> PublisherResource:
     monkeypatch.setenv("TEST_TOKEN_KEYS", TokenVault.new_key())
     monkeypatch.setenv("TEST_TIKTOK_SECRET", fake_tiktok.client_secret)
+    fake_tiktok.audited = True  # an audited app's public post has a public URL for the metadata to link
     return PublisherResource(
         database_url=f"sqlite:///{tmp_path / 'app.db'}",
         token_keys_env="TEST_TOKEN_KEYS",
@@ -37,6 +38,7 @@ def publisher(tmp_path: Path, fake_tiktok: FakeTikTok, monkeypatch: pytest.Monke
             client_secret_env="TEST_TIKTOK_SECRET",
             urls={"auth_base_url": fake_tiktok.base_url, "api_base_url": fake_tiktok.base_url},
             options={"chunk_size": MIN_CHUNK_BYTES, "poll_interval_s": 0.2},
+            flags={"audited": True},
         ),
     )
 
@@ -104,7 +106,12 @@ def test_a_due_publication_becomes_one_tagged_run_that_posts_once(
         assert run.success
         [materialization] = run.asset_materializations_for_node("publications")
         assert materialization.metadata["platform"].value == "tiktok"
-        assert materialization.metadata["post_id"].value == publisher.store().get_publication(due.id).post_id
+        stored = publisher.store().get_publication(due.id)
+        assert materialization.metadata["post_id"].value == stored.post_id
+        # The link to the post on the platform, shown as a link in the Dagster UI.
+        link = materialization.metadata["post"]
+        assert isinstance(link, dg.UrlMetadataValue) and link.value == stored.post_url
+        assert stored.post_url.startswith(f"https://www.tiktok.com/@{fake_tiktok.username}/video/")
         assert len(fake_tiktok.posts) == 1
 
         again = job.execute_in_process(instance=instance, partition_key=request.partition_key, resources=resources)
