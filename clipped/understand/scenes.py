@@ -56,6 +56,7 @@ OFF_CADENCE_FRAMES = 1.5  # a keyframe interval this many frames shorter than th
 MAX_TRUSTED_STRETCH_S = 2.5  # VOD encoders put a keyframe every 2 s; sparser ones are scanned in full
 DENSE_KEYFRAMES_FRAMES = 2  # keyframes at most this many frames apart (typically): all-intra video
 DECODE_THREADS = 2  # the scenes step runs alone on the machine's two cores (see clipped_app)
+MIN_SPLIT_S = 120.0  # videos at least this long have their keyframes read as two halves side by side
 MAX_SCAN_WORKERS = 4  # single-thread decoders scanning suspect stretches side by side, one per core
 PROGRESS_EVERY_FRAMES = 250
 
@@ -80,7 +81,7 @@ def detect_scenes(video_path: Path, *, on_progress: ProgressCallback | None = No
         with av.open(str(video_path)) as container:
             if not container.streams.video:
                 return Scenes(cuts_s=[], duration_s=_container_duration(container))
-            keyframes, last_end = _keyframe_pass(container, on_progress)
+        keyframes, last_end = _keyframe_pass(video_path, on_progress)
         if not keyframes:
             raise MediaToolError("video stream has no decodable frames")
         if _all_intra(keyframes):
@@ -157,19 +158,123 @@ def detect_scenes_full_rate(
         raise MediaToolError(f"cannot read video {video_path.name}: {exc}") from exc
 
 
-def _keyframe_pass(
-    container: av.container.InputContainer, on_progress: ProgressCallback | None
-) -> tuple[list[_Keyframe], float]:
-    """Every keyframe, decoded and shrunk, with the packet-size spikes between them; and the video's end time."""
+def _keyframe_pass(video_path: Path, on_progress: ProgressCallback | None) -> tuple[list[_Keyframe], float]:
+    """Every keyframe, decoded and shrunk, with the packet-size spikes between them; and the video's end time.
+
+    A long video is read as two halves side by side, each by its own demuxer and decoder: the second starts at
+    the keyframe at or before the middle, and the first stops where the second started, so every keyframe is
+    read once and the halves join exactly.
+    """
+    with av.open(str(video_path)) as container:
+        duration = _container_duration(container)
+    progress = _PassProgress(on_progress, duration)
+    if available_cores() < 2 or duration < MIN_SPLIT_S:
+        with av.open(str(video_path)) as container:
+            runs = [_read_keyframes(container, progress, start_s=None, boundary=None)]
+    else:
+        boundary = _Boundary()
+
+        def read_half(start_s: float | None) -> _KeyframeRun:
+            with av.open(str(video_path)) as container:
+                try:
+                    return _read_keyframes(container, progress, start_s=start_s, boundary=boundary)
+                finally:
+                    boundary.give_up()  # the first half never waits for a second half that failed or found none
+
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="scene-keyframes") as pool:
+            runs = list(pool.map(read_half, (None, duration / 2)))
+    keyframes: list[_Keyframe] = []
+    images: dict[int, np.ndarray] = {}
+    spike = False
+    last_end = 0.0
+    for run in runs:
+        if run.keyframes:
+            run.keyframes[0].spike_before |= spike  # a spike just before the join belongs to the next keyframe
+        keyframes += run.keyframes
+        images |= run.images
+        spike = run.spike_after if run.keyframes else spike or run.spike_after
+        last_end = max(last_end, run.last_end)
+    for keyframe in keyframes:
+        keyframe.image = images.get(keyframe.pts)
+    if not images:
+        return [], last_end
+    # The end of the video closes the last stretch; with no image there, that stretch is always scanned.
+    rate_s = keyframes[-1].frame_s if keyframes else 0.04
+    keyframes.append(_Keyframe(t_s=last_end, pts=-1, image=None, spike_before=spike, frame_s=rate_s))
+    return keyframes, last_end
+
+
+@dataclass
+class _KeyframeRun:
+    keyframes: list[_Keyframe]
+    images: dict[int, np.ndarray]  # by pts: a decoder with reordering delay hands frames back late
+    spike_after: bool  # an oversized packet after the run's last keyframe
+    last_end: float
+
+
+class _Boundary:
+    """Where the second half starts (its first keyframe's pts), once it knows; None if it found none."""
+
+    def __init__(self) -> None:
+        self._known = threading.Event()
+        self.pts: int | None = None
+
+    def set(self, pts: int) -> None:
+        if not self._known.is_set():
+            self.pts = pts
+            self._known.set()
+
+    def give_up(self) -> None:
+        self._known.set()
+
+    def wait(self) -> int | None:
+        self._known.wait()
+        return self.pts
+
+
+class _PassProgress:
+    """The keyframe pass's share (the first half) of the progress, summed over the halves being read."""
+
+    def __init__(self, report: ProgressCallback | None, duration: float) -> None:
+        self._report, self._duration = report, duration
+        self._lock = threading.Lock()
+        self._done: dict[int, float] = {}
+        self._reported = 0.0
+
+    def at(self, reader: int, seconds_read: float) -> None:
+        if self._report is None or not self._duration:
+            return
+        with self._lock:
+            self._done[reader] = seconds_read
+            fraction = 0.5 * min(1.0, sum(self._done.values()) / self._duration)
+            if fraction > self._reported:
+                self._reported = fraction
+                self._report(fraction)
+
+
+def _read_keyframes(
+    container: av.container.InputContainer,
+    progress: _PassProgress,
+    *,
+    start_s: float | None,
+    boundary: _Boundary | None,
+) -> _KeyframeRun:
+    """Keyframes from ``start_s`` (the keyframe at or before it; None: the start) to the end, or, for the first
+    half (``start_s`` None with a ``boundary``), up to the keyframe the second half starts at."""
     stream = container.streams.video[0]
     stream.thread_type = "SLICE"  # frame threads would hold frames back; keyframes decode fast on one core
-    duration = _container_duration(container)
     origin = _origin(container)
     time_base = stream.time_base
     rate = float(stream.average_rate or stream.guessed_rate or 25)
     width, height = _analysis_size(stream.codec_context.width, stream.codec_context.height)
+    second_half = start_s is not None
+    if second_half:
+        container.seek(int((start_s + origin) / time_base), stream=stream, backward=True, any_frame=False)
+    reader = threading.get_ident()
+    first_t: float | None = None
+    stop_pts: int | None = None
     keyframes: list[_Keyframe] = []
-    images: dict[int, np.ndarray] = {}  # by pts: a decoder with reordering delay hands frames back late
+    images: dict[int, np.ndarray] = {}
     recent: deque[int] = deque(maxlen=SPIKE_WINDOW)  # sizes of the latest inter-frame packets, decode order
     spike = False
     last_end = 0.0
@@ -177,9 +282,17 @@ def _keyframe_pass(
         if packet.pts is None or packet.size == 0:
             continue
         t_s = float(packet.pts * time_base) - origin
+        if packet.is_keyframe and boundary is not None:
+            if second_half and not keyframes:
+                boundary.set(packet.pts)
+            elif not second_half and t_s >= MIN_SPLIT_S / 4:
+                stop_pts = boundary.wait() if stop_pts is None else stop_pts
+                if stop_pts is not None and packet.pts >= stop_pts:
+                    break
+        first_t = t_s if first_t is None else first_t
         last_end = max(last_end, t_s + 1.0 / rate)
-        if on_progress is not None and index % PROGRESS_EVERY_FRAMES == 0 and duration:
-            on_progress(0.5 * min(1.0, t_s / duration))
+        if index % PROGRESS_EVERY_FRAMES == 0:
+            progress.at(reader, t_s - first_t)
         if not packet.is_keyframe:
             # A keyframe's own size is left out: it would inflate the median that inter frames are judged by.
             if len(recent) >= 8 and packet.size > SPIKE_RATIO * float(np.percentile(recent, 90)):
@@ -194,13 +307,7 @@ def _keyframe_pass(
     for frame in stream.codec_context.decode(None):  # frames the decoder still held
         if frame.pts is not None:
             images[frame.pts] = _hsv(frame, width, height)
-    for keyframe in keyframes:
-        keyframe.image = images.get(keyframe.pts)
-    # The end of the video closes the last stretch; with no image there, that stretch is always scanned.
-    keyframes.append(_Keyframe(t_s=last_end, pts=-1, image=None, spike_before=spike, frame_s=1.0 / rate))
-    if not images:
-        return [], last_end
-    return keyframes, last_end
+    return _KeyframeRun(keyframes=keyframes, images=images, spike_after=spike, last_end=last_end)
 
 
 def _suspect_ranges(keyframes: list[_Keyframe], min_change: float) -> list[tuple[_Keyframe, _Keyframe]]:
