@@ -1,12 +1,14 @@
 """Publishing in the web app, in headless Chromium against the real API (its own process) and the local fake TikTok
 and X: an admin connects a TikTok and an X account through the platforms' consent pages (and reconnects one that
 needs it), an editor approves a clip, schedules it to both accounts, clicks Publish now on both in the queue, and
-sees both posted with links. Screenshots under test-artifacts/web-publishing-*.png."""
+sees both posted with links, then a failed post with its reason, a retry with its error and a rate-limited account.
+Screenshots under test-artifacts/web-publishing-*.png."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,6 +120,7 @@ def test_connect_schedule_and_publish_now(
         page.get_by_label("Workspace").select_option(label="Olive Owner's workspace (editor)")
         _editor_approves_and_schedules(page, server, clip_id)
         _editor_publishes_both_now(page, fake_tiktok, fake_x)
+        _editor_sees_failures_retries_and_rate_limits(page, server, owner)
         _phone_width(page, server, clip_id)
     except Exception:
         screenshot(page, "failure-editor")
@@ -215,6 +218,52 @@ def _editor_publishes_both_now(page: Page, fake_tiktok: FakeTikTok, fake_x: Fake
     assert fake_x.posts[0].text.startswith("Why short clips work The one idea worth sharing")
     assert_accessible(page, "queue with two published posts")
     screenshot(page, "queue-published")
+
+
+def _editor_sees_failures_retries_and_rate_limits(page: Page, server: ApiServer, owner: dict) -> None:
+    """What went wrong is on the page: a post the platform refused (failed, with its reason), one waiting to be
+    retried (with the last error), and an account that is rate limited until a time. The rows are written the way
+    a publication attempt leaves them (tests/integration/test_publication_attempts.py makes them for real)."""
+    store = SqlPublishingStore(f"sqlite:///{server.home / 'app.db'}")
+    workspace_id = owner["workspace"]["id"]
+    posted = {p.platform: p for p in store.list_publications(workspace_id)}
+    store.save_publication(
+        posted["tiktok"].model_copy(
+            update={"id": "pub_failed0000000000", "status": "failed", "post_url": "", "published_at": None,
+                    "error": "tiktok refused the post: file_format_check_failed", "idempotency_key": "e2e-failed"}
+        )
+    )  # fmt: skip
+    store.save_publication(
+        posted["x"].model_copy(
+            update={"id": "pub_retry00000000000", "status": "scheduled", "post_url": "", "published_at": None,
+                    "attempts": 1, "error": "X upload segment 0: HTTP 503",
+                    "next_attempt_at": datetime.now(UTC) + timedelta(minutes=4), "idempotency_key": "e2e-retry"}
+        )
+    )  # fmt: skip
+    [x_account] = [a for a in store.list_accounts(workspace_id) if a.platform == "x"]
+    store.save_account(
+        x_account.model_copy(
+            update={"health": "rate_limited", "rate_limited_until": datetime.now(UTC) + timedelta(minutes=15),
+                    "health_detail": "X create post: HTTP 429"}
+        )
+    )  # fmt: skip
+    page.reload()
+    failed = page.locator('li.publication[data-status="failed"]')
+    expect(failed).to_have_count(1)
+    expect(failed.locator(".badge")).to_have_text("failed")
+    expect(failed).to_contain_text("Failed: tiktok refused the post: file_format_check_failed")
+    retrying = page.locator('li.publication[data-status="scheduled"]')
+    expect(retrying).to_contain_text("Retrying: X upload segment 0: HTTP 503")
+    expect(page.locator('li.publication[data-status="published"]')).to_have_count(2)
+    screenshot(page, "queue-failures")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Accounts").click()
+    x = page.locator('.account-card[data-platform="x"]')
+    expect(x.locator(".badge")).to_have_text("rate limited")
+    expect(x).to_contain_text("Posting resumes after")
+    expect(page.locator('.account-card[data-platform="tiktok"] .badge')).to_have_text("active")
+    assert_accessible(page, "accounts, one rate limited")
+    screenshot(page, "accounts-rate-limited")
 
 
 def _phone_width(page: Page, server: ApiServer, clip_id: str) -> None:
