@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.access_log import redact_access_log
@@ -14,6 +15,7 @@ from api.db import make_engine, migrate, session_factory
 from api.docs import DOCS_URL, install_docs, storage_origins
 from api.errors import install_error_handlers
 from api.middleware import AttemptLimit, BodySizeLimit, SecurityHeaders, content_security_policy, security_headers
+from api.models import Workspace
 from api.rate_limit import LoginThrottle, RateLimiter
 from api.routes import (
     accounts,
@@ -35,6 +37,7 @@ from api.routes import (
 from api.services.jobs import relaunch_unstarted
 from api.services.launcher import EmbeddedLauncher, GraphQLLauncher, RunLauncher
 from api.services.rendering import resume_rerenders
+from api.services.stream_supervisor import StreamSupervisor
 from api.settings import ApiSettings
 from api.state import AppState
 from clipped_resources.gpu_runs import clip_job_uses_gpu
@@ -94,7 +97,12 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
         if isinstance(state.launcher, EmbeddedLauncher):
             relaunch_unstarted(state)  # runs queued in memory by a previous process
         resume_rerenders(state)  # re-renders that were in flight when the previous process stopped
+        supervisor = stream_supervisor(state)
+        if supervisor is not None:
+            supervisor.start()
         yield
+        if supervisor is not None:
+            supervisor.stop()
         state.engine.dispose()
 
     app = FastAPI(
@@ -135,6 +143,19 @@ def create_app(settings: ApiSettings | None = None, *, launcher: RunLauncher | N
     install_guards(app, state)
     redact_access_log()
     return app
+
+
+def stream_supervisor(state: AppState) -> StreamSupervisor | None:
+    """The thread that restarts stale local recorders; none where Dagster runs them (its sensor does) or when
+    ``stream_supervise_s`` is 0."""
+    if state.streams.runner != "local" or state.settings.stream_supervise_s <= 0:
+        return None
+
+    def workspace_ids() -> list[str]:
+        with state.sessions() as session:
+            return list(session.scalars(select(Workspace.id)))
+
+    return StreamSupervisor(state.streams, workspace_ids, state.settings.stream_supervise_s)
 
 
 def install_guards(app: FastAPI, state: AppState) -> None:

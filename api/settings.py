@@ -51,6 +51,8 @@ class ApiSettings(BaseModel):
     max_upload_bytes: int = 4 * 1024**3
     upload_ttl_s: int = 3600
     launcher: Literal["embedded", "graphql"] = "embedded"
+    # How often stale local live-stream recorders are restarted (api.services.stream_supervisor); 0 = never.
+    stream_supervise_s: float = Field(default=15.0, ge=0)
     dagster_graphql_url: str = "http://127.0.0.1:3000"
     web_dir: Path = WEB_DIR
 
@@ -86,6 +88,8 @@ class ApiSettings(BaseModel):
         for name, field in (("MEDIA_LINK_TTL_S", "media_link_ttl_s"), ("STREAM_TOKEN_TTL_S", "stream_token_ttl_s")):
             if f"CLIPPED_API_{name}" in env:
                 values[field] = int(env[f"CLIPPED_API_{name}"])
+        if "CLIPPED_API_STREAM_SUPERVISE_S" in env:
+            values["stream_supervise_s"] = float(env["CLIPPED_API_STREAM_SUPERVISE_S"])
         if "CLIPPED_API_MAX_UPLOAD_MB" in env:
             values["max_upload_bytes"] = int(float(env["CLIPPED_API_MAX_UPLOAD_MB"]) * 1024**2)
         values.update(overrides)

@@ -159,6 +159,8 @@ class LocalProcessLauncher:
         return self.state_dir / f"{record.workspace_id}.{record.stream_id}.pid"
 
     def launch(self, record: StreamRecord) -> None:
+        # A restart after a stale heartbeat: a recorder that hangs but lives would write the same ring buffer.
+        self.terminate(record)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.state_dir / f"{record.workspace_id}.{record.stream_id}.log"
         command = [*self.command, "--stream-id", record.stream_id, "--workspace", record.workspace_id,

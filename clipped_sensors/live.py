@@ -27,7 +27,7 @@ from dagster import (
 from clipped.live.chat import ChatReplay
 from clipped.live.detection import detect_new_segments
 from clipped.live.layout import LIVE_MOMENT_PARTITIONS, LIVE_STREAM_PARTITIONS, STREAM_FILE, StreamRef
-from clipped.live.models import ACTIVE_STATES, StreamRecord
+from clipped.live.models import ACTIVE_STATES, StreamRecord, now
 from clipped.run_tags import TRIGGER_TAG, WORKSPACE_TAG
 from clipped_assets.live import live_moment_keys, live_stream_partitions
 from clipped_resources.asr import AsrResource
@@ -65,6 +65,7 @@ def stream_recorder_sensor(
             record = service.record(workspace_id, status.stream_id)
             if status.health is not None or record.launches == 0:  # a restart (the service counted the start)
                 record.launches += 1
+                record.launched_at = now()
                 storage.write_model(stream.key(STREAM_FILE), record)
             keys.append(stream.partition_key)
             requests.append(RunRequest(

@@ -27,6 +27,7 @@ from api.deps import (
     PrincipalDep,
     SessionDep,
     StateDep,
+    WorkspaceDep,
     access_to,
 )
 from api.errors import ApiError, not_found
@@ -172,18 +173,15 @@ def _stream_access(
     return access.require(permission)
 
 
-@router.post("/workspaces/{workspace_id}/streams", status_code=201, response_model=StreamOut)
-def start_stream(
-    workspace_id: str, body: StreamIn, principal: PrincipalDep, session: SessionDep, state: StateDep
-) -> StreamOut:
-    access_to(session, principal, workspace_id).require(Permission.EDIT)
+def _start(access: Access, body: StreamIn, state: AppState) -> StreamOut:
+    access.require(Permission.EDIT)
     service = state.streams
     settings = service.settings.model_copy(deep=True)
     settings.recorder.max_minutes = body.max_minutes
     if body.keywords:
         settings.detection.keywords = [word.strip().lower() for word in body.keywords if word.strip()]
     try:
-        status = service.start(workspace_id, body.url, settings=settings)
+        status = service.start(access.workspace_id, body.url, settings=settings)
     except StreamLimitError as exc:
         raise ApiError(409, str(exc)) from exc
     except ValueError as exc:  # DisallowedUrlError, or a URL too malformed to parse
@@ -191,10 +189,33 @@ def start_stream(
     return stream_out(status)
 
 
+def _list(access: Access, state: AppState) -> list[StreamOut]:
+    access.require(Permission.READ)
+    return [stream_out(status) for status in state.streams.list(access.workspace_id)]
+
+
+@router.post("/workspaces/{workspace_id}/streams", status_code=201, response_model=StreamOut)
+def start_stream(
+    workspace_id: str, body: StreamIn, principal: PrincipalDep, session: SessionDep, state: StateDep
+) -> StreamOut:
+    return _start(access_to(session, principal, workspace_id), body, state)
+
+
 @router.get("/workspaces/{workspace_id}/streams", response_model=list[StreamOut])
 def list_streams(workspace_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> list[StreamOut]:
-    access_to(session, principal, workspace_id).require(Permission.READ)
-    return [stream_out(status) for status in state.streams.list(workspace_id)]
+    return _list(access_to(session, principal, workspace_id), state)
+
+
+# The short forms act in the workspace X-Workspace-Id names (default: the caller's first), as POST /api/jobs does;
+# they are what the VOD ingest's refusal of a live URL points to.
+@router.post("/streams", status_code=201, response_model=StreamOut)
+def start_stream_here(body: StreamIn, access: WorkspaceDep, state: StateDep) -> StreamOut:
+    return _start(access, body, state)
+
+
+@router.get("/streams", response_model=list[StreamOut])
+def list_streams_here(access: WorkspaceDep, state: StateDep) -> list[StreamOut]:
+    return _list(access, state)
 
 
 @router.get("/streams/{stream_id}", response_model=StreamDetailOut)

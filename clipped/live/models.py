@@ -96,6 +96,7 @@ class StreamRecord(BaseModel):
     desired: Literal["running", "stopped"] = "running"
     runner: str = "local"  # who runs the recorder: local (a process here) or dagster (a long-running run)
     launches: int = 0  # how many times a recorder was started for it (restarts included)
+    launched_at: float | None = None  # when the last recorder was started: it has until then + stale_after_s
     chat_key: str | None = None  # a chat replay (timestamped JSONL) in storage, if any
 
 

@@ -180,11 +180,16 @@ class StreamService:
         return self.get(workspace_id, stream_id)
 
     def supervise(self, workspace_id: str) -> list[str]:
-        """Start again the recorders of the workspace's streams that should run but went stale; their ids."""
+        """Start again the recorders of the workspace's streams that should run but went stale; their ids.
+
+        Only streams this service launched a recorder for: one registered and recorded elsewhere (``clipped stream
+        URL`` in a terminal) is its caller's to run."""
         restarted = []
         for status in self.list(workspace_id):
             if status.stale:
                 record = self.record(workspace_id, status.stream_id)
+                if record.launches == 0:
+                    continue
                 self._launch(record)
                 restarted.append(status.stream_id)
         return restarted
@@ -213,8 +218,10 @@ class StreamService:
         state = health.state if health else "starting"
         heartbeat_age = round(at - health.updated_at, 1) if health else None
         running = health is not None and state in ACTIVE_STATES
-        # Never heard from: stale once it had as long as a heartbeat to say something.
-        silent_s = heartbeat_age if heartbeat_age is not None else at - record.created_at
+        # Silent since its last heartbeat, or since it was created or (re)started when that came later: a recorder
+        # just restarted has as long as a heartbeat to say something before it counts as stale again.
+        heard_at = max(health.updated_at if health else record.created_at, record.launched_at or 0.0)
+        silent_s = at - heard_at
         should_run = record.desired == "running" and (health is None or running)
         launcher_says = self.launcher.is_running(record)
         stale = should_run and (silent_s > self.stale_after_s or launcher_says is False)
@@ -248,6 +255,7 @@ class StreamService:
 
     def _launch(self, record: StreamRecord) -> None:
         record.launches += 1
+        record.launched_at = self.clock()
         self.storage.write_model(StreamRef(record.workspace_id, record.stream_id).key(STREAM_FILE), record)
         self.launcher.launch(record)
 

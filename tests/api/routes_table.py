@@ -106,6 +106,7 @@ CASES = [
         for view in ("summary", "engagement", "clips", "features", "posting-hours", "growth", "ranking-weights")
     ),
     Case("GET", "/api/workspaces/{workspace_id}/streams", R),
+    Case("GET", "/api/streams", R),
     Case("GET", "/api/streams/{stream_id}", R),
     Case("GET", "/api/streams/{stream_id}/clips/{moment_id}/video", R),
     Case("GET", "/api/streams/{stream_id}/clips/{moment_id}/thumbnail", R),
@@ -116,6 +117,7 @@ CASES = [
     Case("GET", "/api/workspaces/{workspace_id}/brand-kit/{kind}", R),
     Case("POST", "/api/jobs", E, json=lambda w: {"source_url": "https://10.0.0.1/video.mp4"}),
     Case("POST", "/api/workspaces/{workspace_id}/streams", E, json=lambda w: {"url": "https://10.0.0.1/live.m3u8"}),
+    Case("POST", "/api/streams", E, json=lambda w: {"url": "https://10.0.0.1/live.m3u8"}),
     Case("POST", "/api/streams/{stream_id}/stop", E),
     Case("POST", "/api/jobs/{job_id}/cancel", E),
     Case("POST", "/api/jobs/{job_id}/retry", E),

@@ -47,6 +47,9 @@ def test_other_workspace_objects_are_404_on_every_route(api: ApiHarness) -> None
         assert api.client.get(path, headers=intruder.headers).json()["total"] == 0
         named = api.client.get(path, headers={**intruder.headers, "X-Workspace-Id": victim.workspace_id})
         assert named.status_code == 404
+    assert api.client.get("/api/streams", headers=intruder.headers).json() == []
+    named = api.client.get("/api/streams", headers={**intruder.headers, "X-Workspace-Id": victim.workspace_id})
+    assert named.status_code == 404
     batch = api.client.post(
         "/api/clips/batch", headers=intruder.headers, json={"action": "approve", "ids": [victim.clip_id]}
     )

@@ -96,10 +96,24 @@ def test_health_ages_and_a_stale_recorder_is_restarted(world) -> None:
     assert service.supervise("ws1") == [status.stream_id]
     assert launcher.launched == [status.stream_id, status.stream_id]
     assert service.record("ws1", status.stream_id).launches == 2
+    # the new recorder has as long as a heartbeat to speak up before it is restarted again
+    clock.now += 20
+    assert not service.get("ws1", status.stream_id).stale and service.supervise("ws1") == []
+    clock.now += 15
+    assert service.supervise("ws1") == [status.stream_id] and len(launcher.launched) == 3
     # a launcher that knows its process died says so before the heartbeat would
     beat(storage, "ws1", status.stream_id, clock)
     launcher.running[status.stream_id] = False
     assert service.get("ws1", status.stream_id).stale
+
+
+def test_a_stream_recorded_elsewhere_is_not_restarted_here(world) -> None:
+    service, launcher, clock, storage = world
+    record = service.register("ws1", "https://www.twitch.tv/channel")  # as `clipped stream URL` does
+    beat(storage, "ws1", record.stream_id, clock)
+    clock.now += 60
+    assert service.get("ws1", record.stream_id).stale
+    assert service.supervise("ws1") == [] and launcher.launched == []
 
 
 def test_streams_of_another_workspace_are_not_found(world) -> None:

@@ -70,6 +70,51 @@ def test_start_list_read_and_stop(streams_api: ApiHarness) -> None:
     assert launcher.launched == [stream["id"]]
 
 
+def test_the_short_routes_act_in_the_workspace_the_header_names(streams_api: ApiHarness) -> None:
+    """POST/GET /api/streams (what a live URL refused as a VOD job points to) act in X-Workspace-Id's workspace,
+    by default the caller's first, as POST /api/jobs does."""
+    api = streams_api
+    launcher = api.state.streams.launcher = NoRecorder()
+    owner = api.register()
+    second = api.client.post("/api/workspaces", headers=owner.headers, json={"name": "second"}).json()["id"]
+    started = api.client.post("/api/streams", headers=owner.headers, json={"url": LOCAL_URL, "keywords": ["Goal"]})
+    assert started.status_code == 201, started.text
+    assert started.json()["workspace_id"] == owner.workspace_id and launcher.launched == [started.json()["id"]]
+    assert api.state.streams.record(owner.workspace_id, started.json()["id"]).settings.detection.keywords == ["goal"]
+    in_second = {**owner.headers, "X-Workspace-Id": second}
+    other = api.client.post("/api/streams", headers=in_second, json={"url": LOCAL_URL})
+    assert other.status_code == 201 and other.json()["workspace_id"] == second
+    assert [s["id"] for s in api.client.get("/api/streams", headers=owner.headers).json()] == [started.json()["id"]]
+    assert [s["id"] for s in api.client.get("/api/streams", headers=in_second).json()] == [other.json()["id"]]
+    refused = api.client.post("/api/streams", headers=owner.headers, json={"url": "file:///etc/passwd"})
+    assert refused.status_code == 422 and "cannot be recorded as a live stream" in refused.json()["error"]["message"]
+
+
+def test_a_recorder_whose_heartbeat_goes_stale_is_restarted(
+    api_env: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded default has no Dagster sensor: the API's supervisor starts a silent local recorder again, once
+    per stale period, and never one that was asked to stop."""
+    monkeypatch.setenv("CLIPPED_TEST_LOOPBACK_STREAMS", "1")
+    harness = make_harness(api_env, f"sqlite:///{tmp_path / 'app.db'}", None, stream_supervise_s=0.1)
+    service = harness.state.streams
+    launcher = service.launcher = NoRecorder()
+    service.stale_after_s = 2.0
+    with harness.client:
+        owner = harness.register()
+        started = _start(harness, owner.headers, owner.workspace_id, url=LOCAL_URL).json()
+        deadline = time.monotonic() + 20
+        while len(launcher.launched) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert launcher.launched == [started["id"], started["id"]]  # no heartbeat within 2 s of its start
+        assert service.record(owner.workspace_id, started["id"]).launches == 2
+        time.sleep(0.5)
+        assert len(launcher.launched) == 2  # the restarted recorder has its own 2 s to speak up
+        harness.client.post(f"/api/streams/{started['id']}/stop", headers=owner.headers)
+        time.sleep(2.5)
+        assert len(launcher.launched) == 2  # a stopped stream is never started again
+
+
 def test_moments_and_clips_with_signed_links(streams_api: ApiHarness) -> None:
     api = streams_api
     owner = api.register()
