@@ -11,13 +11,17 @@ from av.video.stream import VideoStream
 
 
 def open_video(path: str) -> tuple[InputContainer, VideoStream]:
-    """An opened container and its first video stream, decoded with frame and slice threads."""
+    """An opened container and its first video stream, decoded with frame and slice threads, skipping frames no
+    other frame refers to (most B-frames): a pass sampling a few frames per second never needs them, and not
+    decoding them saves ~40 % of the decoder's work on camera footage. Samples are then at most a frame or two
+    after their due time, and their times stay the real timestamps of the frames shown."""
     container = av.open(path)
     if not container.streams.video:
         container.close()
         raise ValueError(f"{path} has no video stream")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
+    stream.codec_context.skip_frame = "NONREF"
     return container, stream
 
 

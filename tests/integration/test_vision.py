@@ -85,7 +85,8 @@ def test_sampling_decodes_only_the_window_at_the_asked_rate() -> None:
         container.close()
     times = [t for t, _frame in samples]
     assert len(times) == 12
-    assert 30.0 <= times[0] < 30.05 and times[-1] < 34.0
+    # Frames nothing refers to are not decoded: a sample may be a frame or two after its due time.
+    assert 30.0 <= times[0] < 30.1 and times[-1] < 34.0
     assert all(0.25 < b - a < 0.45 for a, b in itertools.pairwise(times))
     assert samples[0][1].shape == (720, 1280, 3)
 
