@@ -64,7 +64,7 @@ class PostMetrics(BaseModel):
     shares: int | None = None
     saves: int | None = None
     avg_view_duration_s: float | None = None
-    # The average share of the video watched, 0..1.
+    # The average share of the video watched (1.0: its whole length; a Short that loops passes 1.0).
     retention: float | None = None
 
 

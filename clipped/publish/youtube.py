@@ -1,6 +1,7 @@
 """YouTube Shorts through the YouTube Data API v3: Google OAuth 2 (offline access, PKCE), the channel of the grant,
 the resumable upload protocol (a session URL, 256 KiB-aligned chunks, 308 Resume Incomplete) and the video's
-processing status.
+processing status. A post's watch time comes from the YouTube Analytics API (``reports.query``), which has it and the
+Data API does not.
 
 A YouTube "post" is the video itself: it exists once the last chunk is accepted, so exactly-once publishing rests on
 the upload session (its URL is checkpointed and queried on every resumed attempt, and a completed session answers
@@ -45,9 +46,16 @@ from clipped.publish.oauth import expires_at
 AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
 API_BASE_URL = "https://www.googleapis.com"
+ANALYTICS_BASE_URL = "https://youtubeanalytics.googleapis.com"
 
 UPLOAD_SCOPE = "https://www.googleapis.com/auth/youtube.upload"
 READONLY_SCOPE = "https://www.googleapis.com/auth/youtube.readonly"
+# Watch time of the channel's videos (YouTube Analytics); reports.query also wants READONLY_SCOPE.
+ANALYTICS_SCOPE = "https://www.googleapis.com/auth/yt-analytics.readonly"
+# reports.query needs a date range: a lifetime value runs from before any upload to today (YouTube's days are
+# Pacific Time). Analytics figures arrive a day or two after the views; until then a video has no row.
+ANALYTICS_SINCE = "2005-04-01"
+WATCH_METRICS = ("averageViewDuration", "averageViewPercentage")
 
 # Every chunk but the last must be a multiple of this (the upload server refuses smaller ones).
 CHUNK_ALIGNMENT = 256 * 1024
@@ -84,6 +92,7 @@ class YouTubeAdapter:
         authorize_url: str = AUTHORIZE_URL,
         token_url: str = TOKEN_URL,
         api_base_url: str = API_BASE_URL,
+        analytics_base_url: str = ANALYTICS_BASE_URL,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         poll_interval_s: float = 10.0,
         poll_timeout_s: float = 300.0,
@@ -98,6 +107,7 @@ class YouTubeAdapter:
         self._authorize_url = authorize_url
         self._token_url = token_url
         self._api = api_base_url.rstrip("/")
+        self._analytics = analytics_base_url.rstrip("/")
         self._chunk_size = chunk_size
         self._poll_interval_s = poll_interval_s
         self._poll_timeout_s = poll_timeout_s
@@ -108,13 +118,14 @@ class YouTubeAdapter:
     # --- connecting an account -------------------------------------------------------------------------------------
 
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None) -> str:
-        """Google's consent page for upload and read-only channel access; ``access_type=offline`` with
-        ``prompt=consent`` so that Google returns a refresh token on every connection, not only the first."""
+        """Google's consent page for upload, read-only channel access and the videos' analytics (watch time);
+        ``access_type=offline`` with ``prompt=consent`` so that Google returns a refresh token on every connection,
+        not only the first."""
         params = {
             "client_id": self._client_id,
             "redirect_uri": redirect_uri,
             "response_type": "code",
-            "scope": f"{UPLOAD_SCOPE} {READONLY_SCOPE}",
+            "scope": f"{UPLOAD_SCOPE} {READONLY_SCOPE} {ANALYTICS_SCOPE}",
             "access_type": "offline",
             "prompt": "consent",
             "include_granted_scopes": "true",
@@ -242,9 +253,10 @@ class YouTubeAdapter:
         return PostResult(post_id=post_id, url=shorts_url(post_id), state=state, detail=detail)
 
     def fetch_metrics(self, post_id: str, access_token: str) -> PostMetrics:
-        """``videos.list`` with ``part=statistics`` (1 quota unit): views, likes and comments. The Data API has no
-        share or save count, and omits a count the owner hid (likes) or switched off (comments): those stay None.
-        A video gone from the list (deleted, rejected) has no counts at all."""
+        """``videos.list`` with ``part=statistics`` (1 quota unit): views, likes and comments; then the average view
+        duration and share watched from YouTube Analytics (:meth:`_watch_time`). The Data API has no share or save
+        count, and omits a count the owner hid (likes) or switched off (comments): those stay None. A video gone
+        from the list (deleted, rejected) has no counts at all."""
         response = self._api_call(
             lambda: self._client.get(
                 f"{self._api}/youtube/v3/videos",
@@ -257,11 +269,45 @@ class YouTubeAdapter:
         if not items:
             return PostMetrics()
         statistics = items[0].get("statistics") or {}
+        avg_view_duration_s, retention = self._watch_time(post_id, access_token)
         return PostMetrics(
             views=_count(statistics.get("viewCount")),
             likes=_count(statistics.get("likeCount")),
             comments=_count(statistics.get("commentCount")),
+            avg_view_duration_s=avg_view_duration_s,
+            retention=retention,
         )
+
+    def _watch_time(self, video_id: str, access_token: str) -> tuple[float | None, float | None]:
+        """(average view duration in seconds, average share of the video watched) of the video's lifetime, from
+        ``reports.query`` of the YouTube Analytics API. Both None when YouTube has no figure yet (no row, or zeros:
+        an average over no views), when the grant lacks ``yt-analytics.readonly`` (an account connected before
+        Clipped asked for it; reconnecting grants it) or when the Analytics API refuses or is unavailable: watch
+        time is secondary, so the counts are kept and it stays NULL. A Short that loops is watched past 1.0."""
+        params = {
+            "ids": "channel==MINE",
+            "startDate": ANALYTICS_SINCE,
+            "endDate": _pacific_today(),
+            "metrics": ",".join(WATCH_METRICS),
+            "filters": f"video=={video_id}",
+        }
+        try:
+            response = self._api_call(
+                lambda: self._client.get(f"{self._analytics}/v2/reports", params=params, headers=_bearer(access_token)),
+                "YouTube Analytics report",
+            )
+        except (PlatformRejectedError, PlatformUnavailableError, RateLimitedError):
+            return None, None
+        body = _json_object(response)
+        names = [str(column.get("name")) for column in body.get("columnHeaders") or [] if isinstance(column, dict)]
+        rows = body.get("rows") or []
+        if not rows or not isinstance(rows[0], list) or len(rows[0]) != len(names):
+            return None, None
+        values = dict(zip(names, rows[0], strict=True))
+        duration, percentage = _number(values.get("averageViewDuration")), _number(values.get("averageViewPercentage"))
+        if not duration and not percentage:
+            return None, None
+        return duration, percentage / 100 if percentage is not None else None
 
     def _wait_until_settled(self, video_id: str, access_token: str) -> PostResult:
         # A fixed number of polls rather than a wall-clock deadline, so a test's no-op sleep cannot spin.
@@ -497,6 +543,13 @@ def _count(value: object) -> int | None:
         return None
 
 
+def _number(value: object) -> float | None:
+    """An Analytics report value (a JSON number), or None when it is absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 def _confirmed_offset(response: httpx.Response) -> int:
     """The next byte to send after a 308: one past the end of its ``Range: bytes=0-N`` (0 when there is none)."""
     match = _RANGE.fullmatch(response.headers.get("range", "").strip())
@@ -515,6 +568,15 @@ def _quota_reason(response: httpx.Response) -> str | None:
         if reason in _DAILY_QUOTA_REASONS or reason in _RATE_LIMIT_REASONS:
             return str(reason)
     return None
+
+
+def _pacific_today() -> str:
+    """Today in YouTube's reporting days (Pacific Time; UTC without time zone data), as YYYY-MM-DD."""
+    try:
+        zone: Any = ZoneInfo(_QUOTA_RESET_ZONE)
+    except ZoneInfoNotFoundError:
+        zone = UTC
+    return datetime.now(zone).date().isoformat()
 
 
 def _until_quota_reset(now: datetime | None = None) -> float:

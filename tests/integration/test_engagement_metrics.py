@@ -122,6 +122,7 @@ def world(
                 "authorize_url": f"{fake_youtube.base_url}/o/oauth2/v2/auth",
                 "token_url": f"{fake_youtube.base_url}/token",
                 "api_base_url": fake_youtube.base_url,
+                "analytics_base_url": fake_youtube.base_url,
             },
         ),
         tiktok=PlatformApp(
@@ -224,6 +225,10 @@ def published(
 def set_counts(world: World, *, youtube_views: int, x_likes: int) -> None:
     tiktok_public_id = world.tiktok.publishes[world.posts["tiktok"].post_id].public_post_id
     world.youtube.set_statistics(world.posts["youtube"].post_id, views=youtube_views, likes=80, comments=9)
+    # YouTube's watch time is in its Analytics API (the grant has yt-analytics.readonly); a looping Short passes 100 %.
+    world.youtube.set_watch_time(
+        world.posts["youtube"].post_id, average_view_duration_s=14, average_view_percentage=108.0
+    )
     world.tiktok.set_video_counts(tiktok_public_id, views=5000, likes=400, comments=30, shares=60)
     world.instagram.set_insights(
         world.posts["instagram"].post_id,
@@ -285,10 +290,14 @@ def test_a_day_is_pulled_per_post_written_with_nulls_and_passes_the_expectations
         "shares": None,  # the Data API has no share or save count: NULL, not 0
         "saves": None,
     }
+    assert (rows["youtube"]["avg_view_duration_s"], rows["youtube"]["retention"]) == (14.0, 1.08)
     assert (rows["tiktok"]["shares"], rows["tiktok"]["saves"]) == (60, None)
     assert (rows["instagram"]["saves"], rows["instagram"]["avg_view_duration_s"]) == (75, 7.2)
     assert (rows["x"]["views"], rows["x"]["shares"], rows["x"]["saves"]) == (900, 7, 0)
-    assert all(row["snapshot_day"] == day and row["retention"] is None for row in metrics.to_pylist())
+    # Watch time where the platform gives it: YouTube (Analytics API) and Instagram; TikTok's and X's APIs have none.
+    assert [rows[name]["avg_view_duration_s"] for name in ("tiktok", "x")] == [None, None]
+    assert [rows[name]["retention"] for name in ("tiktok", "instagram", "x")] == [None, None, None]
+    assert all(row["snapshot_day"] == day for row in metrics.to_pylist())
     assert rows["youtube"]["post_id"] == world.posts["youtube"].post_id
 
     facts = read_parquet(world.storage, publications_key("ws1", day))

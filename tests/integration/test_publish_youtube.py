@@ -22,7 +22,7 @@ from clipped.publish.models import (
     ResumeState,
 )
 from clipped.publish.oauth import code_challenge_s256, new_code_verifier, new_state
-from clipped.publish.youtube import READONLY_SCOPE, UPLOAD_SCOPE, YouTubeAdapter
+from clipped.publish.youtube import ANALYTICS_SCOPE, READONLY_SCOPE, UPLOAD_SCOPE, YouTubeAdapter
 from tests.support.fake_youtube import CHUNK_MULTIPLE, FakeYouTube, fake_youtube  # noqa: F401
 
 CHUNK = 256 * 1024
@@ -83,6 +83,7 @@ def make_adapter(fake: FakeYouTube, sleeps: list[float]) -> YouTubeAdapter:
         authorize_url=f"{fake.base_url}/o/oauth2/v2/auth",
         token_url=f"{fake.base_url}/token",
         api_base_url=fake.base_url,
+        analytics_base_url=fake.base_url,
         chunk_size=CHUNK,
         poll_interval_s=5,
         poll_timeout_s=30,
@@ -127,7 +128,7 @@ def test_connect_then_publish_a_real_mp4_in_chunks_until_processed(
     url = adapter.authorization_url(state="s", redirect_uri=REDIRECT_URI, code_challenge="challenge")
     query = parse_qs(urlsplit(url).query)
     assert query["access_type"] == ["offline"] and query["prompt"] == ["consent"]
-    assert set(query["scope"][0].split()) == {UPLOAD_SCOPE, READONLY_SCOPE}
+    assert set(query["scope"][0].split()) == {UPLOAD_SCOPE, READONLY_SCOPE, ANALYTICS_SCOPE}
     assert query["code_challenge_method"] == ["S256"]
 
     code, verifier = connect(adapter)
@@ -538,11 +539,23 @@ def test_fetch_metrics_maps_statistics_and_leaves_what_youtube_does_not_report_n
 
     metrics = adapter.fetch_metrics(video_id, access_token)
 
-    # The Data API has no share or save count and no watch time: NULL, never 0.
+    # The Data API has no share or save count: NULL, never 0. No watch time yet: YouTube Analytics has no row.
     assert metrics == PostMetrics(views=1200, likes=None, comments=7)
     [lookup] = [r for r in fake_youtube.requests if r.url.startswith("/youtube/v3/videos")]
     assert parse_qs(urlsplit(lookup.url).query)["part"] == ["statistics"]
     assert adapter.fetch_metrics("deleted0000", access_token) == PostMetrics()  # gone from the list: no counts
+
+    # Once YouTube Analytics has the video's watch time, it comes with the counts (a looping Short passes 100 %).
+    fake_youtube.set_watch_time(video_id, average_view_duration_s=21, average_view_percentage=112.5)
+    watched = adapter.fetch_metrics(video_id, access_token)
+    assert (watched.views, watched.avg_view_duration_s, watched.retention) == (1200, 21.0, 1.125)
+    [report] = [r for r in fake_youtube.requests if r.url.startswith("/v2/reports")][-1:]
+    asked = parse_qs(urlsplit(report.url).query)
+    assert asked["ids"] == ["channel==MINE"] and asked["filters"] == [f"video=={video_id}"]
+    assert asked["metrics"] == ["averageViewDuration,averageViewPercentage"]
+    # An account connected before Clipped asked for yt-analytics.readonly: its counts, and no watch time.
+    older_token, _ = fake_youtube.issue_tokens({UPLOAD_SCOPE, READONLY_SCOPE})
+    assert adapter.fetch_metrics(video_id, older_token) == PostMetrics(views=1200, likes=None, comments=7)
 
     fake_youtube.fail_next("videos.list", status=429, retry_after=9)
     assert adapter.fetch_metrics(video_id, access_token).views == 1200

@@ -15,8 +15,9 @@ Tests use the :func:`fake_youtube` fixture (``from tests.support.fake_youtube im
 and its knobs: :meth:`FakeYouTube.fail_next`, :meth:`FakeYouTube.fail_chunk`, :meth:`FakeYouTube.revoke_all`,
 :meth:`FakeYouTube.expire_sessions`, ``quota_limit``, ``processing_polls``, ``processing_outcome``,
 ``unticked_scopes``; and its records: ``videos``, ``sessions``, ``chunks``, ``requests``. Engagement:
-:meth:`FakeYouTube.add_video` and :meth:`FakeYouTube.set_statistics` (what ``videos.list`` with ``part=statistics``
-reports).
+:meth:`FakeYouTube.add_video`, :meth:`FakeYouTube.set_statistics` (what ``videos.list`` with ``part=statistics``
+reports) and :meth:`FakeYouTube.set_watch_time` (what the YouTube Analytics API's ``GET /v2/reports`` answers for a
+``video==`` filter: no row until set, as for a video YouTube has not computed yet; the fake wants that filter).
 """
 
 from __future__ import annotations
@@ -41,7 +42,23 @@ UPLOAD_SCOPE = "https://www.googleapis.com/auth/youtube.upload"
 READONLY_SCOPE = "https://www.googleapis.com/auth/youtube.readonly"
 YOUTUBE_SCOPE = "https://www.googleapis.com/auth/youtube"
 FORCE_SSL_SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
-KNOWN_SCOPES = {UPLOAD_SCOPE, READONLY_SCOPE, YOUTUBE_SCOPE, FORCE_SSL_SCOPE}
+ANALYTICS_SCOPE = "https://www.googleapis.com/auth/yt-analytics.readonly"
+DATA_API_SCOPES = {UPLOAD_SCOPE, READONLY_SCOPE, YOUTUBE_SCOPE, FORCE_SSL_SCOPE}
+KNOWN_SCOPES = DATA_API_SCOPES | {ANALYTICS_SCOPE}
+# reports.query: an analytics scope, and (since 2024) youtube.readonly as well.
+REPORT_SCOPES = {ANALYTICS_SCOPE, YOUTUBE_SCOPE}
+REPORT_READ_SCOPES = {READONLY_SCOPE, YOUTUBE_SCOPE}
+# Video metrics of a channel report: name → the column's data type.
+REPORT_METRICS = {
+    "views": "INTEGER",
+    "estimatedMinutesWatched": "INTEGER",
+    "averageViewDuration": "INTEGER",
+    "averageViewPercentage": "FLOAT",
+    "likes": "INTEGER",
+    "comments": "INTEGER",
+    "shares": "INTEGER",
+}
+REPORT_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 CHUNK_MULTIPLE = 262144  # 256 KiB: every chunk but the last is at least this and should be a multiple of it
 ACCESS_TOKEN_LIFETIME_S = 3599
@@ -191,6 +208,8 @@ class FakeYouTube:
         self._chunk_faults: dict[int, list[_Fault]] = {}
         # Video id → the statistics resource's counts; a count set to None is left out (hidden likes, comments off).
         self.statistics: dict[str, dict[str, int | None]] = {}
+        # Video id → (averageViewDuration s, averageViewPercentage) a report answers; unset: no row yet.
+        self.watch_time: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
     # --- knobs -----------------------------------------------------------------------------------------------------
@@ -225,7 +244,7 @@ class FakeYouTube:
 
     def issue_tokens(self, scopes: set[str] | None = None) -> tuple[str, str]:
         """An (access token, refresh token) pair for the channel without the consent dance."""
-        scopes = scopes or {UPLOAD_SCOPE, READONLY_SCOPE}
+        scopes = scopes or {UPLOAD_SCOPE, READONLY_SCOPE, ANALYTICS_SCOPE}
         grant = FakeGrant("1//" + secrets.token_urlsafe(32), self.client_id, self.channel_id, frozenset(scopes))
         self.grants.append(grant)
         return self._new_access_token(grant), str(grant.refresh_token)
@@ -257,6 +276,11 @@ class FakeYouTube:
         with self._lock:
             self.statistics[video_id] = {"viewCount": views, "likeCount": likes, "commentCount": comments}
 
+    def set_watch_time(self, video_id: str, *, average_view_duration_s: int, average_view_percentage: float) -> None:
+        """What a YouTube Analytics report says of ``video_id``'s watch time from now on."""
+        with self._lock:
+            self.watch_time[video_id] = (average_view_duration_s, average_view_percentage)
+
     # --- records ---------------------------------------------------------------------------------------------------
 
     def bytes_received(self) -> int:
@@ -282,6 +306,7 @@ class FakeYouTube:
                 ("GET", "/youtube/v3/videos"): ("videos.list", self._videos_list),
                 ("POST", "/upload/youtube/v3/videos"): ("videos.insert", self._videos_insert),
                 ("PUT", "/upload/youtube/v3/videos"): ("upload", self._upload_put),
+                ("GET", "/v2/reports"): ("reports.query", self._reports_query),
             }.get((method, url.path))
             if route is None:
                 return _text(404, "Not Found")
@@ -510,7 +535,7 @@ class FakeYouTube:
         return _json(200, {"kind": "youtube#channelListResponse", "etag": _etag(), "pageInfo": page, "items": items})
 
     def _videos_list(self, query: dict[str, str], headers: dict[str, str], _body: bytes) -> _Reply:
-        auth = self._authenticate(headers, KNOWN_SCOPES)
+        auth = self._authenticate(headers, DATA_API_SCOPES)
         if isinstance(auth, _Reply):
             return auth
         if not query.get("part"):
@@ -539,6 +564,44 @@ class FakeYouTube:
             items.append(self._video_resource(video, parts))
         page = {"totalResults": len(items), "resultsPerPage": len(items)}
         return _json(200, {"kind": "youtube#videoListResponse", "etag": _etag(), "items": items, "pageInfo": page})
+
+    # --- Analytics API ---------------------------------------------------------------------------------------------
+
+    def _reports_query(self, query: dict[str, str], headers: dict[str, str], _body: bytes) -> _Reply:
+        """``GET /v2/reports`` of one channel's videos: one row of the asked metrics over the ``video==`` filter's
+        videos, or no ``rows`` when YouTube has no figures for them yet."""
+        auth = self._authenticate(headers, REPORT_SCOPES)
+        if isinstance(auth, _Reply):
+            return auth
+        if not auth.grant.scopes & REPORT_READ_SCOPES:
+            return _google_error(
+                403, "Request had insufficient authentication scopes.", "insufficientPermissions",
+                "Insufficient Permission", domain="global", status="PERMISSION_DENIED",
+            )  # fmt: skip
+        for name in ("ids", "startDate", "endDate", "metrics"):
+            if not query.get(name):
+                return _required_parameter(name)
+        if query["ids"] not in ("channel==MINE", f"channel=={self.channel_id}"):
+            return _google_error(403, "Forbidden", "forbidden", domain="global")
+        start, end = query["startDate"], query["endDate"]
+        if not (REPORT_DATE.fullmatch(start) and REPORT_DATE.fullmatch(end)) or start > end:
+            return _google_error(400, "Invalid date range.", "badRequest", domain="global")
+        metrics = query["metrics"].split(",")
+        unknown = [name for name in metrics if name not in REPORT_METRICS]
+        if unknown:
+            message = f"Unknown identifier ({unknown[0]}) given in field parameters.metrics."
+            return _google_error(400, message, "badRequest", domain="global")
+        kind, _, video_ids = query.get("filters", "").partition("==")
+        if kind != "video" or not video_ids:
+            return _google_error(400, "The query is not supported by the fake.", "badRequest", domain="global")
+        columns = [{"name": name, "columnType": "METRIC", "dataType": REPORT_METRICS[name]} for name in metrics]
+        answer: dict[str, Any] = {"kind": "youtubeAnalytics#resultTable", "columnHeaders": columns}
+        watched = [self.watch_time[video_id] for video_id in video_ids.split(",") if video_id in self.watch_time]
+        if len(watched) == 1:
+            duration, percentage = watched[0]
+            known = {"averageViewDuration": duration, "averageViewPercentage": percentage}
+            answer["rows"] = [[known.get(name, 0) for name in metrics]]
+        return _json(200, answer)
 
     def _video_resource(self, video: FakeVideo, parts: list[str]) -> dict[str, Any]:
         resource: dict[str, Any] = {"kind": "youtube#video", "etag": _etag(), "id": video.id}
