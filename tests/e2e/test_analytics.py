@@ -214,6 +214,12 @@ def _sees_every_chart_and_table(page: Page) -> None:
     expect(top).to_have_count(5)
     expect(top.first).to_contain_text("Why does nobody cut like this?")
     expect(top.first).to_contain_text("2,800")
+    # The clip's selector score, then its hook, flow, value and energy sub-scores, out of 100.
+    header = [text.strip() for text in page.locator("table.top-clips thead th").all_inner_texts()]
+    cells = [text.strip() for text in top.first.locator("th, td").all_inner_texts()]
+    scores_at = header.index("Score")
+    assert header[scores_at : scores_at + 5] == ["Score", "Hook", "Flow", "Value", "Energy"], header
+    assert cells[scores_at : scores_at + 5] == ["82", "92", "70", "80", "85"], cells
     expect(top.first.get_by_role("link", name="Why does nobody cut like this?", exact=True)).to_have_attribute(
         "href", "#/clips/clip-p1"
     )

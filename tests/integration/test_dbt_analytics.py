@@ -18,6 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from dagster_dbt import DbtCliResource
 
+from clipped.learn.outcomes import outcomes_from_rows
+from clipped.learn.versions import load_rows
 from clipped_assets.dbt_models import analytics_models
 from clipped_resources.warehouse import DBT_PROJECT_DIR, RawParquet, WarehouseResource, dbt_executable
 from tests.support.s3_server import S3Bucket
@@ -182,6 +184,14 @@ def assert_engagement_facts(warehouse: WarehouseResource) -> None:
     assert close(first["engagement_rate"], 0.2) and first["days_since_post"] == 1
     assert first["hook_text"] == "Why does nobody cut like this?" and first["caption_style"] == "karaoke"
     assert first["score"] == 0.9 and first["posting_hour_local"] == 18 and first["clip_id"] == "tt-1"
+    assert_clip_features(first)
+
+
+def assert_clip_features(fact: dict[str, Any]) -> None:
+    """A fact row of tt-1 carries its clip's sub-scores, duration and posting time."""
+    sub_scores = [fact[f"score_{name}"] for name in ("hook", "flow", "value", "energy")]
+    assert sub_scores == [0.9, 0.5, 0.5, 0.5] and fact["duration_s"] == 22.0
+    assert fact["published_at"] == at(DAY1, 18, 5)
 
 
 def test_dbt_build_on_local_parquet_then_a_day_later(tmp_path: Path) -> None:
@@ -207,6 +217,7 @@ def test_dbt_build_on_local_parquet_then_a_day_later(tmp_path: Path) -> None:
     assert len(facts) == 12
     assert facts[("yt-1", DAY2)]["engagement_rate"] is None
     assert close(facts[("x-1", DAY2)]["engagement_rate"], 0.15)
+    assert_clip_features(facts[("tt-1", DAY2)])
 
     performance = rows_by(ws1, "select * from fct_clip_performance where workspace_id = 'ws1'", "publication_id")
     assert performance["tt-1"]["latest_snapshot_day"] == DAY2 and performance["tt-1"]["views"] == 1000
@@ -248,6 +259,14 @@ def test_dbt_build_on_local_parquet_then_a_day_later(tmp_path: Path) -> None:
     assert performance["tt-1"]["latest_snapshot_day"] == DAY3 and performance["tt-1"]["views"] == 2000
     growth = rows_by(ws1, "select * from account_growth where account_id = 'acc-tt'", "day")
     assert growth[DAY3]["cumulative_views"] == 2510 - 1000 + 2000  # the other posts carry their day-2 counts
+
+    # ranking_weights reads this mart as built: the columns the learner needs, under the names it expects.
+    rows = load_rows(ws1, "ws1")
+    assert len(outcomes_from_rows(rows, min_age_days=0)) == 8  # yt-1 reported no views: not a post with 0 views
+    [aged] = outcomes_from_rows(rows)  # only tt-1 is 2 days old at its latest snapshot
+    assert (aged.publication_id, aged.views, aged.age_days, aged.duration_s) == ("tt-1", 2000, 2.0, 22.0)
+    assert (aged.hook_type, aged.caption_style, aged.posting_hour) == ("question", "karaoke", 18)
+    assert aged.scores == {"hook": 0.9, "flow": 0.5, "value": 0.5, "energy": 0.5}
 
 
 def test_a_failing_dbt_test_is_a_failed_check_and_stops_the_models_below(tmp_path: Path) -> None:
