@@ -31,6 +31,13 @@ RANKING_FILE = "ranking.json"  # what ranked and wrote the candidates, its token
 SUMMARY_FILE = "summary.json"
 FACES_FILE = "faces.json"
 RENDERED_CLIPS_FILE = "rendered_clips.json"
+# A rendered clip's files, by file name under its folder (``SourceRef.clip_key(clip_id, name)``).
+CLIP_FILES = ("clip.mp4", "thumbnail.jpg", "captions.ass")
+VARIATIONS_FILE = "variations.json"  # the variants of a clip's moment and how unique each is
+# A clip version's own files beside its CLIP_FILES (``ClipVersionRef.key(name)``): what was asked, then the
+# rendered version as the manifest describes a clip (keys, window, inspection), written after its files.
+VERSION_REQUEST_FILE = "request.json"
+VERSION_CLIP_FILE = "clip.json"
 
 # Partitioning names shared by the asset graph and the review API (which must not import the asset modules).
 SOURCE_VIDEO_PARTITIONS = "source_video"

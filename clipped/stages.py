@@ -10,3 +10,6 @@ CANDIDATES = Stage("candidates", code_version="3")  # 2: writing; 3: baseline, r
 FACES = Stage("faces", code_version="1")
 RENDERED_CLIPS = Stage("rendered_clips", code_version="2")
 SOURCE_SUMMARY = Stage("source_summary", code_version="1")
+MOMENT_INDEX = Stage("moment_index", code_version="1")
+# Recorded per version (clipped.render.versions.version_stage), so a new version never invalidates another.
+CLIP_VERSION = Stage("clip_version", code_version="2")

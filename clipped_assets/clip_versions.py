@@ -29,7 +29,6 @@ from clipped.render.variation_set import (
     variations_key,
 )
 from clipped.render.versions import (
-    CLIP_VERSION,
     VERSION_CHECKS,
     VERSION_CLIP_FILE,
     ClipVersionError,
@@ -43,6 +42,7 @@ from clipped.review_links import clip_page
 from clipped.search.moment_clip import is_moment_clip, read_moment_clip_request, render_moment_clip
 from clipped.stage_outputs import read_request
 from clipped.stage_record import StageOutputs, reuse_or_compute
+from clipped.stages import CLIP_VERSION
 from clipped.types import RenderedClip
 from clipped_assets.finishing_config import FinishingConfig
 from clipped_assets.partitions import clip_version_partitions

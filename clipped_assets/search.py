@@ -4,9 +4,9 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, Ret
 
 from clipped.layout import SOURCE_FILE, TRANSCRIPT_FILE
 from clipped.search.frames import ScreenTextUnavailableError
-from clipped.search.moments import MOMENT_INDEX, index_source
+from clipped.search.moments import index_source
 from clipped.stage_record import StageOutputs, upstream_fingerprint
-from clipped.stages import SOURCE_VIDEO, TRANSCRIPT
+from clipped.stages import MOMENT_INDEX, SOURCE_VIDEO, TRANSCRIPT
 from clipped.types import Transcript
 from clipped_assets.step_context import materialize_stage, progress_for, source_of, stage_asset
 from clipped_assets.understand import transcript

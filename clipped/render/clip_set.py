@@ -10,7 +10,7 @@ from typing import Protocol
 
 from clipped.brand.bumpers import local_bumpers
 from clipped.brand.kit import local_logo, read_brand_kit
-from clipped.layout import SOURCE_FILE, TRANSCRIPT_FILE, SourceRef
+from clipped.layout import CLIP_FILES, SOURCE_FILE, TRANSCRIPT_FILE, SourceRef
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.bumpers import NO_BUMPERS, Bumpers, add_bumpers, media_facts
 from clipped.render.inputs import load_render_inputs
@@ -20,8 +20,6 @@ from clipped.render_manifest import RenderedClipsManifest
 from clipped.stage_outputs import read_candidates
 from clipped.storage import Storage
 from clipped.types import Candidate, ClipSettings, RenderedClip, Transcript
-
-CLIP_FILES = ("clip.mp4", "thumbnail.jpg", "captions.ass")
 
 
 class ClipEncoder(Protocol):

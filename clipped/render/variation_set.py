@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from clipped.brand.bumpers import local_bumpers
 from clipped.brand.kit import local_logo, read_brand_kit
-from clipped.layout import SOURCE_FILE, ClipVersionRef, SourceRef
+from clipped.layout import SOURCE_FILE, VARIATIONS_FILE, ClipVersionRef, SourceRef
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.clip_set import ClipEncoder, render_and_inspect
 from clipped.render.inputs import load_render_inputs
@@ -23,8 +23,6 @@ from clipped.render.versions import VERSION_CLIP_FILE, ClipVersionRequest, rende
 from clipped.stage_outputs import read_request
 from clipped.storage import Storage
 from clipped.types import Candidate, ClipSettings, RenderedClip
-
-VARIATIONS_FILE = "variations.json"
 
 
 class Variant(BaseModel):

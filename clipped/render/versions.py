@@ -13,21 +13,27 @@ from clipped.brand.bumpers import local_bumpers
 from clipped.brand.kit import local_logo, read_brand_kit
 from clipped.editing import retext_words, snap_window
 from clipped.effects import ClipEffects
-from clipped.layout import RENDERED_CLIPS_FILE, SOURCE_FILE, TRANSCRIPT_FILE, ClipVersionRef, SourceRef
+from clipped.layout import (
+    CLIP_FILES,
+    RENDERED_CLIPS_FILE,
+    SOURCE_FILE,
+    TRANSCRIPT_FILE,
+    VERSION_CLIP_FILE,
+    VERSION_REQUEST_FILE,
+    ClipVersionRef,
+    SourceRef,
+)
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.clip_checks import failing_clip_ranks
-from clipped.render.clip_set import CLIP_FILES, ClipEncoder, render_and_inspect
+from clipped.render.clip_set import ClipEncoder, render_and_inspect
 from clipped.render.inputs import load_render_inputs
 from clipped.render_manifest import RenderedClipsManifest
 from clipped.stage_outputs import read_request
 from clipped.stage_record import Stage
+from clipped.stages import CLIP_VERSION
 from clipped.storage import Storage
 from clipped.types import Aspect, Candidate, ClipSettings, RenderedClip, Transcript
 
-CLIP_VERSION = Stage("clip_version", code_version="2")
-VERSION_REQUEST_FILE = "request.json"
-# The rendered version as the manifest describes a clip (keys, window, inspection): written after its files.
-VERSION_CLIP_FILE = "clip.json"
 MAX_VARIATIONS = 4  # each variant is a full encode
 
 # The delivery contract of rendered_clips, checked on one version; each name maps to the rendered_clips check.

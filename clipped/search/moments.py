@@ -28,11 +28,9 @@ from clipped.search.frames import (
 )
 from clipped.search.moment_store import MomentRow, MomentStore
 from clipped.select.sentences import split_sentences
-from clipped.stage_record import Stage
 from clipped.storage import Storage
 from clipped.types import Sentence, Transcript
 
-MOMENT_INDEX = Stage("moment_index", code_version="1")
 MOMENTS_FOLDER = "moments"
 SCREEN_MOMENT_S = 5.0  # how long a moment found on screen lasts (the frame is its middle's best guess)
 
