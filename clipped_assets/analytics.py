@@ -31,6 +31,7 @@ from clipped.analytics.engagement import (
 )
 from clipped.analytics.expectations import validate_engagement_day
 from clipped_assets.publish import publications
+from clipped_assets.step_context import bad_input_policy
 from clipped_resources.publisher import PublisherResource
 from clipped_resources.storage import StorageResource
 
@@ -47,6 +48,7 @@ engagement_days = DailyPartitionsDefinition(start_date="2026-01-01", timezone="U
     description="Per-post engagement (views, likes, comments, shares, saves, watch time) from each platform's "
     "insights API, with the published clips' features; one Parquet pair per workspace and day.",
 )
+@bad_input_policy
 def engagement_metrics(
     context: AssetExecutionContext, storage: StorageResource, publisher: PublisherResource
 ) -> MaterializeResult:

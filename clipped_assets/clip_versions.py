@@ -4,15 +4,11 @@ The review API stores the version's request, adds its partition and launches ``c
 re-render is a run like any other: in the UI's lineage under ``rendered_clips``, and on the k8s workers in prod.
 """
 
-import contextlib
-from collections.abc import Iterator
-
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    Failure,
     MaterializeResult,
     MetadataValue,
     RetryPolicy,
@@ -31,7 +27,6 @@ from clipped.render.variation_set import (
 from clipped.render.versions import (
     VERSION_CHECKS,
     VERSION_CLIP_FILE,
-    ClipVersionError,
     read_version_request,
     render_clip_version,
     version_check_results,
@@ -47,7 +42,7 @@ from clipped.types import RenderedClip
 from clipped_assets.finishing_config import FinishingConfig
 from clipped_assets.partitions import clip_version_partitions
 from clipped_assets.render import rendered_clips
-from clipped_assets.step_context import failing_clearly, progress_for
+from clipped_assets.step_context import bad_input_policy, progress_for
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import StorageResource
 
@@ -68,36 +63,36 @@ from clipped_resources.storage import StorageResource
     ],
     description="One rendered clip rendered again with another caption style, in its own folder; old versions stay.",
 )
+@bad_input_policy
 def clip_version(
     context: AssetExecutionContext, config: FinishingConfig, storage: StorageResource, render: RenderOptions
 ) -> MaterializeResult:
-    with failing_clearly(), never_retried():
-        version = ClipVersionRef.from_partition_key(context.partition_key)
-        request = read_version_request(storage, version)
-        settings = read_request(storage, version.source).settings
-        if config.model_dump(exclude_none=True):  # run config wins over the stored request and the job's settings
-            effects = config.applied_to(request.effects or settings.effects)
-            request = request.model_copy(update={"effects": effects})
-        # A clip made from a searched moment has no rendered original: its own request carries its window.
-        moment = read_moment_clip_request(storage, version) if is_moment_clip(version) else None
-        # The clip id carries the fingerprint of the rendered_clips it came from, so the request pins the upstream.
-        asked = (moment or request).model_dump()
-        inputs = [asked, render.model_dump(exclude={"parallel_clips"}), ffmpeg_identity().model_dump()]
-        # The finishing a version gets when its request names none, and the workspace's brand kit.
-        inputs += [settings.effects.model_dump(), brand_fingerprint(storage, version.source.workspace_id)]
+    version = ClipVersionRef.from_partition_key(context.partition_key)
+    request = read_version_request(storage, version)
+    settings = read_request(storage, version.source).settings
+    if config.model_dump(exclude_none=True):  # run config wins over the stored request and the job's settings
+        effects = config.applied_to(request.effects or settings.effects)
+        request = request.model_copy(update={"effects": effects})
+    # A clip made from a searched moment has no rendered original: its own request carries its window.
+    moment = read_moment_clip_request(storage, version) if is_moment_clip(version) else None
+    # The clip id carries the fingerprint of the rendered_clips it came from, so the request pins the upstream.
+    asked = (moment or request).model_dump()
+    inputs = [asked, render.model_dump(exclude={"parallel_clips"}), ffmpeg_identity().model_dump()]
+    # The finishing a version gets when its request names none, and the workspace's brand kit.
+    inputs += [settings.effects.model_dump(), brand_fingerprint(storage, version.source.workspace_id)]
 
-        def compute() -> StageOutputs:
-            progress = progress_for(context, CLIP_VERSION.name)
-            if moment is not None:
-                render_moment_clip(storage, render, version.source, moment, progress)
-            elif request.variations:  # the whole set in this one run: variant i is version ``version - i``
-                render_variation_versions(storage, render, version.source, request, progress)
-                return StageOutputs(variation_output_keys(request, version.source))
-            else:
-                render_clip_version(storage, render, version.source, request, progress)
-            return StageOutputs(version_output_keys(version))
+    def compute() -> StageOutputs:
+        progress = progress_for(context, CLIP_VERSION.name)
+        if moment is not None:
+            render_moment_clip(storage, render, version.source, moment, progress)
+        elif request.variations:  # the whole set in this one run: variant i is version ``version - i``
+            render_variation_versions(storage, render, version.source, request, progress)
+            return StageOutputs(variation_output_keys(request, version.source))
+        else:
+            render_clip_version(storage, render, version.source, request, progress)
+        return StageOutputs(version_output_keys(version))
 
-        result = reuse_or_compute(storage, version.source, version_stage(version), inputs, compute)
+    result = reuse_or_compute(storage, version.source, version_stage(version), inputs, compute)
     if result.reused:
         context.log.info(f"reusing complete {version.folder} of {version.source.partition_key}")
     clip = storage.read_model(version.key(VERSION_CLIP_FILE), RenderedClip)
@@ -125,12 +120,3 @@ def clip_version(
             for name, passed in version_check_results(clip, settings).items()
         ],
     )
-
-
-@contextlib.contextmanager
-def never_retried() -> Iterator[None]:
-    """A version that cannot be rendered as asked fails at once with its one-line reason, without a retry."""
-    try:
-        yield
-    except ClipVersionError as exc:
-        raise Failure(description=str(exc), allow_retries=False) from exc

@@ -17,6 +17,7 @@ from dagster import (
 from clipped.layout import check_workspace_id
 from clipped.learn.report import context_markdown, weight_changes_markdown
 from clipped.learn.versions import learn_ranking_weights, load_rows, version_key
+from clipped_assets.step_context import bad_input_policy
 from clipped_resources.storage import StorageResource
 from clipped_resources.warehouse import WarehouseResource
 
@@ -35,6 +36,7 @@ performance_mart = AssetDep(AssetKey("fct_clip_performance"), partition_mapping=
         "versioned; accepted only when they rank held-out posts better. candidates uses the latest accepted."
     ),
 )
+@bad_input_policy
 def ranking_weights(
     context: AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource
 ) -> MaterializeResult:

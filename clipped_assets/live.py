@@ -33,6 +33,7 @@ from clipped.live.clips import clip_moment
 from clipped.live.layout import LIVE_MOMENT_PARTITIONS, LIVE_STREAM_PARTITIONS, STREAM_FILE, StreamRef
 from clipped.live.models import LiveClip, SegmentRecord, StreamHealth, StreamRecord
 from clipped.live.recorder import Recorder
+from clipped_assets.step_context import bad_input_policy
 from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import StorageResource
@@ -56,6 +57,7 @@ RECORDER_POD = {"container_config": {"resources": {"requests": {"cpu": "500m", "
     kinds={"streamlink", "ffmpeg"},
     description="A live stream recorded into its ring buffer of ~2 s segments (runs as long as the stream lasts).",
 )
+@bad_input_policy
 def stream_segments(
     context: AssetExecutionContext, storage: StorageResource, streams: StreamsResource, ingest: IngestPolicy
 ) -> MaterializeResult:
@@ -116,6 +118,7 @@ def each_clip_to_its_stream() -> MultiToSingleDimensionPartitionMapping:
     retry_policy=RetryPolicy(max_retries=1),
     description="The clip of one moment of a live stream: its window from the ring buffer, rendered like VOD clips.",
 )
+@bad_input_policy
 def live_clips(
     context: AssetExecutionContext, storage: StorageResource, render: RenderOptions, streams: StreamsResource
 ) -> MaterializeResult:

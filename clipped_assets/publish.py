@@ -28,7 +28,7 @@ from clipped.publish.publishing import publish_publication
 from clipped.publish.records import PUBLICATION_PARTITIONS, Publication
 from clipped_assets.partitions import source_video_partitions
 from clipped_assets.render import rendered_clips
-from clipped_assets.step_context import progress_for
+from clipped_assets.step_context import bad_input_policy, progress_for
 from clipped_resources.publisher import PublisherResource
 from clipped_resources.storage import StorageResource
 
@@ -46,6 +46,7 @@ publication_partitions = MultiPartitionsDefinition(
     kinds={"api"},
     description="A clip posted to one connected account through the platform's official API (exactly once).",
 )
+@bad_input_policy
 def publications(
     context: AssetExecutionContext, storage: StorageResource, publisher: PublisherResource
 ) -> MaterializeResult:

@@ -17,22 +17,20 @@ from clipped.stage_record import Stage, StageOutputs, StageRecord, reuse_or_comp
 from clipped.storage import Storage
 from clipped_assets.partitions import source_video_partitions
 
+# Set on an asset body wrapped by :func:`bad_input_policy` (tests/unit/test_bad_input_policy.py looks for it).
+BAD_INPUT_POLICY = "clipped_bad_input_policy"
+
 
 def stage_asset(stage: Stage, **asset_kwargs: Any) -> Callable[[Callable[..., Any]], AssetsDefinition]:
-    """``@asset`` for one pipeline stage: one partition per source, the stage's name and code version, and the
-    bad-input policy (a one-line, never-retried failure) around the whole body."""
+    """``@asset`` for one pipeline stage: one partition per source, the stage's name and code version, progress
+    at start and end, and the bad-input policy (:func:`bad_input_policy`) around the whole body."""
 
     def decorate(body: Callable[..., Any]) -> AssetsDefinition:
         @functools.wraps(body)  # Dagster reads the body's parameters (context, resources) through __wrapped__
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def reporting_progress(*args: Any, **kwargs: Any) -> Any:
             # Start and end are reported too, so a step that reuses its outputs still moves its progress bar.
             publish_step_progress(stage.name, 0.0)
-            try:
-                with failing_clearly():
-                    result = body(*args, **kwargs)
-            except Failure as failure:
-                _observe_failure(stage, [*args, *kwargs.values()], failure)
-                raise
+            result = body(*args, **kwargs)
             publish_step_progress(stage.name, 1.0)
             return result
 
@@ -41,22 +39,40 @@ def stage_asset(stage: Stage, **asset_kwargs: Any) -> Callable[[Callable[..., An
             code_version=stage.code_version,
             partitions_def=source_video_partitions,
             **asset_kwargs,
-        )(guarded)
+        )(bad_input_policy(reporting_progress))
 
     return decorate
 
 
-def _observe_failure(stage: Stage, arguments: list[Any], failure: Failure) -> None:
-    """Record why bad input failed the stage as an observation of its partition, so the partition's page in the
-    Dagster UI says why (a failed step is otherwise only explained in its run's logs)."""
+def bad_input_policy(body: Callable[..., Any]) -> Callable[..., Any]:
+    """The one bad-input policy of every asset body: an error that means the input cannot be processed
+    (:data:`clipped.errors.BAD_INPUT_ERRORS`) fails the step with its one line and no retry, and the reason is
+    recorded on the partition; any other error is a fault and retries under the asset's ``RetryPolicy``."""
+
+    @functools.wraps(body)  # Dagster reads the body's parameters (context, config, resources) through __wrapped__
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            with failing_clearly():
+                return body(*args, **kwargs)
+        except Failure as failure:
+            _observe_failure([*args, *kwargs.values()], failure)
+            raise
+
+    setattr(guarded, BAD_INPUT_POLICY, True)
+    return guarded
+
+
+def _observe_failure(arguments: list[Any], failure: Failure) -> None:
+    """Record why the step failed as an observation of its partition, so the partition's page in the Dagster UI
+    says why (a failed step is otherwise only explained in its run's logs)."""
     context = next((a for a in arguments if isinstance(a, AssetExecutionContext)), None)
     if context is None or not failure.description:
         return
     context.log_event(
         AssetObservation(
-            asset_key=stage.name,
-            partition=context.partition_key,
-            metadata={"failure": failure.description, "run_id": context.run_id},
+            asset_key=context.asset_key,
+            partition=context.partition_key if context.has_partition_key else None,
+            metadata={"failure": failure.description, "run_id": context.run.run_id},
         )
     )
 
