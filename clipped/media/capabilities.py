@@ -14,10 +14,12 @@ import functools
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -138,6 +140,46 @@ _FRAME_SAMPLING_ARGS = (
     "-f", "rawvideo", "frames.raw",
 )  # fmt: skip
 _WAV_ARGS = (*_AUDIO, "-vn", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav", "probe.wav")
+# The finishing options (clipped.render.layouts, overlays, cleanup_cuts, profanity, bumpers), in their spellings.
+_SPLIT_LAYOUT_ARGS = (
+    "-loglevel", "verbose", *_VIDEO, "-vf",
+    "fps=30,split[topin][bottomin];"
+    "[topin]sendcmd=filename=top.cmd,crop@top=w=32:h=32:x=0:y=0:exact=1,scale=36:36:flags=bicubic,crop=36:18:0:9[top];"
+    "[bottomin]sendcmd=filename=bottom.cmd,crop@bottom=w=32:h=32:x=8:y=8:exact=1,scale=36:36:flags=bicubic,"
+    "crop=36:18:0:9[bottom];[top][bottom]vstack,setsar=1,format=yuv420p",
+    "-f", "null", "-",
+)  # fmt: skip
+_LOGO_ARGS = (
+    *_VIDEO, "-vf",
+    "fps=30,scale=36:64:flags=bicubic,setsar=1[main];movie=filename=logo.png,format=rgba,scale=8:-2:flags=bicubic,"
+    "colorchannelmixer=aa=0.700[logo];[main][logo]overlay=x=W-w-2:y=2:format=auto,format=yuv420p",
+    "-f", "null", "-",
+)  # fmt: skip
+_CLEANUP_CUT_ARGS = (
+    *_VIDEO, *_AUDIO, "-filter_complex",
+    "[0:v]select='between(t,-0.0167,0.0500)+between(t,0.1000,0.1833)',setpts=N/FRAME_RATE/TB[v];"
+    "[1:a]asplit=2[cut0][cut1];"
+    "[cut0]atrim=start=0.0000:end=0.3000,asetpts=PTS-STARTPTS,afade=t=in:d=0.01,afade=t=out:st=0.2900:d=0.01[kept0];"
+    "[cut1]atrim=start=0.5000:end=0.9000,asetpts=PTS-STARTPTS,afade=t=in:d=0.01,afade=t=out:st=0.3900:d=0.01[kept1];"
+    "[kept0][kept1]concat=n=2:v=0:a=1[a]",
+    "-map", "[v]", "-map", "[a]", "-f", "null", "-",
+)  # fmt: skip
+_CENSOR_ARGS = (
+    *_AUDIO, "-af",
+    "asetpts=N/SR/TB,aeval=exprs='if(between(t,0.100,0.300),0.25*sin(2*PI*1000*t),val(ch))':channel_layout=same",
+    "-f", "null", "-",
+)  # fmt: skip
+_BUMPER_FORMAT = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
+_BUMPER_FRAME = "scale=64:64:force_original_aspect_ratio=decrease,pad=64:64:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30"
+_BUMPER_ARGS = (
+    "-f", "lavfi", "-i", "testsrc2=s=48x64:r=30:d=0.2", *_AUDIO, "-filter_complex",
+    f"[0:v]split[b0][b1];[b0]{_BUMPER_FRAME},format=yuv420p[v0];[b1]{_BUMPER_FRAME},format=yuv420p[v1];"
+    f"anullsrc=r=48000:cl=stereo,atrim=0:0.200,{_BUMPER_FORMAT}[a0];[1:a]{_BUMPER_FORMAT}[a1];"
+    "[v0][a0][v1][a1]concat=n=2:v=1:a=1[v][a]",
+    "-map", "[v]", "-map", "[a]", "-f", "null", "-",
+)  # fmt: skip
+_COMMANDS_SUCCEED = (r"Command reply for command #\d+: ret:Success",)
+_COMMAND_REFUSED = r"Command reply for command #\d+: ret:(?!Success).*"
 
 # In the order a reader would check them: a binary without libx264 is reported as such, not as a failed MP4.
 FEATURES: tuple[FfmpegFeature, ...] = (
@@ -147,9 +189,8 @@ FEATURES: tuple[FfmpegFeature, ...] = (
     FfmpegFeature(
         "sendcmd moving a named crop (crop@follow, exact=1)",
         _CROP_ARGS,
-        expect=(r"Command reply for command #\d+: ret:Success",),
-        # A target filter that refuses the command still lets the run exit 0.
-        forbid=r"Command reply for command #\d+: ret:(?!Success).*",
+        expect=_COMMANDS_SUCCEED,
+        forbid=_COMMAND_REFUSED,  # a target filter that refuses the command still lets the run exit 0
     ),
     FfmpegFeature("the ass subtitles filter (libass)", _ASS_ARGS),
     FfmpegFeature("two-pass loudnorm (JSON measurement, linear apply)", _LOUDNORM_ARGS, expect=(r'"input_i"',)),
@@ -167,6 +208,16 @@ FEATURES: tuple[FfmpegFeature, ...] = (
     FfmpegFeature("a JPEG thumbnail (image2, -update)", _THUMBNAIL_ARGS),
     FfmpegFeature("raw frame sampling (select, -fps_mode passthrough)", _FRAME_SAMPLING_ARGS),
     FfmpegFeature("16 kHz mono WAV extraction (pcm_s16le)", _WAV_ARGS),
+    FfmpegFeature(
+        "the split layout (split, two sendcmd-driven crops, vstack)",
+        _SPLIT_LAYOUT_ARGS,
+        expect=_COMMANDS_SUCCEED,
+        forbid=_COMMAND_REFUSED,
+    ),
+    FfmpegFeature("the logo overlay (movie, colorchannelmixer, overlay)", _LOGO_ARGS),
+    FfmpegFeature("clean-up cuts (select, asplit, atrim, afade, concat)", _CLEANUP_CUT_ARGS),
+    FfmpegFeature("the profanity mute and bleep (aeval per sample)", _CENSOR_ARGS),
+    FfmpegFeature("brand bumpers (pad, anullsrc, concat of video and audio)", _BUMPER_ARGS),
 )
 
 
@@ -195,6 +246,9 @@ def _probe_file(path: str, size: int, mtime_ns: int, features: tuple[FfmpegFeatu
     with tempfile.TemporaryDirectory(prefix="clipped-ffmpeg-probe-") as scratch:
         folder = Path(scratch)
         (folder / "crop.cmd").write_text(_CROP_SCRIPT)
+        (folder / "top.cmd").write_text(_CROP_SCRIPT.replace("crop@follow", "crop@top"))
+        (folder / "bottom.cmd").write_text(_CROP_SCRIPT.replace("crop@follow", "crop@bottom"))
+        (folder / "logo.png").write_bytes(_rgba_png())
         (folder / "probe.ass").write_text(_ASS_SCRIPT)
         (folder / "fonts").mkdir()
         # The features are independent and each is mostly process start-up, so they run side by side; the
@@ -206,6 +260,17 @@ def _probe_file(path: str, size: int, mtime_ns: int, features: tuple[FfmpegFeatu
         if failure is not None:
             return FfmpegProbe(path, version, feature.name, failure, elapsed_s)
     return FfmpegProbe(path, version, None, "", elapsed_s)
+
+
+def _rgba_png(width: int = 4, height: int = 4) -> bytes:
+    """A small half-transparent RGBA PNG, the kind of logo a brand kit holds (written here: no image library)."""
+    rows = b"".join(b"\x00" + b"\xff\x40\x00\x80" * width for _ in range(height))  # filter byte, then pixels
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8 bits, RGBA
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def _version(path: str) -> tuple[str | None, str | None]:

@@ -102,6 +102,25 @@ def test_a_binary_failing_one_feature_is_skipped_with_the_feature_named(
     assert f"skipping ffmpeg {old}: cannot run the ebur128 loudness summary" in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("filter_name", "feature"),
+    [
+        ("vstack", "the split layout"),
+        ("movie=", "the logo overlay"),
+        ("asplit", "clean-up cuts"),
+        ("aeval", "the profanity mute and bleep"),
+        ("anullsrc", "brand bumpers"),
+    ],
+)
+def test_a_binary_without_a_finishing_filter_is_skipped_naming_it(
+    tmp_path: Path, filter_name: str, feature: str
+) -> None:
+    binary = fake_ffmpeg(tmp_path / "old", fails_when=filter_name, failure=f"No such filter: '{filter_name}'")
+    probe = probe_ffmpeg(str(binary))
+    assert probe.missing is not None and probe.missing.startswith(feature)
+    assert probe.reason == f"No such filter: '{filter_name}'"
+
+
 def test_a_filter_that_exits_0_but_refuses_its_command_counts_as_missing(tmp_path: Path) -> None:
     binary = fake_ffmpeg(
         tmp_path / "no-crop-commands",
