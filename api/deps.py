@@ -54,9 +54,10 @@ class Access:
     role: str
     permissions: frozenset[Permission]
 
-    def require(self, permission: Permission) -> Access:
-        if permission not in self.permissions:
-            raise ApiError(403, f"your role does not allow '{permission.value}' in this workspace")
+    def require(self, *permissions: Permission) -> Access:
+        for permission in permissions:
+            if permission not in self.permissions:
+                raise ApiError(403, f"your role does not allow '{permission.value}' in this workspace")
         return self
 
     @property

@@ -72,7 +72,8 @@ def account_out(account: Account) -> AccountOut:
 def load_account(
     session: Session, principal: Principal, store: SqlPublishingStore, account_id: str, permission: Permission
 ) -> tuple[Account, Access]:
-    """The account if the caller's workspace holds it (else 404) and their role allows ``permission`` (else 403)."""
+    """The account if the caller's workspace holds it (else 404) and their role opens publishing and allows
+    ``permission`` (else 403)."""
     account = store.get_account(account_id)
     if account is None:
         raise not_found("account")
@@ -80,7 +81,7 @@ def load_account(
         access = access_to(session, principal, account.workspace_id)
     except ApiError as exc:
         raise not_found("account") from exc
-    return account, access.require(permission)
+    return account, access.require(Permission.PUBLISH, permission)
 
 
 def vault_of(state: AppState) -> TokenVault:
@@ -138,8 +139,9 @@ def list_platforms(principal: PrincipalDep, state: StateDep) -> list[PlatformOut
 
 @router.get("/workspaces/{workspace_id}/accounts", response_model=list[AccountOut])
 def list_accounts(workspace_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep) -> list[AccountOut]:
-    """Every account the workspace connected (editors need the list to schedule), with health and posting plan."""
-    access_to(session, principal, workspace_id).require(Permission.READ)
+    """Every account the workspace connected (editors need the list to schedule), with health and posting plan;
+    viewers have no publishing access (403)."""
+    access_to(session, principal, workspace_id).require(Permission.PUBLISH, Permission.READ)
     return [account_out(account) for account in state.publisher.store().list_accounts(workspace_id)]
 
 
@@ -155,7 +157,7 @@ def connect_account(
 ) -> ConnectOut:
     """Start connecting an account (admins): open ``authorize_url`` in this browser; the platform sends it back to
     the callback, which only completes in the browser holding this response's cookie."""
-    access = access_to(session, principal, workspace_id).require(Permission.MANAGE)
+    access = access_to(session, principal, workspace_id).require(Permission.PUBLISH, Permission.MANAGE)
     publisher = state.publisher
     with platform_adapter(state, body.platform) as adapter:
         vault = vault_of(state)

@@ -85,7 +85,8 @@ def publications_out(
 def load_publication(
     session: Session, principal: Principal, store: SqlPublishingStore, publication_id: str, permission: Permission
 ) -> tuple[Publication, Access]:
-    """The publication if the caller's workspace holds it (else 404) and their role allows ``permission`` (else 403)."""
+    """The publication if the caller's workspace holds it (else 404) and their role opens publishing and allows
+    ``permission`` (else 403)."""
     publication = store.get_publication(publication_id)
     if publication is None:
         raise not_found("publication")
@@ -93,7 +94,7 @@ def load_publication(
         access = access_to(session, principal, publication.workspace_id)
     except ApiError as exc:
         raise not_found("publication") from exc
-    return publication, access.require(permission)
+    return publication, access.require(Permission.PUBLISH, permission)
 
 
 def idempotent_id(workspace_id: str, key: str, account_id: str) -> str:
@@ -155,7 +156,8 @@ def schedule_clip(
 ) -> list[PublicationOut]:
     """Schedule an approved clip's current version to each account (one publication per account), with its edited
     title, description and hashtags fitted to each platform."""
-    clip, access = load_in_workspace(session, principal, Clip, clip_id, Permission.EDIT, "clip")
+    clip, access = load_in_workspace(session, principal, Clip, clip_id, Permission.PUBLISH, "clip")
+    access.require(Permission.EDIT)
     store = state.publisher.store()
     ids = {a: idempotent_id(clip.workspace_id, idempotency_key, a) for a in body.account_ids} if idempotency_key else {}
     if ids:
@@ -229,8 +231,8 @@ def list_publications(
     clip_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[PublicationOut]:
     """The queue and calendar: the workspace's publications by time (upcoming, posted with links, failed with
-    reasons)."""
-    access_to(session, principal, workspace_id).require(Permission.READ)
+    reasons). Editors and admins only: viewers have no publishing access (403)."""
+    access_to(session, principal, workspace_id).require(Permission.PUBLISH, Permission.READ)
     store = state.publisher.store()
     found = store.list_publications(workspace_id, statuses=(status,) if status else None, clip_ref=clip_id)
     return publications_out(session, store, workspace_id, found)
@@ -240,7 +242,9 @@ def list_publications(
 def clip_publications(
     clip_id: str, principal: PrincipalDep, session: SessionDep, state: StateDep
 ) -> list[PublicationOut]:
-    clip, _ = load_in_workspace(session, principal, Clip, clip_id, Permission.READ, "clip")
+    """The clip's posts (editors and admins; viewers 403)."""
+    clip, access = load_in_workspace(session, principal, Clip, clip_id, Permission.PUBLISH, "clip")
+    access.require(Permission.READ)
     store = state.publisher.store()
     return publications_out(
         session, store, clip.workspace_id, store.list_publications(clip.workspace_id, clip_ref=clip.id)

@@ -14,6 +14,8 @@ from api.roles import Permission
 from tests.api.world import FAKE_MP4, World
 
 R, E, D, M = Permission.READ, Permission.EDIT, Permission.DELETE, Permission.MANAGE
+# The publishing area (seed role table: viewers have no Publish access); its changes need E or M as well.
+P = Permission.PUBLISH
 # An 8x8 red PNG: the smallest logo the brand kit accepts.
 BRAND_LOGO = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000080000000808020000004b6d29dc000000114944415478da63fccf801d30310c2909"
@@ -98,9 +100,9 @@ CASES = [
     Case("POST", "/api/jobs/{job_id}/export-link", R),
     Case("GET", "/api/jobs/{job_id}/export", R),
     Case("GET", "/api/workspaces/{workspace_id}/members", R),
-    Case("GET", "/api/workspaces/{workspace_id}/accounts", R),
-    Case("GET", "/api/workspaces/{workspace_id}/publications", R),
-    Case("GET", "/api/clips/{clip_id}/publications", R),
+    Case("GET", "/api/workspaces/{workspace_id}/accounts", P),
+    Case("GET", "/api/workspaces/{workspace_id}/publications", P),
+    Case("GET", "/api/clips/{clip_id}/publications", P),
     *(
         Case("GET", f"/api/workspaces/{{workspace_id}}/analytics/{view}", R)
         for view in ("summary", "engagement", "clips", "features", "posting-hours", "growth", "ranking-weights")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.roles import ROLE_PERMISSIONS
+from api.roles import ROLE_PERMISSIONS, Permission, permissions_for
 from tests.api.conftest import ApiHarness
 from tests.api.members import add_member
 from tests.api.routes_table import CASES, UNSCOPED, app_routes, call
@@ -78,3 +78,13 @@ def test_role_matrix(sqlite_api: ApiHarness, role: str) -> None:
             assert response.json()["error"]["code"] == "forbidden"
     expected_denied = sum(case.permission not in allowed for case in CASES)
     assert sum(status == 403 for status in outcomes.values()) == expected_denied, outcomes
+
+
+def test_publishing_follows_the_seed_role_table() -> None:
+    """Publish: viewer none, editor "request" (read the queue, schedule), admin all. A token's scopes limit what it
+    does there: an editor's read-only token reads the queue but schedules nothing; a viewer's token gets nothing."""
+    read, edit, publish = Permission.READ, Permission.EDIT, Permission.PUBLISH
+    assert publish not in permissions_for("viewer") and publish not in permissions_for("viewer", ["read", "write"])
+    assert permissions_for("editor", ["read"]) == {read, publish}
+    assert permissions_for("editor", ["read", "write"]) == {read, edit, publish}
+    assert {publish, Permission.MANAGE} <= permissions_for("admin")

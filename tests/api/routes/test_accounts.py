@@ -176,8 +176,12 @@ def test_connect_needs_an_admin_and_a_configured_platform(api: ApiHarness) -> No
     platforms = {p["id"]: p for p in api.client.get("/api/platforms", headers=editor.headers).json()}
     assert {k for k, p in platforms.items() if p["configured"]} == {"tiktok", "x"}
     assert platforms["x"]["caption_max"] == 280
-    # Editors read the list (they schedule to these accounts).
+    # Editors read the list (they schedule to these accounts); viewers have no Publish access (the seed's roles).
     assert api.client.get(f"/api/workspaces/{admin.workspace_id}/accounts", headers=editor.headers).status_code == 200
+    viewer = api.register()
+    add_member(api, admin, admin.workspace_id, viewer, "viewer")
+    refused = api.client.get(f"/api/workspaces/{admin.workspace_id}/accounts", headers=viewer.headers)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
 
 
 def test_a_member_removed_during_the_flow_cannot_finish_it(api: ApiHarness) -> None:

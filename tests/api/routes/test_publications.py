@@ -227,27 +227,37 @@ def test_idempotency_key_gives_the_same_posts(api: ApiHarness, video: Path) -> N
 
 
 def test_queue_unschedule_and_roles(api: ApiHarness, video: Path) -> None:
-    owner = api.register()
-    viewer = api.register()
+    owner, viewer, editor = api.register(), api.register(), api.register()
     add_member(api, owner, owner.workspace_id, viewer, "viewer")
+    add_member(api, owner, owner.workspace_id, editor, "editor")
     viewer = Account(viewer.user_id, viewer.email, owner.workspace_id, viewer.access_token, viewer.refresh_token)
+    editor = Account(editor.user_id, editor.email, owner.workspace_id, editor.access_token, editor.refresh_token)
     connect(api, owner, "tiktok")
     tiktok = account_ids(api, owner)["tiktok"]
     one, two = seed_clip(api, owner, video), seed_clip(api, owner, video)
     [first] = schedule(api, owner, one, [tiktok]).json()
-    [second] = schedule(api, owner, two, [tiktok]).json()
+    [second] = schedule(api, editor, two, [tiktok]).json()
     queue = f"/api/workspaces/{owner.workspace_id}/publications"
-    listed = api.client.get(queue, headers=viewer.headers).json()
+    listed = api.client.get(queue, headers=editor.headers).json()
     assert [p["id"] for p in listed] == [first["id"], second["id"]]  # by time
-    assert [p["id"] for p in api.client.get(f"{queue}?clip_id={two}", headers=viewer.headers).json()] == [second["id"]]
-    assert [p["id"] for p in api.client.get(f"/api/clips/{one}/publications", headers=viewer.headers).json()] == [
+    assert [p["id"] for p in api.client.get(f"{queue}?clip_id={two}", headers=editor.headers).json()] == [second["id"]]
+    assert [p["id"] for p in api.client.get(f"/api/clips/{one}/publications", headers=editor.headers).json()] == [
         first["id"]
     ]
-    # Viewers read the queue but change nothing.
-    assert api.client.delete(f"/api/publications/{first['id']}", headers=viewer.headers).status_code == 403
-    assert api.client.post(f"/api/publications/{first['id']}/publish-now", headers=viewer.headers).status_code == 403
+    # The seed's role table gives viewers no Publish access: they neither read the queue, a clip's posts or the
+    # accounts, nor change anything, with the same refusal as every other role check.
+    for method, url in [
+        ("GET", queue),
+        ("GET", f"/api/clips/{one}/publications"),
+        ("GET", f"/api/workspaces/{owner.workspace_id}/accounts"),
+        ("POST", f"/api/publications/{first['id']}/publish-now"),
+        ("DELETE", f"/api/publications/{first['id']}"),
+    ]:
+        refused = api.client.request(method, url, headers=viewer.headers)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden", (method, url)
+        assert "publish" in refused.json()["error"]["message"]
 
-    canceled = api.client.delete(f"/api/publications/{first['id']}", headers=owner.headers)
+    canceled = api.client.delete(f"/api/publications/{first['id']}", headers=editor.headers)
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
     twice = api.client.delete(f"/api/publications/{first['id']}", headers=owner.headers)
     assert twice.status_code == 409 and "canceled" in twice.json()["error"]["message"]
