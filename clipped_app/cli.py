@@ -157,7 +157,7 @@ def stream(
     session = LiveSession(
         storage, record, opener=streams.opener(ingest.allowed_domains), asr=defs.resources["asr"],
         encoder=streams.live_encoder(defs.resources["render"]), work_dir=streams.scratch() / ref.partition_key,
-        listener=reporter, chat=replay,
+        listener=reporter, chat=replay, faces=defs.resources["vision"],
     )  # fmt: skip
 
     def stop(_signum: int, _frame: object) -> None:

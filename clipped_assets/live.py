@@ -113,7 +113,7 @@ def each_clip_to_its_stream() -> MultiToSingleDimensionPartitionMapping:
         )
     ],
     group_name="live",
-    code_version="1",
+    code_version="2",  # 2: the crop follows the faces found in the window's segments
     kinds={"ffmpeg"},
     retry_policy=RetryPolicy(max_retries=1),
     description="The clip of one moment of a live stream: its window from the ring buffer, rendered like VOD clips.",

@@ -163,6 +163,8 @@ def streams_from_env(profile: str, home: Path) -> StreamsResource:
     options: dict[str, object] = {"max_concurrent_per_workspace": int(limit)} if limit else {}
     if profile != "prod" and os.environ.get("CLIPPED_TEST_LOOPBACK_STREAMS") == "1":
         options["allow_loopback_sources"] = True
+    if os.environ.get("CLIPPED_STREAMS_TRACK_FACES") == "1":  # the crop follows faces (not in the latency table yet)
+        options["track_faces"] = True
     if profile == "prod":
         return DagsterStreams(**options)
     return LocalStreams(work_dir=str(home / "live"), profile=profile, **options)

@@ -54,6 +54,7 @@ class StreamsResource(ConfigurableResource):
     ring_max_bytes: int = Field(default=2 * 1024**3, gt=0)
     keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_KEYWORDS))
     threshold: float = Field(default=0.3, ge=0, le=1)
+    track_faces: bool = Field(default=False, description="search segments for faces so the clip's crop follows them")
     clip_s: float = Field(default=30.0, gt=1)
     post_roll_s: float = Field(default=8.0, ge=0)
     # superfast costs about two thirds of the CPU of the VOD preset (veryfast) for a ~1.7x larger file at the same
@@ -82,7 +83,7 @@ class StreamsResource(ConfigurableResource):
                                       give_up_after_s=self.give_up_after_s, max_minutes=max_minutes),
             ring=RingLimits(max_age_s=self.ring_max_age_s, max_bytes=self.ring_max_bytes),
             detection=DetectionSettings(keywords=list(keywords) if keywords else list(self.keywords),
-                                        threshold=self.threshold),
+                                        threshold=self.threshold, faces=self.track_faces),
             clips=LiveClipSettings(clip_s=self.clip_s, post_roll_s=self.post_roll_s),
         )  # fmt: skip
 

@@ -33,6 +33,7 @@ from clipped_assets.live import live_moment_keys, live_stream_partitions
 from clipped_resources.asr import AsrResource
 from clipped_resources.storage import StorageResource
 from clipped_resources.streams import StreamsResource
+from clipped_resources.vision import VisionResource
 
 DETECTION_BUDGET_S = 40.0  # of the sensor tick's 60 s; the rest of the segments wait for the next tick
 IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
@@ -86,7 +87,11 @@ def stream_recorder_sensor(
     description="Detects moments in live streams' new segments; each moment becomes a live_clip_job run.",
 )
 def live_segment_sensor(
-    context: SensorEvaluationContext, storage: StorageResource, asr: AsrResource, streams: StreamsResource
+    context: SensorEvaluationContext,
+    storage: StorageResource,
+    asr: AsrResource,
+    vision: VisionResource,
+    streams: StreamsResource,
 ) -> SensorResult:
     cursor: dict[str, int | str] = json.loads(context.cursor) if context.cursor else {}
     deadline = time.monotonic() + DETECTION_BUDGET_S
@@ -100,7 +105,7 @@ def live_segment_sensor(
             record = storage.read_model(stream.key(STREAM_FILE), StreamRecord)
             chat = ChatReplay.parse(storage.read_bytes(record.chat_key).decode()) if record.chat_key else None
             result = detect_new_segments(
-                storage, stream, record.settings, asr=asr, chat=chat, deadline=deadline,
+                storage, stream, record.settings, asr=asr, chat=chat, faces=vision, deadline=deadline,
                 stream_over=status.health is not None and status.state not in ACTIVE_STATES,
             )  # fmt: skip
             analysed += len(result.analysed)

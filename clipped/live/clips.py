@@ -3,8 +3,9 @@
 The window's whole segments are joined with ffmpeg's concat demuxer (each segment starts on a keyframe, so
 nothing is cut there); the cut itself happens in the render, which decodes from the window and re-encodes
 frame-exact (:func:`clipped.render.render_clip.render_clip`: reframe, word captions, loudness, H.264). A
-stream-copy cut would start on the previous keyframe and freeze the first seconds. No face tracks exist for live
-windows yet, so the 9:16 crop holds the centre of the frame.
+stream-copy cut would start on the previous keyframe and freeze the first seconds. The faces detection found in
+each segment are tracked across the window here (one tracker over it, as the VOD face pass does per window), so
+the crop follows them as a VOD clip's does; without faces it holds the centre.
 
 A clip's record (``clips/{moment}.json``) is written as soon as its files are in storage: that is when it counts
 as delivered. Inspecting the file (loudness, black or frozen stretches, burned captions) comes after and updates
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import av
 
+from clipped.faces.tracking import assign_track_ids
 from clipped.live.layout import CLIPS_FILE, StreamRef
 from clipped.live.models import LiveClip, LiveClipSettings, LiveClipsManifest, Moment, RingIndex, SegmentAnalysis, now
 from clipped.live.ring_buffer import load_index, segments_in, unpin_window
@@ -59,6 +61,8 @@ def cut_moment(
     analyses = [_analysis(storage, stream, segment.sequence) for segment in segments]
     words = [w for a in analyses for w in a.words if w.end_s > start_s and w.start_s < end_s]
     cuts = [c for a in analyses for c in a.cuts_s]
+    faces = assign_track_ids(sorted((f for a in analyses for f in a.faces if start_s <= f.t_s < end_s),
+                                    key=lambda frame: frame.t_s))  # fmt: skip
     keys = {name: stream.clip_key(moment.moment_id, name) for name in CLIP_FILES}
     assembly_started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="clipped-live-clip-") as work, contextlib.ExitStack() as files:
@@ -72,6 +76,7 @@ def cut_moment(
             start_s=round(start_s - origin, 3),
             end_s=round(end_s - origin, 3),
             words=[_shifted(w, -origin) for w in words],
+            face_frames=[f.model_copy(update={"t_s": round(f.t_s - origin, 3)}) for f in faces],
             scene_cuts_s=[round(c - origin, 3) for c in cuts],
             source_width=width,
             source_height=height,

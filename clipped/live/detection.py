@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import av
 import numpy as np
 import soundfile
 from pydantic import BaseModel, Field
 
+from clipped.faces.sampling import open_video, sample_frames
+from clipped.faces.windows import FaceDetector
 from clipped.live.chat import ChatReplay
 from clipped.live.layout import DETECTOR_FILE, StreamRef, moment_id
 from clipped.live.models import LiveEvent, Moment, RingIndex, SegmentAnalysis, SegmentRecord, StreamSettings
@@ -35,7 +38,7 @@ from clipped.live.signals import Ewma, chat_event, energy_events, hop_levels_db,
 from clipped.media.ffmpeg import MediaToolError
 from clipped.progress import ProgressCallback
 from clipped.storage import Storage
-from clipped.types import Transcript, Word
+from clipped.types import FaceFrame, Transcript, Word
 from clipped.understand.asr_audio import WHISPER_SAMPLE_RATE, load_audio_for_asr
 from clipped.understand.scenes import detect_scenes
 
@@ -88,11 +91,13 @@ class LiveDetector:
         asr: SpeechRecognizer | None,
         chat: ChatReplay | None = None,
         state: DetectorState | None = None,
+        faces: FaceDetector | None = None,
     ) -> None:
         self.storage = storage
         self.stream = stream
         self.settings = settings
         self.asr = asr if settings.detection.asr else None
+        self.faces = faces if settings.detection.faces else None
         self.chat = chat
         self.state = state if state is not None else load_state(storage, stream)
         self._audio: OrderedDict[int, np.ndarray] = OrderedDict()
@@ -111,6 +116,7 @@ class LiveDetector:
         with self.storage.local_path(segment.key) as path:
             samples = self._samples(segment.sequence, path)
             cuts = self._cuts(path, segment) if detection.scenes else []
+            faces = self._faces(path, segment) if self.faces is not None else []
         levels = hop_levels_db(samples, WHISPER_SAMPLE_RATE, detection.energy_hop_s)
         z_scores, events = energy_events(
             levels, segment.start_s, detection.energy_hop_s, state.energy,
@@ -124,7 +130,7 @@ class LiveDetector:
                 events.append(crowd)
         analysis = SegmentAnalysis(
             sequence=segment.sequence, start_s=segment.start_s, end_s=segment.end_s, hop_s=detection.energy_hop_s,
-            rms_db=levels, energy_z=z_scores, cuts_s=cuts, chat_messages=messages, events=events,
+            rms_db=levels, energy_z=z_scores, cuts_s=cuts, faces=faces, chat_messages=messages, events=events,
         )  # fmt: skip
         state.last_sequence = segment.sequence
         self._remember(segment.end_s, [], cuts, events)
@@ -190,6 +196,25 @@ class LiveDetector:
         except MediaToolError:
             return []
         return [round(segment.start_s + cut, 3) for cut in scenes.cuts_s]
+
+    def _faces(self, path: Path, segment: SegmentRecord) -> list[FaceFrame]:
+        """Faces in the segment at ``face_fps`` (a few frames of a 2 s segment: tens of ms each on a CPU), on the
+        stream clock; the clip tracks them across its window."""
+        assert self.faces is not None
+        try:
+            container, video = open_video(str(path))
+        except (ValueError, av.error.FFmpegError):  # an audio-only stream: no faces to follow
+            return []
+        try:
+            samples = sample_frames(container, video, 0.0, segment.duration_s, self.settings.detection.face_fps)
+            return [
+                FaceFrame(t_s=round(segment.start_s + t_s, 3), faces=self.faces.detect_faces(frame))
+                for t_s, frame in samples
+            ]
+        except av.error.FFmpegError:  # a damaged segment: the clip holds the centre there
+            return []
+        finally:
+            container.close()
 
     def _transcribe(
         self,
@@ -348,12 +373,13 @@ def detect_new_segments(
     stream_over: bool,
     deadline: float,
     chat: ChatReplay | None = None,
+    faces: FaceDetector | None = None,
 ) -> DetectionPass:
     """Analyse the stream's kept segments that the stored detector state has not seen, oldest first, until
     ``time.monotonic()`` passes ``deadline`` (the rest wait for the next pass); save the state. When
     ``stream_over`` and every segment is analysed, declare the moments that waited for a post-roll."""
     index = load_index(storage, stream)
-    detector = LiveDetector(storage, stream, settings, asr=asr, chat=chat)
+    detector = LiveDetector(storage, stream, settings, asr=asr, chat=chat, faces=faces)
     result = DetectionPass(last_sequence=detector.state.last_sequence, finished=detector.state.finished)
     for segment in index.segments:
         if segment.sequence <= detector.state.last_sequence:

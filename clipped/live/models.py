@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from clipped.types import Aspect, RenderedClip, Word
+from clipped.types import Aspect, FaceFrame, RenderedClip, Word
 
 StreamState = Literal["starting", "recording", "stalled", "reconnecting", "ended", "stopped", "failed"]
 ACTIVE_STATES: frozenset[str] = frozenset({"starting", "recording", "stalled", "reconnecting"})
@@ -59,6 +59,10 @@ class DetectionSettings(BaseModel):
     energy_z: float = Field(default=3.0, description="a hop this many deviations above the baseline is loud")
     baseline_halflife_s: float = Field(default=30.0, gt=0)
     scenes: bool = True
+    # Faces per segment, so a clip's crop follows them as a VOD clip's does. Off by default until the latency bench
+    # has measured it on a quiet machine (bench/live_latency.py --faces); without faces the crop holds the centre.
+    faces: bool = False
+    face_fps: float = Field(default=2.0, gt=0, description="frames per second searched for faces")
     chat_z: float = 3.0
     cluster_gap_s: float = Field(default=8.0, gt=0, description="events closer than this form one cluster")
     threshold: float = Field(default=0.3, ge=0, le=1, description="a cluster scoring this much becomes a moment")
@@ -226,6 +230,7 @@ class SegmentAnalysis(BaseModel):
     rms_db: list[float] = Field(default_factory=list)
     energy_z: list[float] = Field(default_factory=list)
     cuts_s: list[float] = Field(default_factory=list)
+    faces: list[FaceFrame] = Field(default_factory=list)  # detections (no track ids yet), times on the stream clock
     chat_messages: int = 0
     events: list[LiveEvent] = Field(default_factory=list)
     analysed_at: float = Field(default_factory=now)

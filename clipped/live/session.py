@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from clipped.faces.windows import FaceDetector
 from clipped.live.chat import ChatReplay
 from clipped.live.clips import ClipWindowError, clip_moment
 from clipped.live.detection import LiveDetector, SpeechRecognizer
@@ -89,6 +90,7 @@ class LiveSession:
         listener: LiveListener | None = None,
         chat: ChatReplay | None = None,
         inspect_clips: bool = True,
+        faces: FaceDetector | None = None,
     ) -> None:
         self.storage = storage
         self.record = record
@@ -100,7 +102,7 @@ class LiveSession:
             storage, self.stream, record.url, record.settings, opener=opener, work_dir=work_dir / "recorder",
             on_segment=self._segment_recorded, on_health=self.listener.on_health,
         )  # fmt: skip
-        self.detector = LiveDetector(storage, self.stream, record.settings, asr=asr, chat=chat)
+        self.detector = LiveDetector(storage, self.stream, record.settings, asr=asr, chat=chat, faces=faces)
         self._segments: queue.Queue = queue.Queue()
         self._moments: queue.Queue = queue.Queue()
         self.result = SessionResult(health=self.recorder.health)

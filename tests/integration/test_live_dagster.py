@@ -18,6 +18,7 @@ from clipped_resources.ingest_policy import IngestPolicy
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import LocalStorage
 from clipped_resources.streams import DagsterStreams
+from clipped_resources.vision import RetinaFaceVision
 from clipped_sensors.live import live_segment_sensor, stream_recorder_sensor
 from tests.support.live_hls import KEYWORD, LiveHlsServer, make_live_media
 
@@ -58,7 +59,8 @@ def test_recorder_run_segment_sensor_and_clip_job(tmp_path: Path, monkeypatch: p
         final = reports[0].asset_materialization
         assert final.partition == stream.partition_key and final.metadata["state"].value == "ended"
 
-        sensor_resources = {"storage": storage, "streams": streams, "asr": FasterWhisperAsr()}
+        sensor_resources = {"storage": storage, "streams": streams, "asr": FasterWhisperAsr(),
+                            "vision": RetinaFaceVision()}  # fmt: skip
         again = stream_recorder_sensor(build_sensor_context(instance=instance, resources=sensor_resources))
         assert not again.run_requests  # the stream ended: nothing to restart
         # One tick analyses what its time budget allows; on a busy machine the rest waits for the next tick.

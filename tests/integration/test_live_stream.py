@@ -33,6 +33,7 @@ from clipped_resources.asr import FasterWhisperAsr
 from clipped_resources.render_options import RenderOptions
 from clipped_resources.storage import LocalStorage
 from clipped_resources.streams import LocalStreams
+from clipped_resources.vision import RetinaFaceVision
 from tests.support.live_hls import KEYWORD, LiveHlsServer, LiveMedia, Stall, make_live_media
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live_streams")]
@@ -44,7 +45,7 @@ CLIP_S, POST_ROLL_S = 12.0, 4.0
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LiveMedia]:
     root = tmp_path_factory.mktemp("live-media")
     return {
-        "moment": make_live_media(root / "moment", duration_s=36, moments=[16.0]),
+        "moment": make_live_media(root / "moment", duration_s=36, moments=[16.0], face=True),
         "calm": make_live_media(root / "calm", duration_s=20),
         "faults": make_live_media(root / "faults", duration_s=30, discontinuity_at_s=21),
     }
@@ -55,6 +56,11 @@ def asr() -> FasterWhisperAsr:
     return FasterWhisperAsr()
 
 
+@pytest.fixture(scope="module")
+def vision() -> RetinaFaceVision:
+    return RetinaFaceVision()
+
+
 @pytest.fixture
 def storage(tmp_path: Path) -> LocalStorage:
     return LocalStorage(root=str(tmp_path / "storage"))
@@ -63,7 +69,7 @@ def storage(tmp_path: Path) -> LocalStorage:
 def settings(**recorder: float) -> StreamSettings:
     return StreamSettings(
         recorder=RecorderSettings(stall_after_s=3.0, give_up_after_s=20.0, reconnect_initial_s=0.5, **recorder),
-        detection=DetectionSettings(keywords=[KEYWORD]),
+        detection=DetectionSettings(keywords=[KEYWORD], faces=True),
         clips=LiveClipSettings(clip_s=CLIP_S, post_roll_s=POST_ROLL_S),
     )
 
@@ -72,20 +78,27 @@ def record_for(url: str, stream_id: str, stream_settings: StreamSettings) -> Str
     return StreamRecord(workspace_id=WS, stream_id=stream_id, url=url, display_name="test", settings=stream_settings)
 
 
-def run_session(storage: LocalStorage, server: LiveHlsServer, stream_id: str, asr: FasterWhisperAsr, tmp: Path):
+def run_session(
+    storage: LocalStorage,
+    server: LiveHlsServer,
+    stream_id: str,
+    asr: FasterWhisperAsr,
+    tmp: Path,
+    vision: RetinaFaceVision | None = None,
+):
     record = record_for(server.url, stream_id, settings())
     session = LiveSession(
         storage, record, opener=StreamlinkOpener(allow_loopback=True), asr=asr,
-        encoder=LocalStreams().live_encoder(RenderOptions()), work_dir=tmp / "work",
+        encoder=LocalStreams().live_encoder(RenderOptions()), work_dir=tmp / "work", faces=vision,
     )  # fmt: skip
     return session.run(), StreamRef(WS, stream_id)
 
 
 def test_a_planted_moment_becomes_a_clip_with_the_right_span(
-    media: dict[str, LiveMedia], storage: LocalStorage, asr: FasterWhisperAsr, tmp_path: Path
+    media: dict[str, LiveMedia], storage: LocalStorage, asr: FasterWhisperAsr, vision: RetinaFaceVision, tmp_path: Path
 ) -> None:
     with LiveHlsServer(media["moment"], speed=2.0) as server:
-        result, stream = run_session(storage, server, "planted", asr, tmp_path)
+        result, stream = run_session(storage, server, "planted", asr, tmp_path, vision)
     # Stream time 0 is the start of the first segment streamlink fetched.
     offset = server.first_fetched_segment().start_s
     planted = media["moment"].moments[0]
@@ -108,6 +121,15 @@ def test_a_planted_moment_becomes_a_clip_with_the_right_span(
         assert (picture.width, picture.height) == (1080, 1920)
         assert container.streams.audio
         assert abs(container.duration / 1e6 - (clip.end_s - clip.start_s)) < 0.3
+        step = max(1, (container.streams.video[0].frames or 360) // 5)
+        decoded = enumerate(container.decode(video=0))
+        frames = [frame.to_ndarray(format="bgr24") for i, frame in decoded if i % step == step // 2]
+    # The portrait sits near the left edge, outside a centred 9:16 crop: the crop followed the tracked face.
+    index = load_index(storage, stream)
+    analyses = [storage.read_model(stream.analysis_key(s.sequence), SegmentAnalysis) for s in index.segments]
+    seen = [frame for a in analyses for frame in a.faces if frame.faces]
+    assert seen and all(f.faces[0].x + f.faces[0].w / 2 < 0.3 * 640 for f in seen)
+    assert len(frames) >= 4 and all(vision.detect_faces(frame) for frame in frames)
     assert storage.exists(clip.thumbnail_key) and storage.exists(clip.captions_key)
 
     manifest = storage.read_model(stream.key(CLIPS_FILE), LiveClipsManifest)

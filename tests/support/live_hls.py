@@ -32,6 +32,7 @@ PHRASE_FILE, PHRASE_FROM_S, PHRASE_TO_S = "piper_harvard1.wav", 2.3, 4.4
 KEYWORD = "background"
 BURST_AFTER_S, BURST_S = 2.2, 1.2  # the loud burst (a crowd's roar) follows the phrase
 BED_FILE = "librivox_austen_5utt.wav"
+FACE_FILE = "astronaut.png"
 BED_VOLUME = 0.45  # the talk goes on ~7 dB under the phrase; the burst stands ~15 dB above it
 
 
@@ -73,16 +74,18 @@ def make_live_media(
     moments: list[float] = (),  # type: ignore[assignment]
     discontinuity_at_s: float | None = None,
     size: str = "640x360",
+    face: bool = False,
 ) -> LiveMedia:
     """Encode the stream's media into ``folder`` as 1 s TS segments (and ``source.mp4``, the whole of it).
 
     ``moments`` are the planted phrase starts (seconds); ``discontinuity_at_s`` (a whole second) splices the
-    rest of the stream in as a separately muxed part, so its timestamps restart there.
+    rest of the stream in as a separately muxed part, so its timestamps restart there. ``face`` puts the bundled
+    astronaut portrait near the left edge (its face centre at ~17 % of the width, outside a centred 9:16 crop).
     """
     folder.mkdir(parents=True, exist_ok=True)
     planted = [PlantedMoment(at) for at in moments]
     source = folder / "source.mp4"
-    _encode_source(source, duration_s, planted, size)
+    _encode_source(source, duration_s, planted, size, face)
     parts = [(0.0, discontinuity_at_s or duration_s)]
     if discontinuity_at_s is not None:
         parts.append((discontinuity_at_s, duration_s))
@@ -101,7 +104,7 @@ def make_live_media(
     return LiveMedia(folder=folder, segments=segments, moments=planted, duration_s=duration_s)
 
 
-def _encode_source(out: Path, duration_s: float, moments: list[PlantedMoment], size: str) -> None:
+def _encode_source(out: Path, duration_s: float, moments: list[PlantedMoment], size: str, face: bool) -> None:
     bed_s = soundfile.info(str(DATA / BED_FILE)).duration
     loops = math.ceil(duration_s / bed_s)
     quiet = "+".join(f"between(t,{m.at_s - 0.4:.2f},{m.end_s + 0.3:.2f})" for m in moments) or "0"
@@ -114,8 +117,13 @@ def _encode_source(out: Path, duration_s: float, moments: list[PlantedMoment], s
         "-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.004:duration={duration_s}:sample_rate=48000",
         "-i", str(DATA / PHRASE_FILE),
     ]  # fmt: skip
+    picture = f"[0:v]drawbox=x=0:y=0:w=iw:h=ih:color=0xd02020:t=fill:enable='{flash}'"
+    if face:
+        inputs += ["-loop", "1", "-framerate", str(FPS), "-t", f"{duration_s}", "-i", str(DATA / FACE_FILE)]
+        width, height = (int(side) for side in size.split("x"))
+        picture += f"[bg];[5:v]scale=-2:{round(height * 0.6)}[face];[bg][face]overlay=x={round(width * 0.03)}:y=(H-h)/2"
     graph = [
-        f"[0:v]drawbox=x=0:y=0:w=iw:h=ih:color=0xd02020:t=fill:enable='{flash}',format=yuv420p[v]",
+        f"{picture},format=yuv420p[v]",
         f"[1:a]aresample=48000,atrim=0:{duration_s},volume='if({quiet},0,{BED_VOLUME})':eval=frame[bed]",
         f"[2:a]volume='if({burst},1,0)':eval=frame[burst]",
     ]

@@ -143,3 +143,5 @@ def test_the_resource_builds_the_service_with_its_limit_and_keeps_loopback_off(t
     settings = streams.stream_settings(max_minutes=5, keywords=["gg"])
     assert settings.recorder.max_minutes == 5 and settings.detection.keywords == ["gg"]
     assert settings.clips.clip_s == 30 and settings.ring.max_age_s == 600
+    assert not settings.detection.faces  # the crop holds the centre unless faces are asked for
+    assert LocalStreams(track_faces=True).stream_settings().detection.faces
