@@ -12,7 +12,11 @@ import pyloudnorm
 import pytest
 from typer.testing import CliRunner
 
+from clipped.layout import RENDERED_CLIPS_FILE, SourceRef
+from clipped.media.ffmpeg import ffmpeg_identity
+from clipped.render_manifest import RenderedClipsManifest
 from clipped_app.cli import app
+from clipped_resources.storage import LocalStorage
 from tests.conftest import copy_sample
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("end_to_end")]
@@ -122,9 +126,6 @@ def test_run_is_recorded_in_the_persistent_instance(pipeline_run: dict) -> None:
 
 
 def test_a_second_run_reuses_complete_outputs(pipeline_run: dict) -> None:
-    from clipped.layout import SourceRef
-    from clipped_resources.storage import LocalStorage
-
     manifest = json.loads((pipeline_run["out"] / "clips.json").read_text())
     storage = LocalStorage(root=str(Path(pipeline_run["env"]["CLIPPED_HOME"]) / "storage"))
     source = SourceRef.from_partition_key(manifest["source"]["partition"])
@@ -137,3 +138,12 @@ def test_a_second_run_reuses_complete_outputs(pipeline_run: dict) -> None:
     after = storage.read_bytes(transcript_key), (Path(storage.root) / transcript_key).stat().st_mtime_ns
     assert after == before  # not rewritten
     assert json.loads((out / "clips.json").read_text())["clips"] == manifest["clips"]
+
+
+def test_each_clip_records_the_ffmpeg_that_rendered_it(pipeline_run: dict) -> None:
+    """Reproducible renders: the stage's manifest names the binary and version that wrote each clip."""
+    manifest = json.loads((pipeline_run["out"] / "clips.json").read_text())
+    storage = LocalStorage(root=str(Path(pipeline_run["env"]["CLIPPED_HOME"]) / "storage"))
+    source = SourceRef.from_partition_key(manifest["source"]["partition"])
+    rendered = storage.read_model(source.key(RENDERED_CLIPS_FILE), RenderedClipsManifest)
+    assert rendered.clips and {clip.ffmpeg for clip in rendered.clips} == {ffmpeg_identity()}
