@@ -28,7 +28,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-STEPS = ("source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips")
+# clip_job's steps, upstream first (tests/unit/test_bench_tables.py keeps this equal to the job's assets, so a
+# new step shows up in the table with its cost).
+STEPS = (
+    "source_video",
+    "transcript",
+    "scenes",
+    "audio_features",
+    "source_summary",
+    "moment_index",
+    "candidates",
+    "faces",
+    "rendered_clips",
+)
 
 
 @dataclass

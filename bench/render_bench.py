@@ -2,9 +2,11 @@
 
 On a window of the moving benchmark footage, with a face-following crop path and word captions as the
 pipeline makes them, ffmpeg runs the render's video chain in growing stages (decode; + fps/crop/scale; +
-captions; + x264 encode) and reports each stage's CPU time (``-benchmark`` utime+stime, one thread as in the
-pipeline). Then the same chain is encoded with several x264 preset/CRF pairs and each is compared by SSIM (Y,
-ffmpeg's ``ssim`` filter, both ffmpeg builds have it) with a slow reference encode (``-preset slow -crf 14``).
+captions; + x264 encode at the default preset) and reports each stage's CPU time (``-benchmark`` utime+stime,
+one thread as in the pipeline). Then the same chain is encoded with several x264 preset/CRF pairs and each is
+compared by SSIM (Y, ffmpeg's ``ssim`` filter, both ffmpeg builds have it) with a slow reference encode
+(``-preset slow -crf 14``). Last, one clip is made as the ``rendered_clips`` step makes it (render_clip with
+its loudness passes and thumbnail, then the inspection and the caption check), each part's CPU time measured.
 Writes bench/out/render_<resolution>.md.
 
     python bench/render_bench.py --resolution 720p --seconds 20
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,9 +31,12 @@ from moving_footage import moving_footage  # noqa: E402
 from clipped.media.ffmpeg import ffmpeg_exe  # noqa: E402
 from clipped.render.captions_ass import build_ass  # noqa: E402
 from clipped.render.crop_path import plan_crop_path  # noqa: E402
-from clipped.render.render_clip import CRF, OUTPUT_FPS, output_size, video_filter  # noqa: E402
+from clipped.render.inspect_clip import caption_check, inspect_clip  # noqa: E402
+from clipped.render.render_clip import CRF, OUTPUT_FPS, RenderSpec, output_size, render_clip, video_filter  # noqa: E402
 from clipped.types import FaceBox, FaceFrame, Word  # noqa: E402
+from clipped_resources.render_options import RenderOptions  # noqa: E402
 
+DEFAULTS = RenderOptions()  # the pipeline's encoder settings
 VARIANTS = [("veryfast", CRF), ("superfast", CRF), ("superfast", CRF - 2), ("faster", CRF + 1)]
 WORDS = [
     "so",
@@ -122,28 +128,81 @@ def main() -> None:
             cpu = ffmpeg_cpu([*seek, *common, "-vf", chain, "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
                               "-pix_fmt", "yuv420p", "-threads", "1", str(out)])  # fmt: skip
             encodes.append((preset, crf, cpu, out.stat().st_size * 8 / args.seconds / 1e6, ssim_y(reference, out)))
+        spec = RenderSpec(
+            source_path=video, start_s=start, end_s=end, words=words, face_frames=faces,
+            source_width=source_w, source_height=source_h,
+        )  # fmt: skip
+        whole_clip = clip_step_costs(spec, work)
+    table = format_report(video.name, start, end, width, height, stages, encodes, whole_clip)
+    print(table)
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"render_{args.resolution}.md").write_text(table + "\n")
+
+
+def cpu_now() -> float:
+    """CPU seconds of this process (all its threads) and of the children it has waited for (ffmpeg runs)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def clip_step_costs(spec: RenderSpec, work: Path) -> list[tuple[str, float]]:
+    """CPU seconds of each part of one clip as ``rendered_clips`` makes it, with the pipeline's settings."""
+    video, thumbnail, ass = work / "clip.mp4", work / "thumbnail.jpg", work / "clip.ass"
+    before = cpu_now()
+    render_clip(spec, video, thumbnail, ass, threads=DEFAULTS.threads_per_clip, preset=DEFAULTS.x264_preset)
+    rendered = cpu_now()
+    inspect_clip(video)
+    inspected = cpu_now()
+    caption_check(video, ass)
+    checked = cpu_now()
+    return [
+        ("render_clip: loudness analysis, video pass, thumbnail, loudness check", rendered - before),
+        ("inspection (black, frozen, loudness)", inspected - rendered),
+        ("caption check (burned captions vs libass)", checked - inspected),
+    ]
+
+
+def format_report(
+    name: str,
+    start: float,
+    end: float,
+    width: int,
+    height: int,
+    stages: list[tuple[str, float]],
+    encodes: list[tuple[str, int, float, float, float]],
+    whole_clip: list[tuple[str, float]],
+) -> str:
     lines = [
-        f"{video.name} {start:.0f}–{end:.0f} s → {width}×{height} {OUTPUT_FPS} fps, one thread, CPU seconds",
+        f"{name} {start:.0f}–{end:.0f} s → {width}×{height} {OUTPUT_FPS} fps, one thread, CPU seconds",
         "",
         "| stage | CPU s | added by this stage |",
         "|---|---|---|",
     ]
     previous = 0.0
-    for name, cpu in stages:
-        lines.append(f"| {name} | {cpu:.1f} | {cpu - previous:.1f} |")
+    for stage, cpu in stages:
+        lines.append(f"| {stage} | {cpu:.1f} | {cpu - previous:.1f} |")
         previous = cpu
-    first_encode = encodes[0][2]
-    lines.append(
-        f"| + x264 {VARIANTS[0][0]} crf {VARIANTS[0][1]} (today) | {first_encode:.1f} | {first_encode - previous:.1f} |"
-    )
+    default = next((e for e in encodes if (e[0], e[1]) == (DEFAULTS.x264_preset, CRF)), None)
+    if default is not None:
+        lines.append(
+            f"| + x264 {default[0]} crf {default[1]} (the default) | {default[2]:.1f} | {default[2] - previous:.1f} |"
+        )
     lines += ["", "| x264 preset / crf | CPU s (whole render) | Mbit/s | SSIM Y vs slow crf 14 |", "|---|---|---|---|"]
     for preset, crf, cpu, mbps, ssim in encodes:
         lines.append(f"| {preset} / {crf} | {cpu:.1f} | {mbps:.2f} | {ssim:.4f} |")
-    table = "\n".join(lines)
-    print(table)
-    out_dir = ROOT / "bench" / "out"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"render_{args.resolution}.md").write_text(table + "\n")
+    total = sum(cpu for _part, cpu in whole_clip)
+    lines += [
+        "",
+        f"One clip as rendered_clips makes it ({DEFAULTS.x264_preset}, {DEFAULTS.threads_per_clip} thread):",
+        "",
+        "| part | CPU s | share |",
+        "|---|---|---|",
+    ]
+    for part, cpu in whole_clip:
+        lines.append(f"| {part} | {cpu:.1f} | {cpu / total:.0%} |" if total else f"| {part} | {cpu:.1f} | – |")
+    lines.append(f"| **all** | **{total:.1f}** | 100% |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
