@@ -13,6 +13,7 @@ import { clipView } from "./js/views/clip_detail.js";
 import { allClipsView } from "./js/views/clips.js";
 import { jobListView, jobView } from "./js/views/jobs.js";
 import { newJobView } from "./js/views/new_job.js";
+import { canPublish } from "./js/views/publishing.js";
 import { queueView } from "./js/views/queue.js";
 import { searchView } from "./js/views/search.js";
 import { streamListView, streamView } from "./js/views/streams.js";
@@ -29,6 +30,16 @@ async function loadAccount() {
   drawHeader();
 }
 
+/** Queue and Accounts only for roles with Publish access in the current workspace (viewers have none). */
+function drawNav() {
+  const current = me ? me.workspaces.find((w) => w.id === session.workspaceId) : null;
+  const publishing = Boolean(current && canPublish(current.role));
+  for (const name of ["queue", "accounts"]) {
+    const link = document.querySelector(`#nav a[data-nav="${name}"]`);
+    if (link) link.parentElement.hidden = !publishing;
+  }
+}
+
 function drawHeader() {
   const nav = document.getElementById("nav");
   const account = document.getElementById("account");
@@ -38,6 +49,7 @@ function drawHeader() {
     return;
   }
   nav.hidden = false;
+  drawNav();
   let switcher = null;
   if (me.workspaces.length > 1) {
     const select = h(
@@ -47,6 +59,7 @@ function drawHeader() {
     );
     select.addEventListener("change", () => {
       session.workspaceId = select.value;
+      drawNav();
       const chosen = me.workspaces.find((w) => w.id === select.value);
       announce(`Switched to workspace ${chosen ? chosen.name : ""}`);
       // Objects of the previous workspace are 404 in the new one, so go back to the list.

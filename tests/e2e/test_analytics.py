@@ -170,13 +170,21 @@ def test_viewer_reads_the_dashboard(server: ApiServer, browser: Browser) -> None
         assert_accessible(page, "analytics without data")
         screenshot(page, "empty")
 
+        queue_link = page.locator('#nav a[data-nav="queue"]')
+        accounts_link = page.locator('#nav a[data-nav="accounts"]')
+        expect(queue_link).to_be_visible()  # their own workspace: they own it
         page.get_by_label("Workspace").select_option(label="Olive Owner's workspace (viewer)")
+        # The seed's role table gives viewers no Publish access: the menu drops Queue and Accounts there.
+        expect(queue_link).to_be_hidden()
+        expect(accounts_link).to_be_hidden()
         open_analytics(page)
         _sees_every_chart_and_table(page)
         assert_accessible(page, "analytics")
         screenshot(page, "desktop")
         _filters_and_ranking_redraw(page)
         _phone_width(page)
+        page.goto(f"{server.base_url}/#/queue")  # by its address: a clear "no access", no request refused
+        expect(page.locator("main .no-access")).to_contain_text("editors and admins")
     except Exception:
         screenshot(page, "failure")
         raise
@@ -186,6 +194,10 @@ def test_viewer_reads_the_dashboard(server: ApiServer, browser: Browser) -> None
     # The chart library came from the app itself, not a CDN.
     assert any(url.endswith("/vendor/chart.umd.min.js") for url in requested)
     assert all(url.startswith((server.base_url, "data:")) for url in requested), requested
+    # The dashboard reads the marts through the analytics routes, never a publishing route (viewers get 403 there).
+    api_calls = [url.removeprefix(server.base_url) for url in requested if url.startswith(f"{server.base_url}/api/")]
+    assert any(call.startswith("/api/workspaces/") and "/analytics/" in call for call in api_calls), api_calls
+    assert not [call for call in api_calls if "/publications" in call or "/accounts" in call], api_calls
 
 
 def _sees_every_chart_and_table(page: Page) -> None:

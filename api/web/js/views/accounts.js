@@ -6,7 +6,7 @@ import { field, h, mount, uid } from "../dom.js";
 import { when } from "../format.js";
 import { currentQuery } from "../router.js";
 import { announce, busy, showError } from "../status.js";
-import { canManage, healthBadge, platformName, workspaceRole } from "./publishing.js";
+import { canManage, canPublish, healthBadge, noPublishAccess, platformName, workspaceRole } from "./publishing.js";
 
 // The callback's outcome flags (#/accounts?error=...): reasons, never a platform's message or code.
 const CONNECT_ERRORS = {
@@ -139,6 +139,10 @@ export async function accountsView(_params, outlet) {
     [role, platforms] = await Promise.all([workspaceRole(), api.platforms()]);
   } catch (error) {
     showError(error);
+  }
+  if (!canPublish(role)) {
+    mount(outlet, h("h1", { tabindex: "-1" }, "Accounts"), noPublishAccess());
+    return;
   }
   const manage = canManage(role);
 

@@ -28,6 +28,17 @@ export async function workspaceRole(workspaceId = session.workspaceId) {
 
 export const canEdit = (role) => ["editor", "admin", "owner"].includes(role);
 export const canManage = (role) => ["admin", "owner"].includes(role);
+// The seed's role table: viewers have no Publish access (the API answers them 403), editors and up do.
+export const canPublish = canEdit;
+
+/** What a viewer sees instead of a publishing page they opened by its address. */
+export function noPublishAccess() {
+  return h(
+    "p",
+    { class: "empty no-access" },
+    "Publishing is for editors and admins of this workspace. Ask an admin if you need to schedule posts.",
+  );
+}
 
 export function healthBadge(health) {
   return h("span", { class: `badge badge-health-${health}` }, HEALTH_LABELS[health] || health);

@@ -5,7 +5,7 @@ import { api, session } from "../api.js";
 import { field, h, mount } from "../dom.js";
 import { currentQuery, navigate } from "../router.js";
 import { showError } from "../status.js";
-import { canEdit, publicationList, workspaceRole } from "./publishing.js";
+import { canEdit, canPublish, noPublishAccess, publicationList, workspaceRole } from "./publishing.js";
 
 const STATUSES = ["", "scheduled", "publishing", "published", "failed", "canceled"];
 
@@ -22,6 +22,10 @@ export async function queueView(_params, outlet) {
     role = await workspaceRole();
   } catch (error) {
     showError(error);
+  }
+  if (!canPublish(role)) {
+    mount(outlet, h("h1", { tabindex: "-1" }, "Queue"), noPublishAccess());
+    return undefined;
   }
   const list = publicationList({
     load: () => api.publications(session.workspaceId, status ? { status } : {}),

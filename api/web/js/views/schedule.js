@@ -4,7 +4,7 @@
 import { api, idempotencyKey } from "../api.js";
 import { field, h, mount, uid } from "../dom.js";
 import { announce, busy, showError } from "../status.js";
-import { canEdit, healthBadge, platformName, publicationList, workspaceRole } from "./publishing.js";
+import { canEdit, canPublish, healthBadge, platformName, publicationList, workspaceRole } from "./publishing.js";
 
 const UNUSABLE = new Set(["needs_reconnect", "disabled"]);
 
@@ -79,7 +79,8 @@ function scheduleForm(clip, accounts, onScheduled) {
 /** The card, and update(clip) to call when the clip's status changes (only approved clips can be scheduled). */
 export function publishSection(clip) {
   const formSlot = h("div");
-  const section = h("section", { class: "card", "aria-labelledby": "publish-title" }, h("h2", { id: "publish-title" }, "Publish"), formSlot);
+  // Hidden until the caller's role is known: viewers have no Publish access, so they never see the card.
+  const section = h("section", { class: "card", hidden: true, "aria-labelledby": "publish-title" }, h("h2", { id: "publish-title" }, "Publish"), formSlot);
   let role = "viewer";
   let accounts = [];
   let list = null;
@@ -104,11 +105,14 @@ export function publishSection(clip) {
   const load = async () => {
     try {
       // The clip's own workspace, whichever one the header has selected (a clip page can be opened by its link).
-      [role, accounts] = await Promise.all([workspaceRole(clip.workspace_id), api.accounts(clip.workspace_id)]);
+      role = await workspaceRole(clip.workspace_id);
+      if (!canPublish(role)) return;
+      accounts = await api.accounts(clip.workspace_id);
     } catch (error) {
       showError(error);
     }
-    if (stopped) return;
+    if (stopped || !canPublish(role)) return;
+    section.hidden = false;
     // Editors also publish now and unschedule this clip's posts here.
     list = publicationList({
       load: () => api.clipPublications(clip.id),
