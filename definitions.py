@@ -38,7 +38,7 @@ def build_definitions(
         name="clip_job",
         selection=dg.AssetSelection.groups("ingest", "understand", "select", "render")
         - dg.AssetSelection.assets(clip_versions.clip_version),
-        # prod: each step in its own Kubernetes pod, GPU steps on GPU nodes; local: Dagster's default executor.
+        # prod: each step in its own Kubernetes pod, GPU steps on GPU nodes; local: in process, one step at a time.
         executor_def=step_executor(profile),
         description="Source video to rendered clips, for one partition.",
     )

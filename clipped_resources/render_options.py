@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from clipped.cores import available_cores
 from clipped.progress import ProgressCallback
 from clipped.render.encoder import choose_encoder
 from clipped.render.render_clip import RenderReport, RenderSpec, render_clip
@@ -50,6 +50,8 @@ class RenderOptions(ConfigurableResource):
         )
 
     def clip_workers(self) -> int:
+        """Clips encoded at once: ``parallel_clips``, or as many as fit the cores this process may use (a
+        container's CPU set, not the host's count) at ``threads_per_clip`` each, so encodes never oversubscribe."""
         if self.parallel_clips > 0:
             return self.parallel_clips
-        return max(1, (os.cpu_count() or 1) // max(1, self.threads_per_clip))
+        return max(1, available_cores() // max(1, self.threads_per_clip))

@@ -70,10 +70,18 @@ def check_bumper(path: Path) -> MediaFacts:
 
 
 def add_bumpers(
-    clip: Path, bumpers: Bumpers, out: Path, width: int, height: int, *, preset: str = "superfast"
+    clip: Path,
+    bumpers: Bumpers,
+    out: Path,
+    width: int,
+    height: int,
+    *,
+    preset: str = "superfast",
+    threads: int | None = None,
 ) -> float:
     """Write ``intro + clip + outro`` to ``out`` at ``width``×``height``; returns the intro's duration (how far the
-    clip's own timeline moved)."""
+    clip's own timeline moved). ``threads`` caps decoder, filter and encoder threads (None: every core)."""
+    capped = ["-threads", str(threads)] if threads else []
     parts = [p for p in (bumpers.intro, clip, bumpers.outro) if p is not None]
     args: list[str] = []
     graph: list[str] = []
@@ -82,7 +90,7 @@ def add_bumpers(
         facts = media_facts(path)
         if path == bumpers.intro:
             intro_s = facts.duration_s
-        args += ["-i", str(path)]
+        args += [*capped, "-i", str(path)]
         video = (
             f"[{index}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
             f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={BUMPER_FPS},format=yuv420p[v{index}]"
@@ -97,8 +105,10 @@ def add_bumpers(
             graph.append(f"[{index}:a]loudnorm={LOUDNESS_TARGET},{audio_format}[a{index}]")
     joined = "".join(f"[v{i}][a{i}]" for i in range(len(parts)))
     graph.append(f"{joined}concat=n={len(parts)}:v=1:a=1[v][a]")
+    if threads:
+        args += ["-filter_complex_threads", str(threads)]
     args += ["-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]"]
-    args += ["-c:v", "libx264", "-preset", preset, "-crf", "21", "-pix_fmt", "yuv420p"]
+    args += ["-c:v", "libx264", "-preset", preset, "-crf", "21", "-pix_fmt", "yuv420p", *capped]
     args += ["-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", str(out)]
     run_ffmpeg(args)
     return intro_s

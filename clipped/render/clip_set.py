@@ -10,6 +10,7 @@ from typing import Protocol
 
 from clipped.brand.bumpers import local_bumpers
 from clipped.brand.kit import local_logo, read_brand_kit
+from clipped.cores import available_cores
 from clipped.layout import CLIP_FILES, SOURCE_FILE, TRANSCRIPT_FILE, SourceRef
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.bumpers import NO_BUMPERS, Bumpers, add_bumpers, media_facts
@@ -62,6 +63,10 @@ def render_clip_set(
         return report
 
     brand = read_brand_kit(storage, source.workspace_id)
+    workers = encoder.clip_workers()
+    # Clips render side by side, each on its share of the cores; a clip's checks decode it within that share too,
+    # so one clip's inspection never crowds out another's encode.
+    check_threads = max(1, available_cores() // workers)
     with contextlib.ExitStack() as stack:
         video = stack.enter_context(storage.local_path(source.key(SOURCE_FILE)))
         logo = stack.enter_context(local_logo(storage, source.workspace_id, brand))
@@ -86,10 +91,11 @@ def render_clip_set(
                 title=candidate.title,
             )
             return render_and_inspect(
-                storage, encoder, source, clip_id, index + 1, candidate, spec, clip_progress(index), bumpers
-            )
+                storage, encoder, source, clip_id, index + 1, candidate, spec, clip_progress(index), bumpers,
+                check_threads=check_threads,
+            )  # fmt: skip
 
-        with ThreadPoolExecutor(max_workers=encoder.clip_workers()) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             clips = list(pool.map(render_one, range(len(chosen))))
     return RenderedClipsManifest(
         partition=source.partition_key, duration_s=inputs.media.duration_s, language=language, clips=clips
@@ -106,8 +112,11 @@ def render_and_inspect(
     spec: RenderSpec,
     on_progress: ProgressCallback,
     bumpers: Bumpers = NO_BUMPERS,
+    *,
+    check_threads: int | None = None,
 ) -> RenderedClip:
-    """Encode one clip into its own folder and record what inspecting the result found.
+    """Encode one clip into its own folder and record what inspecting the result found (the checks' ffmpeg
+    runs use ``check_threads`` threads; None: every core, for a clip rendered alone).
 
     The brand's intro and outro (``bumpers``) are joined on after the clip is inspected: captions, checks and
     times describe the clip itself, which starts ``intro_s`` into the delivered file."""
@@ -120,11 +129,12 @@ def render_and_inspect(
         storage.writer(keys["captions.ass"]) as ass_out,
     ):
         report = encoder.encode(spec, video_out, thumbnail_out, ass_out, on_progress)
-        inspection = inspect_clip(video_out)
-        captions = caption_check(video_out, ass_out) if candidate.words else None
+        inspection = inspect_clip(video_out, threads=check_threads)
+        captions = caption_check(video_out, ass_out, threads=check_threads) if candidate.words else None
         if bumpers:
             joined = video_out.with_name(f"bumped-{video_out.name}")
-            bumped["intro_s"] = round(add_bumpers(video_out, bumpers, joined, width, height), 3)
+            intro_s = add_bumpers(video_out, bumpers, joined, width, height, threads=check_threads)
+            bumped["intro_s"] = round(intro_s, 3)
             bumped["outro_s"] = round(media_facts(bumpers.outro).duration_s, 3) if bumpers.outro else 0.0
             joined.replace(video_out)
     return RenderedClip(

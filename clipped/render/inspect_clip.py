@@ -55,9 +55,9 @@ class CaptionCheck(BaseModel):
         return self.samples > 0 and self.matched == self.samples
 
 
-def inspect_clip(path: Path, *, ffmpeg: str | None = None) -> ClipInspection:
+def inspect_clip(path: Path, *, ffmpeg: str | None = None, threads: int | None = None) -> ClipInspection:
     """Probe ``path`` and scan it once (with ``ffmpeg``, default :func:`ffmpeg_exe`) for loudness, black
-    stretches and frozen stretches."""
+    stretches and frozen stretches; ``threads`` caps the scan's decoder and filter threads (None: every core)."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -74,7 +74,7 @@ def inspect_clip(path: Path, *, ffmpeg: str | None = None) -> ClipInspection:
         raise MediaToolError(f"cannot open {path.name}: {exc}") from exc
 
     args = [
-        "-nostats", "-i", str(path),
+        "-nostats", *decode_threads(threads), "-i", str(path), *filter_threads(threads),
         "-map", "0:v:0", "-vf",
         f"blackdetect=d={BLACK_MIN_S}:pix_th={BLACK_PIXEL_THRESHOLD},freezedetect=n={FREEZE_NOISE}:d={FREEZE_MIN_S}",
         "-f", "null", "-",
@@ -128,13 +128,20 @@ def _merge_touching(stretches: list[tuple[float, float]]) -> list[tuple[float, f
 
 
 def caption_check(
-    video: Path, ass_path: Path, *, samples: int = 6, fonts_dir: Path = FONTS_DIR, ffmpeg: str | None = None
+    video: Path,
+    ass_path: Path,
+    *,
+    samples: int = 6,
+    fonts_dir: Path = FONTS_DIR,
+    ffmpeg: str | None = None,
+    threads: int | None = None,
 ) -> CaptionCheck:
     """Check the captions in ``ass_path`` are burned into ``video``.
 
     libass draws the same script on a plain grey canvas; where it puts letter fill (bright) and outline (black)
     at a moment, the clip must be bright and dark in the same places. Background that merely happens to be
-    light or dark cannot pass both halves, so this tells a burned caption from a busy picture.
+    light or dark cannot pass both halves, so this tells a burned caption from a busy picture. ``threads`` caps
+    each ffmpeg's decoder and filter threads (None: every core).
     """
     events = _dialogue_times(ass_path.read_text())
     if not events:
@@ -152,11 +159,15 @@ def caption_check(
         indices = [index for index in indices if index <= last_frame] or [last_frame]
     last_s = indices[-1] / fps + 1
     ffmpeg = ffmpeg or ffmpeg_exe()
+    # libass draws only the sampled canvas frames: select keeps their times, which is all it reads.
     canvas = _gray_frames(
-        ffmpeg, ["-f", "lavfi", "-i", f"color=c=gray:s={width}x{height}:r={fps}:d={last_s:.3f}"],
-        f"{ass_filter(ass_path, fonts_dir)},", indices, width, height,
+        ffmpeg, ["-f", "lavfi", "-i", f"color=c=gray:s={width}x{height}:r={fps}:d={last_s:.3f}",
+                 *filter_threads(threads)],
+        indices, width, height, then=f"{ass_filter(ass_path, fonts_dir)},",
     )  # fmt: skip
-    frames = _gray_frames(ffmpeg, ["-i", str(video)], "", indices, width, height)
+    frames = _gray_frames(
+        ffmpeg, [*decode_threads(threads), "-i", str(video), *filter_threads(threads)], indices, width, height
+    )
     matched = 0
     rows: list[int] = []
     for drawn, shown in zip(canvas, frames, strict=True):
@@ -175,6 +186,16 @@ def caption_check(
     )
 
 
+def decode_threads(threads: int | None) -> list[str]:
+    """ffmpeg input options for ``threads`` decoder threads (None: ffmpeg's own choice, every core)."""
+    return ["-threads", str(threads)] if threads else []
+
+
+def filter_threads(threads: int | None) -> list[str]:
+    """ffmpeg options for ``threads`` filter threads (None: ffmpeg's own choice, every core)."""
+    return ["-filter_threads", str(threads)] if threads else []
+
+
 def _dialogue_times(ass_text: str) -> list[tuple[float, float]]:
     def seconds(stamp: str) -> float:
         hours, minutes, secs = stamp.split(":")
@@ -185,13 +206,13 @@ def _dialogue_times(ass_text: str) -> list[tuple[float, float]]:
 
 
 def _gray_frames(
-    ffmpeg: str, inputs: list[str], prefix: str, indices: list[int], width: int, height: int
+    ffmpeg: str, inputs: list[str], indices: list[int], width: int, height: int, *, then: str = ""
 ) -> np.ndarray:
-    """Frames number ``indices`` of the input after ``prefix`` filters, as 8-bit luma arrays."""
+    """Frames number ``indices`` of the input, put through ``then`` filters, as 8-bit luma arrays."""
     select = "+".join(f"eq(n\\,{n})" for n in indices)
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *inputs,
-        "-vf", f"{prefix}select={select},format=gray", "-fps_mode", "passthrough",
+        "-vf", f"select={select},{then}format=gray", "-fps_mode", "passthrough",
         "-f", "rawvideo", "-",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, timeout=300, **child_process_options())

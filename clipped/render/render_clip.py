@@ -175,6 +175,7 @@ def render_clip(
     thumbnail = write_thumbnail(
         out_video, out_thumbnail, duration_s=duration_s, width=width, height=height,
         face_frames=shown.face_frames, start_s=shown.start_s, title=spec.title, brand=spec.brand, ffmpeg=ffmpeg.path,
+        threads=threads,
     )  # fmt: skip
     progress(1.0)
     return RenderReport(

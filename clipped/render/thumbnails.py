@@ -64,14 +64,16 @@ def best_frame(scored: list[ThumbnailChoice]) -> ThumbnailChoice:
 
 
 def score_candidates(
-    video: Path, times_s: list[float], face_frames: list[FaceFrame], start_s: float
+    video: Path, times_s: list[float], face_frames: list[FaceFrame], start_s: float, threads: int | None = None
 ) -> list[ThumbnailChoice]:
     """Decode the frame at each time of ``video`` and score it; ``face_frames`` are on the clip's source-based
-    timeline, which starts at ``start_s``."""
+    timeline, which starts at ``start_s``. ``threads`` caps the decoder's threads (None: every core)."""
     scored = []
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if threads:
+            stream.codec_context.thread_count = threads
         assert stream.time_base is not None
         for t in times_s:
             container.seek(int(t / stream.time_base), stream=stream, backward=True)
@@ -115,9 +117,11 @@ def write_thumbnail(
     title: str,
     brand: BrandKit,
     ffmpeg: str,
+    threads: int | None = None,
 ) -> ThumbnailChoice:
-    """Pick the frame (see the module docstring) and write it as a JPEG with ``title`` over it (none if empty)."""
-    scored = score_candidates(video, candidate_times(duration_s), face_frames, start_s)
+    """Pick the frame (see the module docstring) and write it as a JPEG with ``title`` over it (none if empty);
+    ``threads`` caps decoder and filter threads (None: every core)."""
+    scored = score_candidates(video, candidate_times(duration_s), face_frames, start_s, threads)
     choice = best_frame(scored) if scored else ThumbnailChoice(duration_s / 3, 0.0, False)
     with tempfile.TemporaryDirectory(prefix="clipped-thumb-") as work:
         overlay: list[str] = []
@@ -125,8 +129,10 @@ def write_thumbnail(
             ass = Path(work) / "title.ass"
             ass.write_text(title_ass(title, width, height, brand))
             overlay = ["-vf", ass_filter(ass)]
+        capped = ["-threads", str(threads), "-filter_threads", str(threads)] if threads else []
         run_ffmpeg([
-            "-ss", f"{choice.at_s:.3f}", "-i", str(video), "-frames:v", "1", *overlay, "-q:v", "3", "-update", "1",
+            *capped, "-ss", f"{choice.at_s:.3f}", "-i", str(video),
+            "-frames:v", "1", *overlay, "-q:v", "3", "-update", "1",
             *REPRODUCIBLE_OUTPUT_ARGS, "-f", "image2", "-c:v", "mjpeg", str(out_thumbnail),
         ], ffmpeg=ffmpeg)  # fmt: skip
     return choice

@@ -56,6 +56,8 @@ def test_inspection_finds_black_and_frozen_stretches(ffmpeg_binary: str, tmp_pat
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(video),
     ], ffmpeg=ffmpeg_binary)  # fmt: skip
     info = inspect_clip(video, ffmpeg=ffmpeg_binary)
+    # Capped to one decoder and filter thread, as a clip rendered beside others is inspected: the same findings.
+    assert inspect_clip(video, ffmpeg=ffmpeg_binary, threads=1) == info
     assert info.has_audio and info.integrated_lufs is not None
     assert len(info.black_stretches) == 1
     assert info.black_stretches[0] == pytest.approx((0.0, 1.5), abs=0.1)

@@ -26,7 +26,8 @@ def test_intro_and_outro_wrap_the_clip_at_its_size_with_sound_throughout(tmp_pat
     intro = make_video(tmp_path / "intro.mp4", 1.0, "320x180", tone_hz=880)  # landscape: letterboxed
     outro = make_video(tmp_path / "outro.mp4", 0.8, "180x180", tone_hz=None)  # silent: gets a silent track
     out = tmp_path / "final.mp4"
-    intro_s = add_bumpers(clip, Bumpers(intro, outro), out, 180, 320, preset="ultrafast")
+    # threads=1: as a clip rendered beside others gets its bumpers (decoders, filter graph and x264 capped).
+    intro_s = add_bumpers(clip, Bumpers(intro, outro), out, 180, 320, preset="ultrafast", threads=1)
     assert intro_s == pytest.approx(1.0, abs=0.05)
     facts = media_facts(out)
     assert facts.has_audio and facts.duration_s == pytest.approx(2.0 + 1.0 + 0.8, abs=0.15)
