@@ -42,6 +42,9 @@ from clipped.storage import Storage
 REGISTRY_FILE = "registry.json"
 DEFAULT_MAX_CONCURRENT = 3
 DEFAULT_STALE_AFTER_S = 30.0
+# A recorder just (re)started has not spoken yet: a local process loads the code location and its models first,
+# which took over 30 s on 2 busy cores (a restart then would kill it while it starts).
+DEFAULT_START_GRACE_S = 120.0
 
 
 class StreamLimitError(ValueError):
@@ -98,6 +101,7 @@ class StreamService:
         settings: StreamSettings | None = None,
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        start_grace_s: float = DEFAULT_START_GRACE_S,
         runner: str = "local",
         clock: Callable[[], float] = now,
     ) -> None:
@@ -107,6 +111,7 @@ class StreamService:
         self.settings = settings or StreamSettings()
         self.max_concurrent = max_concurrent
         self.stale_after_s = stale_after_s
+        self.start_grace_s = start_grace_s
         self.runner = runner
         self.clock = clock
         # The limit check and the registry update are one read-modify-write of a storage object: within one process
@@ -218,13 +223,16 @@ class StreamService:
         state = health.state if health else "starting"
         heartbeat_age = round(at - health.updated_at, 1) if health else None
         running = health is not None and state in ACTIVE_STATES
-        # Silent since its last heartbeat, or since it was created or (re)started when that came later: a recorder
-        # just restarted has as long as a heartbeat to say something before it counts as stale again.
-        heard_at = max(health.updated_at if health else record.created_at, record.launched_at or 0.0)
-        silent_s = at - heard_at
+        # A recorder not heard from since it was (re)started gets start_grace_s to write its first heartbeat; after
+        # that, a heartbeat older than stale_after_s means it died or hangs.
+        started_at = record.launched_at or record.created_at
+        if health is None or health.updated_at < started_at:
+            silent_s, allowed_s = at - started_at, self.start_grace_s
+        else:
+            silent_s, allowed_s = at - health.updated_at, self.stale_after_s
         should_run = record.desired == "running" and (health is None or running)
         launcher_says = self.launcher.is_running(record)
-        stale = should_run and (silent_s > self.stale_after_s or launcher_says is False)
+        stale = should_run and (silent_s > allowed_s or launcher_says is False)
         return StreamStatus(
             workspace_id=workspace_id, stream_id=stream_id, url=record.url, display_name=record.display_name,
             created_at=record.created_at, desired=record.desired, runner=record.runner, state=state, health=health,

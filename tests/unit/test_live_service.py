@@ -96,10 +96,10 @@ def test_health_ages_and_a_stale_recorder_is_restarted(world) -> None:
     assert service.supervise("ws1") == [status.stream_id]
     assert launcher.launched == [status.stream_id, status.stream_id]
     assert service.record("ws1", status.stream_id).launches == 2
-    # the new recorder has as long as a heartbeat to speak up before it is restarted again
-    clock.now += 20
+    # the new recorder has start_grace_s (it loads code and models first) to speak up before it is restarted again
+    clock.now += 100
     assert not service.get("ws1", status.stream_id).stale and service.supervise("ws1") == []
-    clock.now += 15
+    clock.now += 25
     assert service.supervise("ws1") == [status.stream_id] and len(launcher.launched) == 3
     # a launcher that knows its process died says so before the heartbeat would
     beat(storage, "ws1", status.stream_id, clock)

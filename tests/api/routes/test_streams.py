@@ -99,7 +99,7 @@ def test_a_recorder_whose_heartbeat_goes_stale_is_restarted(
     harness = make_harness(api_env, f"sqlite:///{tmp_path / 'app.db'}", None, stream_supervise_s=0.1)
     service = harness.state.streams
     launcher = service.launcher = NoRecorder()
-    service.stale_after_s = 2.0
+    service.stale_after_s = service.start_grace_s = 2.0
     with harness.client:
         owner = harness.register()
         started = _start(harness, owner.headers, owner.workspace_id, url=LOCAL_URL).json()
