@@ -15,8 +15,8 @@ from clipped.render.render_clip import RenderReport, RenderSpec, render_clip
 
 
 class RenderOptions(ConfigurableResource):
-    # superfast at CRF 21: 36 % less CPU than veryfast for the same picture (SSIM Y against a slow CRF 14 encode
-    # 0.9857 vs 0.9840), at ~1.5x the bits (5 vs 3.2 Mbit/s for 1080x1920): bench/render_bench.py.
+    # superfast at CRF 21: 39 % less CPU than veryfast for the same picture (SSIM Y against a slow CRF 14 encode
+    # 0.9871 vs 0.9855), at ~1.6x the bits (5.6 vs 3.4 Mbit/s for 1080x1920): bench/render_bench.py, 20 s clip.
     x264_preset: str = Field(default="superfast", description="libx264 preset: speed/size trade-off")
     encoder: Literal["auto", "x264", "nvenc"] = Field(
         default="auto", description="H.264 encoder: auto = NVENC only when a real test encode succeeds, else x264"
