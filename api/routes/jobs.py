@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -238,7 +237,7 @@ async def job_events(
     async def stream():
         last, quiet_s = None, 0.0
         while True:
-            data, finished = await run_in_threadpool(_snapshots.get, state, job_id, lambda: _job_json(state, job_id))
+            data, finished = await _snapshots.get(state, job_id, lambda: _job_json(state, job_id))
             if data and data != last:
                 last, quiet_s = data, 0.0
                 yield f"event: job\ndata: {data}\n\n"
