@@ -102,6 +102,29 @@ def kill_when(worker: subprocess.Popen, reached: Callable[[], bool], what: str) 
         worker.wait(timeout=30)
 
 
+def due_publication(
+    store: SqlPublishingStore,
+    vault: TokenVault,
+    grant: TokenGrant,
+    *,
+    platform: str,
+    account: tuple[str, str],
+    title: str = "",
+    caption: str = "",
+) -> Publication:
+    """A connected account (platform id, display name) holding ``grant``, and a post of the clip due a second ago."""
+    platform_account_id, display_name = account
+    saved = store.save_account(
+        Account(workspace_id="ws1", platform=platform, platform_account_id=platform_account_id,
+                display_name=display_name, sealed_grant=vault.seal(grant))
+    )  # fmt: skip
+    return store.save_publication(
+        Publication(workspace_id="ws1", source_partition="ws1.talk-0123456789", clip_ref="clip_1",
+                    video_key=VIDEO_KEY, duration_s=3.0, account_id=saved.id, platform=platform,
+                    title=title, caption=caption, scheduled_at=datetime.now(UTC) - timedelta(seconds=1))
+    )  # fmt: skip
+
+
 def test_a_worker_killed_mid_upload_is_resumed_and_posts_once(tmp_path: Path, fake: FakeYouTube, clip: Path):
     video = clip
     storage = LocalStorage(root=str(tmp_path / "storage"))
@@ -110,15 +133,9 @@ def test_a_worker_killed_mid_upload_is_resumed_and_posts_once(tmp_path: Path, fa
     store, vault = SqlPublishingStore(database), TokenVault([key])
     access, refresh = fake.issue_tokens()
     grant = TokenGrant(access_token=access, refresh_token=refresh, expires_at=datetime.now(UTC) + timedelta(hours=1))
-    account = store.save_account(
-        Account(workspace_id="ws1", platform="youtube", platform_account_id=fake.channel_id,
-                display_name="channel", sealed_grant=vault.seal(grant))
-    )  # fmt: skip
-    publication = store.save_publication(
-        Publication(workspace_id="ws1", source_partition="ws1.talk-0123456789", clip_ref="clip_1",
-                    video_key=VIDEO_KEY, duration_s=3.0, account_id=account.id, platform="youtube",
-                    title="A moment #Shorts", caption="", scheduled_at=datetime.now(UTC) - timedelta(seconds=1))
-    )  # fmt: skip
+    publication = due_publication(
+        store, vault, grant, platform="youtube", account=(fake.channel_id, "channel"), title="A moment #Shorts"
+    )
     # The third chunk fails, so the worker waits in its retry backoff with two chunks confirmed: kill it there.
     fake.fail_chunk(3, status=503, times=2)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "T_CLIENT": fake.client_id,
@@ -157,15 +174,9 @@ def test_a_worker_killed_between_the_upload_and_the_publish_step_posts_once(
     store, vault = SqlPublishingStore(database), TokenVault([key])
     token = fake_instagram.issue_token()
     grant = TokenGrant(access_token=token, refresh_token=token, expires_at=datetime.now(UTC) + timedelta(days=59))
-    account = store.save_account(
-        Account(workspace_id="ws1", platform="instagram", platform_account_id=IG_USER_ID,
-                display_name="clipped.tester", sealed_grant=vault.seal(grant))
-    )  # fmt: skip
-    publication = store.save_publication(
-        Publication(workspace_id="ws1", source_partition="ws1.talk-0123456789", clip_ref="clip_1",
-                    video_key=VIDEO_KEY, duration_s=3.0, account_id=account.id, platform="instagram",
-                    title="", caption="A moment #clipped", scheduled_at=datetime.now(UTC) - timedelta(seconds=1))
-    )  # fmt: skip
+    publication = due_publication(
+        store, vault, grant, platform="instagram", account=(IG_USER_ID, "clipped.tester"), caption="A moment #clipped"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "T_CLIENT": INSTAGRAM_CLIENT_ID, "T_SECRET": INSTAGRAM_SECRET,
            "T_URLS": json.dumps(fake_instagram.adapter_urls()), "T_CHUNK": str(CHUNK), "T_PUB": publication.id,
            "T_DB": database, "T_KEY": key, "T_STORAGE": str(tmp_path / "storage")}  # fmt: skip
