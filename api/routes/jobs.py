@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -231,8 +232,14 @@ async def job_events(
 
     Authorization header, or `?token=` from POST /api/jobs/{id}/stream-token (checked when the stream opens).
     """
-    principal = credentials.principal(session, state, EVENTS, job_events_resource(job_id))
-    load_job(session, principal, job_id, Permission.READ)
+
+    def authorize() -> None:
+        principal = credentials.principal(session, state, EVENTS, job_events_resource(job_id))
+        load_job(session, principal, job_id, Permission.READ)
+
+    # In a worker thread, never on the event loop: a query waiting there for a pooled connection would stop the
+    # loop for every other request, and with it the release of the connections they hold.
+    await run_in_threadpool(authorize)
 
     async def stream():
         last, quiet_s = None, 0.0
