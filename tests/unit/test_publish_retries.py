@@ -91,14 +91,17 @@ def test_a_platform_that_keeps_refusing_gives_up_with_the_retryable_error_and_it
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
-        ({"Retry-After": "120"}, lambda: 120.0),
-        ({"Retry-After": formatdate(time.time() + 90, usegmt=True)}, lambda: 90.0),
-        ({"x-rate-limit-reset": str(int(time.time()) + 60)}, lambda: 60.0),  # X: epoch seconds of the reset
-        ({}, lambda: None),
+        # Headers are made when the test runs, not at collection: a suite can take longer than their 60-90 s.
+        (lambda: {"Retry-After": "120"}, 120.0),
+        (lambda: {"Retry-After": formatdate(time.time() + 90, usegmt=True)}, 90.0),
+        (lambda: {"x-rate-limit-reset": str(int(time.time()) + 60)}, 60.0),  # X: epoch seconds of the reset
+        (lambda: {}, None),
     ],
 )
-def test_retry_after_as_seconds_http_date_or_x_reset(headers: dict[str, str], expected: Callable[[], float | None]):
-    wait, want = retry_after_seconds(answer(429, **headers)), expected()
+def test_retry_after_as_seconds_http_date_or_x_reset(
+    headers: Callable[[], dict[str, str]], expected: float | None
+) -> None:
+    wait, want = retry_after_seconds(answer(429, **headers())), expected
     if want is None:
         assert wait is None
     else:
