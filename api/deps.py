@@ -21,7 +21,9 @@ from api.tokens import InvalidTokenError, decode_access_token, decode_link_token
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies that do no I/O are async: FastAPI runs each sync one in a worker thread of its own, and every such hop
+# waits for one of the limiter's 40 threads.
+async def get_state(request: Request) -> AppState:
     return request.app.state.clipped
 
 
@@ -37,6 +39,18 @@ def get_session(state: StateDep) -> Iterator[Session]:
 # file to a slow reader, a zip) would otherwise hold one of the pool's connections for as long as it lasts, and a
 # few dozen open streams would leave every other request waiting for a connection. Streams open their own sessions.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def release_connection(session: Session) -> None:
+    """End the session's transaction so its pooled connection goes back before the next dependency or the route.
+
+    Each sync dependency and the route run in separate worker threads, and between them a request waits for a free
+    thread. A connection held across that wait deadlocks the API under load: the requests holding the pool's
+    connections wait for threads, while every thread waits for a connection (bench/load_api.py). The loaded rows
+    stay usable (sessions do not expire them on commit).
+    """
+    if session.in_transaction():
+        session.commit()
 
 
 @dataclass
@@ -109,7 +123,9 @@ def current_principal(
     token = _bearer(authorization)
     if token is None:
         raise _unauthorized()
-    return principal_from_token(session, state, token)
+    principal = principal_from_token(session, state, token)
+    release_connection(session)
+    return principal
 
 
 def principal_from_link(session: Session, state: AppState, token: str, purpose: str, resource: str) -> Principal:
@@ -153,7 +169,7 @@ class LinkCredentials:
         return principal_from_link(session, state, self.link, purpose, resource)
 
 
-def link_credentials(
+async def link_credentials(
     authorization: Annotated[str | None, Header()] = None,
     token: Annotated[
         str | None,
@@ -167,7 +183,7 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 LinkCredentialsDep = Annotated[LinkCredentials, Depends(link_credentials)]
 
 
-def link_issuer(state: StateDep, principal: PrincipalDep) -> LinkIssuer:
+async def link_issuer(state: StateDep, principal: PrincipalDep) -> LinkIssuer:
     settings = state.settings
     return LinkIssuer(
         secret=settings.jwt_secret,
@@ -235,7 +251,9 @@ def workspace_access(
     x_workspace_id: Annotated[str | None, Header(description="Workspace to act in (default: your first)")] = None,
 ) -> Access:
     workspace_id = x_workspace_id or default_workspace_id(session, principal)
-    return access_to(session, principal, workspace_id)
+    access = access_to(session, principal, workspace_id)
+    release_connection(session)
+    return access
 
 
 WorkspaceDep = Annotated[Access, Depends(workspace_access)]

@@ -25,6 +25,7 @@ from api.deps import Access, Principal, PrincipalDep, SessionDep, StateDep, acce
 from api.errors import ApiError, not_found
 from api.models import User
 from api.roles import Permission
+from api.routing import SessionReleasingRoute
 from api.schemas import (
     AccountOut,
     AccountPatch,
@@ -45,7 +46,7 @@ from clipped.publish.token_vault import TokenVault, VaultKeyError
 from clipped_resources.publishing_store import SqlPublishingStore
 
 log = logging.getLogger("clipped.api")
-router = APIRouter(prefix="/api", tags=["accounts"])
+router = APIRouter(prefix="/api", tags=["accounts"], route_class=SessionReleasingRoute)
 
 PLATFORM_NAMES: dict[str, str] = {"youtube": "YouTube", "tiktok": "TikTok", "instagram": "Instagram", "x": "X"}
 FLOW_TTL = timedelta(minutes=10)

@@ -19,9 +19,10 @@ import duckdb
 from fastapi import APIRouter, Depends, Query
 from pydantic import ValidationError
 
-from api.deps import Access, PrincipalDep, SessionDep, StateDep, access_to
+from api.deps import Access, PrincipalDep, SessionDep, StateDep, access_to, release_connection
 from api.errors import ApiError
 from api.roles import Permission
+from api.routing import SessionReleasingRoute
 from api.schemas import (
     AccountGrowthOut,
     AccountHoursOut,
@@ -52,7 +53,9 @@ from clipped_resources.storage import WorkspaceStorage
 from clipped_resources.warehouse import WarehouseResource
 
 log = logging.getLogger("clipped.api")
-router = APIRouter(prefix="/api/workspaces/{workspace_id}/analytics", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/workspaces/{workspace_id}/analytics", tags=["analytics"], route_class=SessionReleasingRoute
+)
 
 NO_WAREHOUSE = "No analytics yet: the warehouse has not been built (it builds nightly after the metrics pull)."
 NO_POSTS = "No data yet: nothing this workspace published has been measured."
@@ -131,7 +134,9 @@ def open_marts(warehouse: WarehouseResource, workspace_id: str) -> Iterator[Mart
 
 def analytics_access(workspace_id: str, principal: PrincipalDep, session: SessionDep) -> Access:
     """Viewers and up of the workspace; anyone else gets a 404 (the workspace's existence never leaks)."""
-    return access_to(session, principal, workspace_id).require(Permission.READ)
+    access = access_to(session, principal, workspace_id).require(Permission.READ)
+    release_connection(session)
+    return access
 
 
 AnalyticsDep = Annotated[Access, Depends(analytics_access)]

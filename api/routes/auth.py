@@ -16,11 +16,12 @@ from api.errors import ApiError
 from api.models import Membership, RefreshToken, User, Workspace
 from api.passwords import hash_password, verify_password
 from api.rate_limit import address_key
+from api.routing import SessionReleasingRoute
 from api.schemas import LoginIn, RefreshIn, RegisterIn, RegisterOut, TokenPair, UserOut, WorkspaceOut
 from api.state import AppState
 from api.tokens import issue_access_token, new_opaque_token, token_hash
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=SessionReleasingRoute)
 
 
 def client_address(request: Request) -> str:

@@ -10,10 +10,13 @@ import tempfile
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import PrincipalDep, SessionDep, StateDep, access_to
+from api.deps import Principal, PrincipalDep, SessionDep, StateDep, access_to, release_connection
 from api.errors import ApiError
 from api.roles import Permission
+from api.routing import SessionReleasingRoute
 from clipped.brand.bumpers import MAX_BUMPER_BYTES, BumperKind, delete_bumper, save_bumper
 from clipped.brand.kit import (
     BUMPER_FILES,
@@ -28,7 +31,14 @@ from clipped.brand.kit import (
     save_logo,
 )
 
-router = APIRouter(prefix="/api", tags=["brand"])
+router = APIRouter(prefix="/api", tags=["brand"], route_class=SessionReleasingRoute)
+
+
+def _may_edit(session: Session, principal: Principal, workspace_id: str) -> None:
+    """For the async upload routes, run in a worker thread: the query never waits on the event loop, and no
+    connection is held while the body arrives."""
+    access_to(session, principal, workspace_id).require(Permission.EDIT)
+    release_connection(session)
 
 
 @router.get("/workspaces/{workspace_id}/brand-kit", response_model=BrandKit)
@@ -54,7 +64,7 @@ async def put_logo(
 
     The JSON routes' body cap does not apply here (api/middleware.py): the logo has its own, counted as it arrives.
     """
-    access_to(session, principal, workspace_id).require(Permission.EDIT)
+    await run_in_threadpool(_may_edit, session, principal, workspace_id)
     declared = int(request.headers.get("content-length") or 0)
     if declared > MAX_LOGO_BYTES:
         raise ApiError(413, f"the logo is {declared} bytes; at most {MAX_LOGO_BYTES} are accepted")
@@ -64,7 +74,7 @@ async def put_logo(
         if len(data) > MAX_LOGO_BYTES:
             raise ApiError(413, f"the logo is over {MAX_LOGO_BYTES} bytes")
     try:
-        return save_logo(state.storage, workspace_id, bytes(data))
+        return await run_in_threadpool(save_logo, state.storage, workspace_id, bytes(data))
     except BrandKitError as exc:
         raise ApiError(422, str(exc)) from exc
 
@@ -91,7 +101,7 @@ async def put_bumper(
 ) -> BrandKit:
     """The intro or outro as the request body: a video of at most 10 s and 50 MB, played before or after every
     clip rendered from now on (scaled and padded to the clip's frame, its loudness normalised)."""
-    access_to(session, principal, workspace_id).require(Permission.EDIT)
+    await run_in_threadpool(_may_edit, session, principal, workspace_id)
     declared = int(request.headers.get("content-length") or 0)
     if declared > MAX_BUMPER_BYTES:
         raise ApiError(413, f"the {kind} is {declared} bytes; at most {MAX_BUMPER_BYTES} are accepted")
@@ -105,7 +115,7 @@ async def put_bumper(
                     raise ApiError(413, f"the {kind} is over {MAX_BUMPER_BYTES} bytes")
                 out.write(chunk)
         try:
-            return save_bumper(state.storage, workspace_id, kind, upload)
+            return await run_in_threadpool(save_bumper, state.storage, workspace_id, kind, upload)
         except BrandKitError as exc:
             raise ApiError(422, str(exc)) from exc
 

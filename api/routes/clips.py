@@ -25,6 +25,7 @@ from api.errors import ApiError, not_found
 from api.links import MEDIA, LinkIssuer, MediaKind, clip_media_resource
 from api.models import Clip, ClipVersion, Comment, Job, User
 from api.roles import Permission
+from api.routing import SessionReleasingRoute
 from api.schemas import (
     BatchIn,
     BatchOut,
@@ -60,7 +61,7 @@ from clipped.editing import ClipEditError
 from clipped.layout import check_key
 from clipped.render.versions import ClipVersionError
 
-router = APIRouter(prefix="/api", tags=["clips"])
+router = APIRouter(prefix="/api", tags=["clips"], route_class=SessionReleasingRoute)
 CAPTION_STYLE_INFO = {
     "highlight_word": ("Highlight word", "White lines; the word being spoken turns yellow"),
     "karaoke": ("Karaoke", "Yellow lines filled word by word as they are spoken"),

@@ -16,6 +16,7 @@ from api.errors import not_found
 from api.links import DOWNLOAD, clip_download_resource, job_export_resource
 from api.models import Clip, Job
 from api.roles import Permission
+from api.routing import SessionReleasingRoute
 from api.schemas import DownloadOut, ExportLinkOut
 from api.services.exports import (
     DOWNLOAD_FORMATS,
@@ -29,7 +30,7 @@ from api.services.exports import (
 from api.services.rendering import settle_versions
 from clipped.export.zip_stream import stream_zip
 
-router = APIRouter(prefix="/api", tags=["exports"])
+router = APIRouter(prefix="/api", tags=["exports"], route_class=SessionReleasingRoute)
 DownloadFormatId = Literal["mp4", "srt", "vtt", "fcpxml", "premiere_xml", "edl"]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.routing import SessionReleasingRoute
 from api.schemas import Health
 
-router = APIRouter(prefix="/api", tags=["health"])
+router = APIRouter(prefix="/api", tags=["health"], route_class=SessionReleasingRoute)
 
 
 @router.get("/health", response_model=Health)

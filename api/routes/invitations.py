@@ -13,10 +13,11 @@ from api.deps import Principal, PrincipalDep, SessionDep, StateDep, access_to
 from api.errors import ApiError, not_found
 from api.models import Invitation, Membership, Workspace
 from api.roles import Permission, permissions_for, role_at_most
+from api.routing import SessionReleasingRoute
 from api.schemas import InvitationCreated, InvitationIn, InvitationOut, InvitationTokenIn, WorkspaceOut
 from api.tokens import new_opaque_token, token_hash
 
-router = APIRouter(prefix="/api", tags=["workspaces"])
+router = APIRouter(prefix="/api", tags=["workspaces"], route_class=SessionReleasingRoute)
 INVITATION_PREFIX = "inv_"
 MAX_PENDING_PER_WORKSPACE = 100
 

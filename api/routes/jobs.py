@@ -29,6 +29,7 @@ from api.errors import ApiError, not_found
 from api.links import EVENTS, job_events_resource
 from api.models import Job, Upload
 from api.roles import Permission
+from api.routing import SessionReleasingRoute
 from api.schemas import ChapterOut, JobIn, JobOut, JobPage, JobSummaryOut, StreamTokenOut
 from api.services.job_snapshots import SharedSnapshots
 from api.services.job_status import TERMINAL
@@ -41,7 +42,7 @@ from clipped.types import ClipSettings
 from clipped.understand.summary import SourceSummary
 from clipped_app.pipeline import register_request
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], route_class=SessionReleasingRoute)
 HEARTBEAT_S = 15.0
 _snapshots = SharedSnapshots()  # the event streams of one job share each poll's payload
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]

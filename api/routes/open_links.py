@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from api.deps import SessionDep
 from api.models import Clip, Job
+from api.routing import SessionReleasingRoute
 
-router = APIRouter(prefix="/open", tags=["links"], include_in_schema=False)
+router = APIRouter(prefix="/open", tags=["links"], include_in_schema=False, route_class=SessionReleasingRoute)
 NOT_IN_THE_APP = (
     "{what} is not in the review app: it was processed by `clipped run`, whose clips are in the folder given with "
     "--out, or by a job of a review app with another database. Open the review app to see its jobs."

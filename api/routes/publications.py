@@ -23,6 +23,7 @@ from api.errors import ApiError, not_found
 from api.models import Clip, ClipVersion, Job
 from api.roles import Permission
 from api.routes.accounts import PLATFORM_NAMES
+from api.routing import SessionReleasingRoute
 from api.schemas import PublicationOut, PublicationsIn, PublicationStatus
 from api.state import AppState
 from clipped.publish.metadata import PostTooLargeError, check_media, compose_post_text
@@ -31,7 +32,7 @@ from clipped.publish.schedule import staggered_slots
 from clipped_resources.publishing_store import SqlPublishingStore
 
 log = logging.getLogger("clipped.api")
-router = APIRouter(prefix="/api", tags=["publications"])
+router = APIRouter(prefix="/api", tags=["publications"], route_class=SessionReleasingRoute)
 
 # The same clip never goes out on every account at once: each further account at least this much later.
 STAGGER_MINUTES = 20

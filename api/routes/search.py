@@ -12,10 +12,11 @@ from api.errors import not_found
 from api.models import Job
 from api.roles import Permission
 from api.routes.clips import clip_out
+from api.routing import SessionReleasingRoute
 from api.schemas import ClipOut, Strict
 from api.services.search import create_moment_clip, search_moments
 
-router = APIRouter(prefix="/api", tags=["search"])
+router = APIRouter(prefix="/api", tags=["search"], route_class=SessionReleasingRoute)
 
 
 class MomentOut(BaseModel):

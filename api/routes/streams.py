@@ -34,6 +34,7 @@ from api.errors import ApiError, not_found
 from api.links import MEDIA, MEDIA_ROUND_S, LinkIssuer, MediaKind
 from api.models import Membership
 from api.roles import Permission
+from api.routing import SessionReleasingRoute
 from api.schemas import (
     LiveClipOut,
     LiveEventOut,
@@ -50,7 +51,7 @@ from clipped.layout import check_key
 from clipped.live.models import LiveClip, Moment
 from clipped.live.service import StreamLimitError, StreamNotFoundError, StreamStatus
 
-router = APIRouter(prefix="/api", tags=["streams"])
+router = APIRouter(prefix="/api", tags=["streams"], route_class=SessionReleasingRoute)
 MEDIA_TYPES: dict[str, str] = {"video": "video/mp4", "thumbnail": "image/jpeg"}
 
 

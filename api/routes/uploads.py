@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from api.deps import (
     PrincipalDep,
@@ -24,12 +25,13 @@ from api.errors import ApiError, not_found
 from api.links import UPLOAD, upload_resource
 from api.models import Upload, new_id
 from api.roles import Permission
+from api.routing import SessionReleasingRoute
 from api.schemas import UploadIn, UploadOut, UploadTicket
 from api.services.uploads import EXTENSIONS, SNIFF_BYTES, display_name_for, same_family, sniff_video_type
 from api.tokens import InvalidTokenError, LinkGrant, decode_link_token, issue_link_token
 from clipped_resources.storage import VIDEO_CONTENT_TYPES
 
-router = APIRouter(prefix="/api/uploads", tags=["uploads"])
+router = APIRouter(prefix="/api/uploads", tags=["uploads"], route_class=SessionReleasingRoute)
 # Upload states: pending (ticket issued) -> receiving (a PUT is writing) -> received (bytes stored) -> confirmed.
 # Presigned uploads go from pending to confirmed (the store receives the bytes).
 RECEIVING, RECEIVED = "receiving", "received"
@@ -118,6 +120,19 @@ async def put_content(
     token revoked since gets nothing), and an upload takes one complete body: a second PUT is refused, a failed
     one may be retried.
     """
+    # The queries run in worker threads (never on the event loop), and no connection is held while the body arrives.
+    upload = await run_in_threadpool(_claim, session, state, upload_id, token, authorization)
+    try:
+        size = await _receive(request, state, upload)
+    except BaseException:
+        await run_in_threadpool(_set_status, session, upload_id, RECEIVING, "pending")
+        raise
+    await run_in_threadpool(_set_status, session, upload_id, RECEIVING, RECEIVED, size)
+    return UploadOut(upload_id=upload.id, size=size, content_type=upload.content_type)
+
+
+def _claim(session: Session, state, upload_id: str, token: str | None, authorization: str | None) -> Upload:
+    """The pending upload, once the caller's right to write it is checked, marked as receiving."""
     upload = _pending_upload(session, upload_id)
     if token is not None:
         try:
@@ -147,17 +162,15 @@ async def put_content(
     session.commit()
     if claimed.rowcount != 1:
         raise ApiError(409, "upload already received")
-    try:
-        size = await _receive(request, state, upload)
-    except BaseException:
-        session.execute(
-            update(Upload).where(Upload.id == upload_id, Upload.status == RECEIVING).values(status="pending")
-        )
-        session.commit()
-        raise
-    upload.size, upload.status = size, RECEIVED
+    return upload
+
+
+def _set_status(session: Session, upload_id: str, current: str, status: str, size: int | None = None) -> None:
+    values: dict[str, object] = {"status": status}
+    if size is not None:
+        values["size"] = size
+    session.execute(update(Upload).where(Upload.id == upload_id, Upload.status == current).values(**values))
     session.commit()
-    return UploadOut(upload_id=upload.id, size=size, content_type=upload.content_type)
 
 
 async def _receive(request: Request, state, upload: Upload) -> int:

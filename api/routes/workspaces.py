@@ -11,6 +11,7 @@ from api.deps import Access, PrincipalDep, SessionDep, access_to
 from api.errors import ApiError, not_found
 from api.models import ApiToken, Membership, User, Workspace
 from api.roles import Permission
+from api.routing import SessionReleasingRoute
 from api.schemas import (
     ApiTokenCreated,
     ApiTokenIn,
@@ -24,7 +25,7 @@ from api.schemas import (
 )
 from api.tokens import API_TOKEN_PREFIX, new_opaque_token, token_hash
 
-router = APIRouter(prefix="/api", tags=["workspaces"])
+router = APIRouter(prefix="/api", tags=["workspaces"], route_class=SessionReleasingRoute)
 
 
 def _user_out(user: User) -> UserOut:
