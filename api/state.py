@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.rate_limit import LoginThrottle, RateLimiter
+from api.services.job_status import FinishedRunViews
 from api.settings import ApiSettings
 from clipped.live.service import StreamService
 from clipped_app.instance import local_instance
@@ -43,6 +44,7 @@ class AppState:
     streams: StreamService  # the workspaces' live streams (recorders run as processes or Dagster runs)
     launcher: RunLauncher
     vector_store: VectorStoreResource  # moment search's index (read here; written by the moment_index asset)
+    run_views: FinishedRunViews = field(default_factory=FinishedRunViews)
     _instance: DagsterInstance | None = None
     _instance_lock: threading.Lock = field(default_factory=threading.Lock)
 

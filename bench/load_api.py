@@ -1,9 +1,11 @@
 """Load figure: the review API with 200 concurrent clients on 127.0.0.1 for a bounded minute.
 
 `clipped api` runs as users start it, on a fresh CLIPPED_HOME whose database and storage are seeded with finished
-jobs of one clip each (the bundled sample as the clip file) and queued jobs whose runs have not started, so their
-event streams stay open (no pipeline runs beside it: the figure is the API's). With --attach it measures a running
-API instead (e.g. bench/load_batch.py's in the middle of its batch). Clients (httpx async, one connection each):
+jobs of one clip each (the bundled sample as the clip file; each with a succeeded run in the Dagster instance that
+has the events a pipeline run records, so reading a job costs what it costs) and queued jobs whose runs have not
+started, so their event streams stay open (no pipeline runs beside it: the figure is the API's). With --attach it
+measures a running API instead (e.g. bench/load_batch.py's in the middle of its batch). Clients (httpx async, one
+connection each):
 
 - 100 readers of job event streams (SSE), opened with stream-token links and read for the whole minute;
 - 100 request loops, each request of a random kind: the job list, the clip list, one job, a Range request of
@@ -41,10 +43,20 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dagster import (  # noqa: E402
+    DagsterEvent,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    EventLogEntry,
+)
+from dagster._core.execution.plan.objects import StepSuccessData  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from api.models import Job  # noqa: E402
+from api.services.job_status import STEPS  # noqa: E402
 from bench.load_harness import SAMPLE, ApiUser, Stack, percentile, rss_bytes, uptime  # noqa: E402
 from clipped_resources.storage import LocalStorage  # noqa: E402
 from tests.api.world import FAKE_JPEG, add_clip, add_finished_job  # noqa: E402
@@ -261,7 +273,8 @@ def main() -> None:
         run_measurement(
             args, stack.api_url, stack.api.pid, user,
             f"a fresh API (SQLite app.db) with {args.seed_clips} finished jobs of one clip each (the 73 s sample as "
-            "the clip file) and 3 queued jobs, seeded in its database and storage",
+            "the clip file) and a succeeded Dagster run of 107 events each, and 3 queued jobs, seeded in its "
+            "database, storage and instance",
         )  # fmt: skip
     finally:
         stack.close()
@@ -274,6 +287,7 @@ def seed_jobs(home: Path, user: ApiUser, *, finished: int, pending: int) -> None
     API's, so no pipeline runs beside it."""
     storage = LocalStorage(root=str(home / "storage"))
     engine = create_engine(f"sqlite:///{home / 'app.db'}")
+    instance = DagsterInstance.from_config(str(home / "dagster_home"))
     try:
         with Session(engine) as session:
             for index in range(finished):
@@ -282,6 +296,8 @@ def seed_jobs(home: Path, user: ApiUser, *, finished: int, pending: int) -> None
                 storage.write_bytes(f"{folder}/clip.mp4", SAMPLE.read_bytes())
                 storage.write_bytes(f"{folder}/thumbnail.jpg", FAKE_JPEG)
                 job = add_finished_job(session, user.workspace_id, user.user_id, video_id, f"talk {index}.mp4")
+                run_id = record_succeeded_run(instance)
+                job.run_ids, job.canceled_at, job.clips_synced_run = [run_id], None, run_id
                 add_clip(
                     session, job.id, user.workspace_id, f"{video_id}-01", video_key=f"{folder}/clip.mp4",
                     thumbnail_key=f"{folder}/thumbnail.jpg", title=f"Seeded clip {index}",
@@ -303,6 +319,36 @@ def seed_jobs(home: Path, user: ApiUser, *, finished: int, pending: int) -> None
             session.commit()
     finally:
         engine.dispose()
+        instance.dispose()
+
+
+def record_succeeded_run(instance: DagsterInstance, progress_logs_per_step: int = 13) -> str:
+    """A succeeded run of the clip job with the events the pipeline's runs record (the demo's run has 109): run
+    start and success, each step's start and success and its progress logs; its id."""
+    run = instance.add_run(DagsterRun(job_name="clip_job", status=DagsterRunStatus.NOT_STARTED))
+    started = time.time() - 600
+
+    def record(offset_s: float, step: str | None, event_type: DagsterEventType | None, message: str = "") -> None:
+        event = None
+        if event_type is not None:
+            data = StepSuccessData(duration_ms=10_000.0) if event_type == DagsterEventType.STEP_SUCCESS else None
+            event = DagsterEvent(event_type.value, job_name=run.job_name, step_key=step, event_specific_data=data)
+        entry = EventLogEntry(
+            error_info=None, level=20, user_message=message, run_id=run.run_id, timestamp=started + offset_s,
+            step_key=step, job_name=run.job_name, dagster_event=event,
+        )  # fmt: skip
+        instance.handle_new_event(entry)  # run-level events also set the run's status
+
+    record(0, None, DagsterEventType.RUN_START)
+    offset = 1.0
+    for step in STEPS:
+        record(offset, step, DagsterEventType.STEP_START)
+        for tenth in range(1, progress_logs_per_step + 1):
+            record(offset + tenth, step, None, f"{step}: {tenth * 100 // progress_logs_per_step}%")
+        offset += progress_logs_per_step + 1
+        record(offset, step, DagsterEventType.STEP_SUCCESS)
+    record(offset + 1, None, DagsterEventType.RUN_SUCCESS)
+    return run.run_id
 
 
 def run_measurement(args, base_url: str, api_pid: int, user: ApiUser, setting: str) -> None:

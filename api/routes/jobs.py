@@ -33,7 +33,7 @@ from api.routing import SessionReleasingRoute
 from api.schemas import ChapterOut, JobIn, JobOut, JobPage, JobSummaryOut, StreamTokenOut
 from api.services.job_snapshots import SharedSnapshots
 from api.services.job_status import TERMINAL
-from api.services.jobs import is_terminal, job_out, job_run_view, job_statuses, launch
+from api.services.jobs import is_terminal, job_out, job_outs, job_run_view, job_statuses, launch
 from api.services.search import delete_source_moments
 from clipped.ingest.url_policy import DisallowedUrlError, validate_video_url
 from clipped.layout import SUMMARY_FILE, SourceRef
@@ -137,14 +137,14 @@ def list_jobs(
     if status is None:
         total = session.scalar(select(func.count()).where(Job.workspace_id == access.workspace_id)) or 0
         jobs = session.scalars(query.offset((page - 1) * limit).limit(limit)).all()
-        items = [job_out(state, session, job, links=links) for job in jobs]
     else:
         # Status lives in Dagster: one runs query for every job's status, event logs only for the page shown.
         jobs = session.scalars(query).all()
         statuses = job_statuses(state, jobs)
         matching = [job for job in jobs if statuses[job.id] == status]
         total = len(matching)
-        items = [job_out(state, session, job, links=links) for job in matching[(page - 1) * limit : page * limit]]
+        jobs = matching[(page - 1) * limit : page * limit]
+    items = job_outs(state, session, list(jobs), links=links)
     return JobPage(items=items, page=page, limit=limit, total=total)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, EventLogEntry
+from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, EventLogEntry
 
 STEPS = ("source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips")
 RUN_STATUS = {
@@ -90,10 +93,15 @@ def _at(entry: EventLogEntry) -> datetime:
 
 def run_view(instance: DagsterInstance, run_id: str | None) -> RunView:
     """Status and steps of ``run_id``; a run the instance does not know yet is queued."""
+    return view_of_run(instance, instance.get_run_by_id(run_id) if run_id else None)
+
+
+def view_of_run(instance: DagsterInstance, run: DagsterRun | None) -> RunView:
+    """Status and steps of ``run`` from its event log; None (a run the instance does not know yet) is queued."""
     steps = {name: StepView(name) for name in STEPS}
-    run = instance.get_run_by_id(run_id) if run_id else None
     if run is None:
         return RunView(status="queued", steps=list(steps.values()))
+    run_id = run.run_id
     status = RUN_STATUS.get(run.status, "running")
     error = None
     run_level: list[EventLogEntry] = []  # what the run as a whole reported: why it failed outside any step
@@ -140,6 +148,32 @@ def run_view(instance: DagsterInstance, run_id: str | None) -> RunView:
         started_at=started_at or next((s.started_at for s in steps.values() if s.started_at), None),
         last_event_at=last_event_at,
     )
+
+
+class FinishedRunViews:
+    """Views of runs that have ended, kept by run id: a finished run's event log no longer changes, and reading it
+    again for every job of every job list is most of the list's cost. Thread-safe; the oldest go first."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._views: OrderedDict[str, RunView] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def view(self, instance: DagsterInstance, run: DagsterRun | None) -> RunView:
+        """The view of ``run`` (a copy: callers may change it)."""
+        if run is None or RUN_STATUS.get(run.status) not in TERMINAL:
+            return view_of_run(instance, run)
+        with self._lock:
+            kept = self._views.get(run.run_id)
+            if kept is not None:
+                self._views.move_to_end(run.run_id)
+                return copy.deepcopy(kept)
+        view = view_of_run(instance, run)
+        with self._lock:
+            self._views[run.run_id] = copy.deepcopy(view)
+            while len(self._views) > self.capacity:
+                self._views.popitem(last=False)
+        return view
 
 
 def failure_reason(event) -> str:

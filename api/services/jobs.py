@@ -6,14 +6,14 @@ import logging
 from datetime import UTC, datetime
 
 from dagster import RunsFilter
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.links import LinkIssuer
 from api.models import Clip, Job
 from api.schemas import JobOut, JobSource, JobStep
 from api.services.clips import sync_clips
-from api.services.job_status import RUN_STATUS, TERMINAL, RunView, run_view
+from api.services.job_status import RUN_STATUS, TERMINAL, RunView, StepView
 from api.state import AppState
 from clipped.layout import SourceRef
 
@@ -25,13 +25,24 @@ def latest_run_id(job: Job) -> str | None:
 
 
 def job_run_view(state: AppState, job: Job) -> RunView:
-    view = run_view(state.instance, latest_run_id(job))
-    if job.canceled_at is not None and view.status == "queued":
-        # Canceled before the launcher started it: Dagster never saw a run.
-        view.status = "canceled"
-        for step in view.steps:
-            step.status = "skipped"
-    return view
+    return job_run_views(state, [job])[job.id]
+
+
+def job_run_views(state: AppState, jobs: list[Job]) -> dict[str, RunView]:
+    """Each job's view of its latest run: one runs query for all of them, and event logs only of runs that have
+    not been seen finished (those are kept, see FinishedRunViews)."""
+    run_ids = [run_id for job in jobs if (run_id := latest_run_id(job))]
+    runs = {run.run_id: run for run in state.instance.get_runs(RunsFilter(run_ids=run_ids))} if run_ids else {}
+    views = {}
+    for job in jobs:
+        view = state.run_views.view(state.instance, runs.get(latest_run_id(job) or ""))
+        if job.canceled_at is not None and view.status == "queued":
+            # Canceled before the launcher started it: Dagster never saw a run.
+            view.status = "canceled"
+            for step in view.steps:
+                step.status = "skipped"
+        views[job.id] = view
+    return views
 
 
 def job_statuses(state: AppState, jobs: list[Job]) -> dict[str, str]:
@@ -52,40 +63,76 @@ def job_out(
     state: AppState, session: Session, job: Job, view: RunView | None = None, links: LinkIssuer | None = None
 ) -> JobOut:
     """The job as the API shows it; with ``links`` (the job list) it carries its top clip's thumbnail link."""
-    view = view or job_run_view(state, job)
-    run_id = latest_run_id(job)
-    if view.status == "succeeded" and run_id and job.clips_synced_run != run_id:
-        try:
-            sync_clips(state, session, job, run_id)
-        except Exception:  # the job stays readable; clips appear on the next read
-            session.rollback()
-            log.exception("could not read the clips of job %s", job.id)
-    clip_count = session.scalar(select(func.count()).select_from(Clip).where(Clip.job_id == job.id)) or 0
-    return JobOut(
-        id=job.id,
-        workspace_id=job.workspace_id,
-        status=view.status,
-        source=JobSource(kind=job.source_kind, display_name=job.display_name),
-        settings=job.settings,
-        created_at=job.created_at,
-        updated_at=max(_utc(job.updated_at), view.last_event_at or _utc(job.updated_at)),
-        run_id=run_id,
-        error=view.error,
-        progress=view.progress,
-        seconds_left=view.seconds_left(datetime.now(UTC)),
-        steps=[
-            JobStep(name=s.name, status=s.status, started_at=s.started_at, ended_at=s.ended_at, duration_s=s.duration_s)
-            for s in view.steps
-        ],
-        clip_count=clip_count,
-        thumbnail_url=_thumbnail_link(session, job, links) if links is not None and clip_count else None,
+    return job_outs(state, session, [job], {job.id: view} if view is not None else None, links)[0]
+
+
+def job_outs(
+    state: AppState,
+    session: Session,
+    jobs: list[Job],
+    views: dict[str, RunView] | None = None,
+    links: LinkIssuer | None = None,
+) -> list[JobOut]:
+    """:func:`job_out` of each job, with one runs query and one clips query for all of them (a page of the job
+    list would otherwise make three queries per job)."""
+    views = views or job_run_views(state, jobs)
+    for job in jobs:
+        run_id = latest_run_id(job)
+        if views[job.id].status == "succeeded" and run_id and job.clips_synced_run != run_id:
+            try:
+                sync_clips(state, session, job, run_id)
+            except Exception:  # the job stays readable; clips appear on the next read
+                session.rollback()
+                log.exception("could not read the clips of job %s", job.id)
+    clips = _clips_by_job(session, [job.id for job in jobs])
+    now = datetime.now(UTC)
+    outs = []
+    for job in jobs:
+        view, ranked = views[job.id], clips.get(job.id, [])
+        top = ranked[0] if ranked else None  # the job's picture: its best-ranked clip's current thumbnail
+        picture = links.clip_media(top.id, top.version, "thumbnail") if links is not None and top is not None else None
+        outs.append(
+            JobOut(
+                id=job.id,
+                workspace_id=job.workspace_id,
+                status=view.status,
+                source=JobSource(kind=job.source_kind, display_name=job.display_name),
+                settings=job.settings,
+                created_at=job.created_at,
+                updated_at=max(_utc(job.updated_at), view.last_event_at or _utc(job.updated_at)),
+                run_id=latest_run_id(job),
+                error=view.error,
+                progress=view.progress,
+                seconds_left=view.seconds_left(now),
+                steps=[_step(step) for step in view.steps],
+                clip_count=len(ranked),
+                thumbnail_url=picture,
+            )
+        )
+    return outs
+
+
+def _step(step: StepView) -> JobStep:
+    return JobStep(
+        name=step.name,
+        status=step.status,
+        started_at=step.started_at,
+        ended_at=step.ended_at,
+        duration_s=step.duration_s,
     )
 
 
-def _thumbnail_link(session: Session, job: Job, links: LinkIssuer) -> str | None:
-    """A signed link to the thumbnail of the job's best-ranked clip (its current version): the job's picture."""
-    top = session.scalars(select(Clip).where(Clip.job_id == job.id).order_by(Clip.rank).limit(1)).first()
-    return links.clip_media(top.id, top.version, "thumbnail") if top is not None else None
+def _clips_by_job(session: Session, job_ids: list[str]) -> dict[str, list]:
+    """Each job's clips (id and shown version), best-ranked first."""
+    if not job_ids:
+        return {}
+    rows = session.execute(
+        select(Clip.job_id, Clip.id, Clip.version).where(Clip.job_id.in_(job_ids)).order_by(Clip.job_id, Clip.rank)
+    ).all()
+    clips: dict[str, list] = {}
+    for row in rows:
+        clips.setdefault(row.job_id, []).append(row)
+    return clips
 
 
 def _utc(moment: datetime) -> datetime:

@@ -1,5 +1,5 @@
 """Job progress derived from step views: weighted by each step's expected cost, full only when the run has succeeded;
-and what a job says when its run failed outside its steps."""
+what a job says when its run failed outside its steps; finished runs' views kept, running ones read afresh."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, instance_for_test
+from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, instance_for_test
 
-# Only to record what Dagster's run queue records when it drops a run: an engine event carrying the error.
-from dagster._core.events import EngineEventData
+# To record run events as Dagster does: a run start, and the engine event its run queue leaves when it drops a run.
+from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._utils.error import serializable_error_info_from_exc_info
 
 from api.services.job_status import (
     RUN_LEVEL_REPORTS,
     STEP_WEIGHTS,
     STEPS,
+    FinishedRunViews,
     RunView,
     StepView,
     run_level_reason,
@@ -101,3 +102,40 @@ def test_a_run_that_never_started_says_what_happened() -> None:
         silent = _unstarted_run(instance)
         instance.report_run_failed(silent)
         assert _job_error(instance, silent).startswith("the run failed before its first step started")
+
+
+class CountingLogs:
+    """An instance whose event-log reads are counted."""
+
+    def __init__(self, instance: DagsterInstance) -> None:
+        self.instance, self.reads = instance, 0
+
+    def all_logs(self, run_id, of_type=None):
+        self.reads += 1
+        return self.instance.all_logs(run_id, of_type=of_type)
+
+
+def test_a_finished_runs_view_is_read_once_and_a_running_ones_every_time() -> None:
+    with instance_for_test() as instance:
+        counting = CountingLogs(instance)
+        views = FinishedRunViews()
+        running = instance.add_run(DagsterRun(job_name="clip_job", run_id=str(uuid.uuid4())))
+        instance.handle_run_event(running.run_id, _run_started(running))
+        running = instance.get_run_by_id(running.run_id)
+        assert views.view(counting, running).status == "running"
+        assert views.view(counting, running).status == "running"
+        assert counting.reads == 2
+
+        instance.report_run_failed(running, message="out of disk")
+        failed = instance.get_run_by_id(running.run_id)
+        first = views.view(counting, failed)
+        first.status = "changed by a caller"  # callers get copies: the kept view is not theirs to change
+        again = views.view(counting, failed)
+        assert again.status == "failed" and again.error == "out of disk"
+        assert counting.reads == 3
+
+        assert views.view(counting, None).status == "queued"  # not known yet: nothing to keep
+
+
+def _run_started(run: DagsterRun) -> DagsterEvent:
+    return DagsterEvent(DagsterEventType.RUN_START.value, job_name=run.job_name)
