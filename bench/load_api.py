@@ -68,6 +68,8 @@ TERMINAL_JOB = {"succeeded", "failed", "canceled"}
 class Results:
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.began = time.monotonic()
+        self.timeline: list[tuple[float, float]] = []  # (sent, from the start; latency) of every answered request
         self.errors: dict[str, list[str]] = defaultdict(list)
         self.streams_opened = 0
         self.streams_events = 0
@@ -84,7 +86,9 @@ async def request_loop(client: httpx.AsyncClient, kinds: dict, until: float, res
             if response.status_code >= 300:
                 results.errors[kind].append(f"{response.status_code} {response.text[:200]}")
             else:
-                results.latencies[kind].append(time.monotonic() - started)
+                latency = time.monotonic() - started
+                results.latencies[kind].append(latency)
+                results.timeline.append((started - results.began, latency))
         except httpx.HTTPError as exc:
             results.errors[kind].append(f"{type(exc).__name__}: {exc}")
 
@@ -162,9 +166,23 @@ async def run_clients(args, base_url: str, user: ApiUser, stream_jobs: list[str]
         }
         slow_readers = [raw_request(base_url, video_urls[0]) for _ in range(args.slow)]
         never_read = [raw_request(base_url, url) for url in stream_urls[: args.slow]]
-        until = time.monotonic() + args.seconds
-        tasks = [asyncio.create_task(event_stream_reader(client, url, until, results)) for url in stream_urls]
-        tasks += [asyncio.create_task(request_loop(client, kinds, until, results)) for _ in range(args.clients)]
+        results.began = time.monotonic()
+        until = results.began + args.seconds
+
+        # Each client its own connection, as separate users have: one shared httpx pool of 200 connections
+        # serialises its requests on the pool's lock and measures the client (encode/httpx#3215).
+        def own_client() -> httpx.AsyncClient:
+            return httpx.AsyncClient(base_url=base_url, headers=headers, limits=httpx.Limits(max_connections=1),
+                                     timeout=timeout)  # fmt: skip
+
+        async def with_own_client(work, *arguments) -> None:
+            async with own_client() as own:
+                await work(own, *arguments)
+
+        tasks = [asyncio.create_task(with_own_client(event_stream_reader, url, until, results)) for url in stream_urls]
+        tasks += [
+            asyncio.create_task(with_own_client(request_loop, kinds, until, results)) for _ in range(args.clients)
+        ]
         slow_tasks = [asyncio.create_task(byte_a_second(sock, until)) for sock in slow_readers]
         await asyncio.gather(*tasks)
         slow_bytes = await asyncio.gather(*slow_tasks)
@@ -178,6 +196,16 @@ async def run_clients(args, base_url: str, user: ApiUser, stream_jobs: list[str]
         for sock in slow_readers + never_read:
             sock.close()
     return slow_bytes, probe_status, probe_s
+
+
+def over_the_minute(timeline: list[tuple[float, float]], window_s: float = 10.0) -> str:
+    windows: dict[int, list[float]] = defaultdict(list)
+    for sent_s, latency in timeline:
+        windows[int(sent_s // window_s)].append(latency)
+    return "; ".join(
+        f"{index * window_s:.0f}–{(index + 1) * window_s:.0f} s {percentile(values, 0.95):.2f} / {max(values):.2f} s"
+        for index, values in sorted(windows.items())
+    )
 
 
 def thread_count(pid: int) -> int:
@@ -232,6 +260,7 @@ def report(args, results: Results, series, slow_bytes, probe_status, probe_s, wa
     ]
     lines += [
         "",
+        f"- over the minute, by when requests were sent (p95 / max): {over_the_minute(results.timeline)}",
         f"- event streams: {results.streams_opened}/{args.streams} opened, {len(results.streams_dropped)} ended "
         f"before the minute was over, {results.streams_events} job events received",
         f"- slow clients: {args.slow} readers of 1 byte/s got {sum(slow_bytes)} bytes in all; {args.slow} event "

@@ -91,6 +91,7 @@ def run(
 
 
 DAGSTER_DEV_SUPERSEDED = "Function `dev_command` is superseded"
+KEEP_ALIVE_S = 75  # as nginx, in front of the service in most deployments
 
 
 @app.command()
@@ -114,7 +115,10 @@ def api(
     """Start the review API and web app (migrations run first) on the same instance and storage."""
     # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default: the app does it itself, and only for the
     # proxies in CLIPPED_API_TRUSTED_PROXIES (api.app.install_guards).
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False)
+    # An idle keep-alive connection is kept longer than clients keep theirs (httpx 5 s, uvicorn's default too): at
+    # equal times a client reusing a connection just as the server closed it got a connection error
+    # (bench/load_api.py).
+    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False, timeout_keep_alive=KEEP_ALIVE_S)
 
 
 @app.command()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, EventLogEntry
@@ -167,13 +166,17 @@ class FinishedRunViews:
             kept = self._views.get(run.run_id)
             if kept is not None:
                 self._views.move_to_end(run.run_id)
-                return copy.deepcopy(kept)
+                return _copy(kept)
         view = view_of_run(instance, run)
         with self._lock:
-            self._views[run.run_id] = copy.deepcopy(view)
+            self._views[run.run_id] = _copy(view)
             while len(self._views) > self.capacity:
                 self._views.popitem(last=False)
         return view
+
+
+def _copy(view: RunView) -> RunView:
+    return replace(view, steps=[replace(step) for step in view.steps])
 
 
 def failure_reason(event) -> str:
