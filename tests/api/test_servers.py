@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +33,17 @@ def _serve(
         raise
     assert process.poll() is None, f"{what} exited with {process.returncode}"
     return process
+
+
+def _health_over(connection: socket.socket) -> bytes:
+    connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: test\r\n\r\n")
+    response = b""
+    while b"\r\n\r\n" not in response or not response.endswith(b"}"):
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        response += chunk
+    return response
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -72,6 +85,11 @@ def test_clipped_api_serves_health_openapi_and_web(api_env, tmp_path: Path) -> N
         assert statuses == [401] * 10 + [429], statuses
         # Signed link tokens in query strings never reach the access log.
         assert httpx.get(f"{base}/api/clips/c1/video?version=1&token=LEAKME-0123456789").status_code == 401
+        # An idle connection outlives a client's own keep-alive (httpx: 5 s), so a reuse never meets a close.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            assert _health_over(connection).startswith(b"HTTP/1.1 200")
+            time.sleep(6)
+            assert _health_over(connection).startswith(b"HTTP/1.1 200")
     finally:
         _stop(process)
     written = log.read_text()
