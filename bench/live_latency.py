@@ -4,7 +4,8 @@ A local live HLS stream (tests/support/live_hls.py: 720p test pattern, talk unde
 a spoken keyword, a loud burst and a flash) is played out in real time on 127.0.0.1 and recorded by the in-process
 fast path (``clipped.live.session``: streamlink → ffmpeg segments → detection → render) with the default stream
 settings: 30 s clips ending 8 s after the moment, tiny.en, x264 at the streams resource's preset with every core.
-``--faces`` puts a portrait near the stream's left edge and tracks faces (2 frames/s) so the crop follows it.
+A portrait sits near the stream's left edge and faces are tracked (2 frames/s) so the crop follows it, as the
+streams resource does by default; ``--centre`` measures without face tracking.
 
 For each moment the latency is measured from the instant the stream's live edge passed the moment's time (the
 wall time the HLS server first listed the segment holding it) to the instant its clip.mp4 was in storage; the
@@ -36,8 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moments", type=int, default=5)
     parser.add_argument("--size", default="1280x720", help="the stream's frame size")
-    parser.add_argument("--faces", action="store_true", help="track faces so the crop follows them (default: centre)")
+    parser.add_argument("--centre", action="store_true", help="no face tracking: the crop holds the centre")
     args = parser.parse_args()
+    faces = not args.centre
 
     from clipped.live.models import Moment, StreamRecord
     from clipped.live.session import LiveSession, QuietListener
@@ -64,11 +66,9 @@ def main() -> None:
         moments = [FIRST_MOMENT_S + index * SPACING_S for index in range(args.moments)]
         duration = moments[-1] + SPACING_S / 2
         print(f"making a {duration:.0f} s {args.size} stream with {len(moments)} planted moments", flush=True)
-        media = make_live_media(
-            work_dir / "media", duration_s=duration, moments=moments, size=args.size, face=args.faces
-        )
+        media = make_live_media(work_dir / "media", duration_s=duration, moments=moments, size=args.size, face=faces)
         streams = LocalStreams(
-            allow_loopback_sources=True, keywords=[KEYWORD], work_dir=str(work_dir / "live"), track_faces=args.faces
+            allow_loopback_sources=True, keywords=[KEYWORD], work_dir=str(work_dir / "live"), track_faces=faces
         )
         storage = LocalStorage(root=str(work_dir / "storage"))
         record = StreamRecord(workspace_id="bench", stream_id="latency", url="", display_name="bench",
@@ -80,7 +80,7 @@ def main() -> None:
             session = LiveSession(
                 storage, record, opener=streams.opener(), asr=FasterWhisperAsr(),
                 encoder=streams.live_encoder(RenderOptions()), work_dir=work_dir / "session", listener=clock,
-                faces=RetinaFaceVision() if args.faces else None,
+                faces=RetinaFaceVision() if faces else None,
             )  # fmt: skip
             print(f"recording {server.url} in real time ({duration:.0f} s)...", flush=True)
             started = time.monotonic()
@@ -105,7 +105,7 @@ def main() -> None:
     cpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     lines = [
         f"Live latency, {len(media.moments)} planted moments in a {duration:.0f} s {args.size} stream "
-        f"(real time; {cpu} cores; faces {'tracked' if args.faces else 'off'}; "
+        f"(real time; {cpu} cores; faces {'tracked' if faces else 'off (--centre)'}; "
         f"load average at the end {loads[-1][0]:.1f}; "
         f"wall {time.monotonic() - started:.0f} s)",
         "",

@@ -28,19 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from clipped.stages import CLIP_JOB_STEPS  # noqa: E402
+
 # clip_job's steps, upstream first (tests/unit/test_bench_tables.py keeps this equal to the job's assets, so a
 # new step shows up in the table with its cost).
-STEPS = (
-    "source_video",
-    "transcript",
-    "scenes",
-    "audio_features",
-    "source_summary",
-    "moment_index",
-    "candidates",
-    "faces",
-    "rendered_clips",
-)
+STEPS = CLIP_JOB_STEPS
 
 
 @dataclass

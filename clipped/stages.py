@@ -13,3 +13,19 @@ SOURCE_SUMMARY = Stage("source_summary", code_version="1")
 MOMENT_INDEX = Stage("moment_index", code_version="1")
 # Recorded per version (clipped.render.versions.version_stage), so a new version never invalidates another.
 CLIP_VERSION = Stage("clip_version", code_version="2")
+
+# What one clip job computes, in the order it runs on one machine: the steps `clipped run` and the review API show.
+CLIP_JOB_STEPS = tuple(
+    stage.name
+    for stage in (
+        SOURCE_VIDEO,
+        TRANSCRIPT,
+        SCENES,
+        AUDIO_FEATURES,
+        CANDIDATES,
+        MOMENT_INDEX,
+        SOURCE_SUMMARY,
+        FACES,
+        RENDERED_CLIPS,
+    )
+)

@@ -25,6 +25,7 @@ from clipped.live.service import StreamLimitError, StreamNotFoundError
 from clipped.live.session import LiveSession
 from clipped.publish.grants import reseal_all_grants
 from clipped.publish.token_vault import TokenVault, VaultKeyError
+from clipped.stages import CLIP_JOB_STEPS
 from clipped.types import Aspect, ClipSettings
 from clipped_app.instance import dagster_home, local_instance
 from clipped_app.pipeline import PipelineFailedError, check_source, export_clips, register_source, run_clip_job
@@ -35,7 +36,6 @@ app = typer.Typer(add_completion=False, help="Clipped: long video in, short vert
 keys = typer.Typer(add_completion=False, help="Encryption keys of connected accounts' platform tokens.")
 app.add_typer(keys, name="keys")
 console = Console(stderr=True)
-STEPS = ("source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips")
 
 
 @app.command()
@@ -78,7 +78,7 @@ def run(
         _fail(str(exc))
     console.print(f"[bold]partition[/] {ref.partition_key}")
     failure = None
-    with StepDisplay(STEPS) as display:
+    with StepDisplay(CLIP_JOB_STEPS) as display:
         try:
             run_clip_job(defs, instance, ref, log_level="CRITICAL")
             display.finish_all()

@@ -155,16 +155,17 @@ def review_app() -> dict[str, str]:
 
 def streams_from_env(profile: str, home: Path) -> StreamsResource:
     """Live streams: recorders as local processes (``local``) or long-running Dagster runs (``prod``); the
-    per-workspace limit from ``CLIPPED_STREAMS_PER_WORKSPACE`` (default 3). ``CLIPPED_TEST_LOOPBACK_STREAMS=1``
-    lets the local profile record http://127.0.0.1 playlists: the tests' HLS server, never on by default."""
+    per-workspace limit from ``CLIPPED_STREAMS_PER_WORKSPACE`` (default 3); ``CLIPPED_STREAMS_TRACK_FACES=0`` keeps
+    clips' crops in the centre. ``CLIPPED_TEST_LOOPBACK_STREAMS=1`` lets the local profile record http://127.0.0.1
+    playlists: the tests' HLS server, never on by default."""
     limit = os.environ.get("CLIPPED_STREAMS_PER_WORKSPACE", "").strip()
     if limit and not limit.isdigit():
         raise ValueError(f"CLIPPED_STREAMS_PER_WORKSPACE must be a whole number, not {limit!r}")
     options: dict[str, object] = {"max_concurrent_per_workspace": int(limit)} if limit else {}
     if profile != "prod" and os.environ.get("CLIPPED_TEST_LOOPBACK_STREAMS") == "1":
         options["allow_loopback_sources"] = True
-    if os.environ.get("CLIPPED_STREAMS_TRACK_FACES") == "1":  # the crop follows faces (not in the latency table yet)
-        options["track_faces"] = True
+    if os.environ.get("CLIPPED_STREAMS_TRACK_FACES") == "0":  # the crop holds the centre: less CPU per segment
+        options["track_faces"] = False
     if profile == "prod":
         return DagsterStreams(**options)
     return LocalStreams(work_dir=str(home / "live"), profile=profile, **options)

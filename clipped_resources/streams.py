@@ -54,7 +54,7 @@ class StreamsResource(ConfigurableResource):
     ring_max_bytes: int = Field(default=2 * 1024**3, gt=0)
     keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_KEYWORDS))
     threshold: float = Field(default=0.3, ge=0, le=1)
-    track_faces: bool = Field(default=False, description="search segments for faces so the clip's crop follows them")
+    track_faces: bool = Field(default=True, description="search segments for faces so the clip's crop follows them")
     clip_s: float = Field(default=30.0, gt=1)
     post_roll_s: float = Field(default=8.0, ge=0)
     # superfast costs about two thirds of the CPU of the VOD preset (veryfast) for a ~1.7x larger file at the same

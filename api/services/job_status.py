@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, EventLogEntry
 
-STEPS = ("source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips")
+from clipped.stages import CLIP_JOB_STEPS
+
+STEPS = CLIP_JOB_STEPS
 RUN_STATUS = {
     DagsterRunStatus.QUEUED: "queued",
     DagsterRunStatus.NOT_STARTED: "queued",
@@ -31,6 +33,8 @@ STEP_WEIGHTS = {
     "scenes": 4,
     "audio_features": 2,
     "candidates": 2,
+    "moment_index": 4,
+    "source_summary": 1,
     "faces": 8,
     "rendered_clips": 62,
 }

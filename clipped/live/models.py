@@ -59,9 +59,9 @@ class DetectionSettings(BaseModel):
     energy_z: float = Field(default=3.0, description="a hop this many deviations above the baseline is loud")
     baseline_halflife_s: float = Field(default=30.0, gt=0)
     scenes: bool = True
-    # Faces per segment, so a clip's crop follows them as a VOD clip's does. Off by default until the latency bench
-    # has measured it on a quiet machine (bench/live_latency.py --faces); without faces the crop holds the centre.
-    faces: bool = False
+    # Faces per segment, so a clip's crop follows them as a VOD clip's does (bench/live_latency.py measures the
+    # latency with them); without faces the crop holds the centre.
+    faces: bool = True
     face_fps: float = Field(default=2.0, gt=0, description="frames per second searched for faces")
     chat_z: float = 3.0
     cluster_gap_s: float = Field(default=8.0, gt=0, description="events closer than this form one cluster")

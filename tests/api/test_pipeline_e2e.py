@@ -96,7 +96,10 @@ def test_job_runs_to_success_with_steps_from_dagster(e2e: ApiHarness, finished_j
     # "updated" follows the run (its last event), not the moment the job was created.
     assert job["updated_at"] >= job["steps"][-1]["ended_at"] > job["created_at"] and job["seconds_left"] is None
     names = [step["name"] for step in job["steps"]]
-    assert names == ["source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips"]
+    assert names == [
+        "source_video", "transcript", "scenes", "audio_features", "candidates", "moment_index", "source_summary",
+        "faces", "rendered_clips",
+    ]  # fmt: skip
     for step in job["steps"]:
         assert step["status"] == "succeeded" and step["duration_s"] is not None and step["duration_s"] >= 0, step
     run = e2e.state.instance.get_run_by_id(job["run_id"])

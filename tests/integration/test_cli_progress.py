@@ -15,11 +15,12 @@ import pytest
 from dagster import DagsterInstance
 
 from clipped.media.ffmpeg import run_ffmpeg
+from clipped.stages import CLIP_JOB_STEPS
 from tests.conftest import DATA
 
 pytestmark = pytest.mark.slow
 CLIPPED = Path(sys.executable).parent / "clipped"
-STEPS = ("source_video", "transcript", "scenes", "audio_features", "candidates", "faces", "rendered_clips")
+STEPS = CLIP_JOB_STEPS
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 

@@ -1,4 +1,5 @@
-"""The benchmark scripts report what the pipeline runs: every clip_job step, and the encoder settings in use."""
+"""The benchmark scripts (and the CLI's and API's step lists) report what the pipeline runs: every clip_job step, and
+the encoder settings in use."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from types import ModuleType
 
 from dagster import AssetKey
 
+from api.services import job_status
 from clipped.render.render_clip import CRF
+from clipped.stages import CLIP_JOB_STEPS
 from clipped_resources.render_options import RenderOptions
 from definitions import build_definitions
 
@@ -25,8 +28,10 @@ def bench_module(name: str) -> ModuleType:
     return module
 
 
-def test_pipeline_bench_times_every_clip_job_step_upstream_first(tmp_path: Path) -> None:
-    steps = bench_module("pipeline_bench").STEPS
+def test_every_clip_job_step_is_shown_and_timed_upstream_first(tmp_path: Path) -> None:
+    # The steps `clipped run`, the review API's jobs and the pipeline bench show.
+    steps = CLIP_JOB_STEPS
+    assert bench_module("pipeline_bench").STEPS == steps == job_status.STEPS
     defs = build_definitions("local", home=tmp_path)
     job_assets = defs.resolve_job_def("clip_job").asset_layer.executable_asset_keys
     assert set(steps) == {key.path[-1] for key in job_assets}

@@ -11,6 +11,7 @@ from clipped.ingest.url_policy import DisallowedUrlError, validate_stream_url
 from clipped.live.layout import HEALTH_FILE, STOP_FILE, StreamRef
 from clipped.live.models import StreamHealth, StreamRecord
 from clipped.live.service import StreamLimitError, StreamNotFoundError, StreamService
+from clipped_resources.profiles import streams_from_env
 from clipped_resources.storage import LocalStorage
 from clipped_resources.streams import LocalStreams
 
@@ -143,5 +144,12 @@ def test_the_resource_builds_the_service_with_its_limit_and_keeps_loopback_off(t
     settings = streams.stream_settings(max_minutes=5, keywords=["gg"])
     assert settings.recorder.max_minutes == 5 and settings.detection.keywords == ["gg"]
     assert settings.clips.clip_s == 30 and settings.ring.max_age_s == 600
-    assert not settings.detection.faces  # the crop holds the centre unless faces are asked for
-    assert LocalStreams(track_faces=True).stream_settings().detection.faces
+    assert settings.detection.faces  # the crop follows faces, as a VOD clip's does
+    assert not LocalStreams(track_faces=False).stream_settings().detection.faces
+
+
+def test_face_tracking_is_on_unless_the_environment_turns_it_off(tmp_path: Path, monkeypatch) -> None:
+    assert streams_from_env("local", tmp_path).stream_settings().detection.faces
+    monkeypatch.setenv("CLIPPED_STREAMS_TRACK_FACES", "0")
+    assert not streams_from_env("local", tmp_path).stream_settings().detection.faces
+    assert not streams_from_env("prod", tmp_path).stream_settings().detection.faces

@@ -10,6 +10,8 @@ const STEP_LABELS = {
   scenes: "Scenes",
   audio_features: "Audio",
   candidates: "Find moments",
+  moment_index: "Search index",
+  source_summary: "Summary",
   faces: "Faces",
   rendered_clips: "Render",
 };
