@@ -56,8 +56,8 @@ from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from api.models import Job  # noqa: E402
-from api.services.job_status import STEPS  # noqa: E402
 from bench.load_harness import SAMPLE, ApiUser, Stack, percentile, rss_bytes, uptime  # noqa: E402
+from clipped.stages import CLIP_JOB_STEPS  # noqa: E402
 from clipped_resources.storage import LocalStorage  # noqa: E402
 from tests.api.world import FAKE_JPEG, add_clip, add_finished_job  # noqa: E402
 
@@ -370,7 +370,7 @@ def record_succeeded_run(instance: DagsterInstance, progress_logs_per_step: int 
 
     record(0, None, DagsterEventType.RUN_START)
     offset = 1.0
-    for step in STEPS:
+    for step in CLIP_JOB_STEPS:
         record(offset, step, DagsterEventType.STEP_START)
         for tenth in range(1, progress_logs_per_step + 1):
             record(offset + tenth, step, None, f"{step}: {tenth * 100 // progress_logs_per_step}%")

@@ -16,7 +16,7 @@ from dagster import (
 )
 
 from clipped.brand.kit import brand_fingerprint
-from clipped.layout import ClipVersionRef
+from clipped.layout import VERSION_CLIP_FILE, ClipVersionRef
 from clipped.media.ffmpeg import ffmpeg_identity
 from clipped.render.variation_set import (
     MomentVariations,
@@ -26,7 +26,6 @@ from clipped.render.variation_set import (
 )
 from clipped.render.versions import (
     VERSION_CHECKS,
-    VERSION_CLIP_FILE,
     read_version_request,
     render_clip_version,
     version_check_results,

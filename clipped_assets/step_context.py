@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetObservation, AssetsDefinition, Failure, asset
@@ -52,9 +51,12 @@ def bad_input_policy(body: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(body)  # Dagster reads the body's parameters (context, config, resources) through __wrapped__
     def guarded(*args: Any, **kwargs: Any) -> Any:
         try:
-            with failing_clearly():
-                return body(*args, **kwargs)
-        except Failure as failure:
+            return body(*args, **kwargs)
+        except BAD_INPUT_ERRORS as exc:
+            failure = Failure(description=str(exc), allow_retries=False)  # one line, not retried
+            _observe_failure([*args, *kwargs.values()], failure)
+            raise failure from exc
+        except Failure as failure:  # a body's own refusal (publications raises these)
             _observe_failure([*args, *kwargs.values()], failure)
             raise
 
@@ -109,12 +111,3 @@ def progress_for(context: AssetExecutionContext, step: str) -> ProgressCallback:
             last_logged.update(fraction=fraction, at=now)
 
     return report
-
-
-@contextlib.contextmanager
-def failing_clearly() -> Iterator[None]:
-    """Turn bad-input errors into a one-line, non-retried Dagster failure; real faults still retry."""
-    try:
-        yield
-    except BAD_INPUT_ERRORS as exc:
-        raise Failure(description=str(exc), allow_retries=False) from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from dagster import RunsFilter
+from dagster import DagsterRun, RunsFilter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,13 +31,10 @@ def job_run_view(state: AppState, job: Job) -> RunView:
 def job_run_views(state: AppState, jobs: list[Job]) -> dict[str, RunView]:
     """Each job's view of its latest run: one runs query for all of them, and event logs only of runs that have
     not been seen finished (those are kept, see FinishedRunViews)."""
-    run_ids = [run_id for job in jobs if (run_id := latest_run_id(job))]
-    runs = {run.run_id: run for run in state.instance.get_runs(RunsFilter(run_ids=run_ids))} if run_ids else {}
     views = {}
-    for job in jobs:
-        view = state.run_views.view(state.instance, runs.get(latest_run_id(job) or ""))
-        if job.canceled_at is not None and view.status == "queued":
-            # Canceled before the launcher started it: Dagster never saw a run.
+    for job, run in latest_runs(state, jobs):
+        view = state.run_views.view(state.instance, run)
+        if canceled_before_start(job, view.status):
             view.status = "canceled"
             for step in view.steps:
                 step.status = "skipped"
@@ -47,16 +44,23 @@ def job_run_views(state: AppState, jobs: list[Job]) -> dict[str, RunView]:
 
 def job_statuses(state: AppState, jobs: list[Job]) -> dict[str, str]:
     """Each job's status from one runs query (no event logs): what a status filter needs before paging."""
+    statuses = {}
+    for job, run in latest_runs(state, jobs):
+        status = RUN_STATUS.get(run.status, "running") if run is not None else "queued"
+        statuses[job.id] = "canceled" if canceled_before_start(job, status) else status
+    return statuses
+
+
+def latest_runs(state: AppState, jobs: list[Job]) -> list[tuple[Job, DagsterRun | None]]:
+    """Each job with its latest run, from one runs query (None: the instance does not know the run yet)."""
     run_ids = [run_id for job in jobs if (run_id := latest_run_id(job))]
     runs = {run.run_id: run for run in state.instance.get_runs(RunsFilter(run_ids=run_ids))} if run_ids else {}
-    statuses = {}
-    for job in jobs:
-        run = runs.get(latest_run_id(job) or "")
-        status = RUN_STATUS.get(run.status, "running") if run is not None else "queued"
-        if job.canceled_at is not None and status == "queued":
-            status = "canceled"  # canceled before the launcher started it (as job_run_view says)
-        statuses[job.id] = status
-    return statuses
+    return [(job, runs.get(latest_run_id(job) or "")) for job in jobs]
+
+
+def canceled_before_start(job: Job, status: str) -> bool:
+    """Canceled before the launcher started its run: Dagster never saw one, so it reads queued."""
+    return job.canceled_at is not None and status == "queued"
 
 
 def job_out(

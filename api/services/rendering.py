@@ -21,7 +21,7 @@ from api.services.job_status import RUN_LEVEL_REPORTS, failure_reason, run_level
 from api.state import AppState
 from clipped.brand.kit import read_brand_kit
 from clipped.effects import ClipEffects
-from clipped.layout import CLIP_VERSION_PARTITIONS, SOURCE_FILE, ClipVersionRef, SourceRef
+from clipped.layout import CLIP_VERSION_PARTITIONS, SOURCE_FILE, VERSION_CLIP_FILE, ClipVersionRef, SourceRef
 from clipped.media.ffmpeg import run_ffmpeg
 from clipped.render.captions_ass import build_ass
 from clipped.render.crop_path import plan_crop_path
@@ -31,7 +31,6 @@ from clipped.render.inputs import RenderInputs, load_render_inputs
 from clipped.render.render_clip import OUTPUT_FPS, output_size
 from clipped.render.variation_set import MomentVariations, variation_plans, variations_key
 from clipped.render.versions import (
-    VERSION_CLIP_FILE,
     ClipVersionError,
     ClipVersionRequest,
     edited_clip,

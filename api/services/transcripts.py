@@ -10,8 +10,8 @@ from api.models import Clip, ClipVersion, Job
 from api.schemas import ClipTranscriptOut, WordOut
 from api.state import AppState
 from clipped.editing import hook_end_s, words_around
-from clipped.layout import TRANSCRIPT_FILE, SourceRef
-from clipped.render.versions import VERSION_CLIP_FILE, rendered_clip
+from clipped.layout import TRANSCRIPT_FILE, VERSION_CLIP_FILE, SourceRef
+from clipped.render.versions import rendered_clip
 from clipped.types import RenderedClip, Transcript, Word
 
 TRIM_REACH_S = 20.0  # how far outside the clip a trim may move its start or end

@@ -10,9 +10,9 @@ from clipped.export.captions import caption_cues, to_srt, to_vtt
 from clipped.export.cut_list import kept_spans, words_on_clip_timeline
 from clipped.export.timelines import NLE_FORMATS, SourceMedia, build_timeline, timeline_text
 from clipped.ingest.prepare import PreparedSource
-from clipped.layout import INFO_FILE, ClipVersionRef, SourceRef
+from clipped.layout import INFO_FILE, VERSION_CLIP_FILE, ClipVersionRef, SourceRef
 from clipped.render.profanity import mask_listed
-from clipped.render.versions import VERSION_CLIP_FILE, rendered_clip
+from clipped.render.versions import rendered_clip
 from clipped.storage import Storage
 from clipped.types import RenderedClip
 

@@ -23,11 +23,12 @@ from pathlib import Path
 import av
 
 from clipped.faces.tracking import assign_track_ids
+from clipped.layout import CLIP_FILES
 from clipped.live.layout import CLIPS_FILE, StreamRef
 from clipped.live.models import LiveClip, LiveClipSettings, LiveClipsManifest, Moment, RingIndex, SegmentAnalysis, now
 from clipped.live.ring_buffer import load_index, segments_in, unpin_window
 from clipped.media.ffmpeg import MediaToolError, run_ffmpeg
-from clipped.render.clip_set import CLIP_FILES, ClipEncoder
+from clipped.render.clip_set import ClipEncoder
 from clipped.render.inspect_clip import caption_check, inspect_clip
 from clipped.render.render_clip import RenderSpec, output_size
 from clipped.select.titles import make_title, timestamp_title

@@ -142,3 +142,13 @@ def run_ffmpeg(
     if result.returncode != 0:
         raise MediaToolError(f"ffmpeg failed: {last_error_line(result.stderr)}")
     return result
+
+
+def decode_threads(threads: int | None) -> list[str]:
+    """ffmpeg input options for ``threads`` decoder threads (None: ffmpeg's own choice, every core)."""
+    return ["-threads", str(threads)] if threads else []
+
+
+def filter_threads(threads: int | None) -> list[str]:
+    """ffmpeg options for ``threads`` filter threads (None: ffmpeg's own choice, every core)."""
+    return ["-filter_threads", str(threads)] if threads else []

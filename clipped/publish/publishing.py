@@ -99,8 +99,7 @@ def publish_publication(
         return _finish(store, publication, status="failed", error=str(exc))
     account = store.get_account(account.id) or account
     # The upload spent the units whatever became of the post; the counter is this account's share of the pool.
-    own_today = account.quota_used if account.quota_day == today else 0
-    account.quota_day, account.quota_used = today, own_today + UNITS_PER_POST[account.platform]
+    account.quota_day, account.quota_used = today, units_spent(account, today) + UNITS_PER_POST[account.platform]
     account.last_post_at, account.health, account.health_detail = clock(), "active", ""
     account.rate_limited_until = None
     store.save_account(account)
@@ -114,11 +113,16 @@ def publish_publication(
     return _close(store, stored, status="published", error="")
 
 
+def units_spent(account: Account, today: str) -> int:
+    """Units this account itself spent on ``today`` (its counter belongs to the day it was last written)."""
+    return account.quota_used if account.quota_day == today else 0
+
+
 def quota_used_today(store: PublishingStore, account: Account, today: str) -> int:
     """Units of the platform's daily allowance already spent on ``today``. YouTube's 10,000 units belong to our
     Google Cloud project, so every connected channel draws on one pool; Instagram's 50 posts are per account."""
     if QUOTA_POOL[account.platform] == "account":
-        return account.quota_used if account.quota_day == today else 0
+        return units_spent(account, today)
     return sum(
         other.quota_used
         for other in store.all_accounts()

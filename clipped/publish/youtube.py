@@ -570,20 +570,23 @@ def _quota_reason(response: httpx.Response) -> str | None:
     return None
 
 
+def _pacific_zone() -> ZoneInfo | None:
+    """YouTube's day zone (Pacific Time: quotas reset and reports count there); None without time zone data."""
+    try:
+        return ZoneInfo(_QUOTA_RESET_ZONE)
+    except ZoneInfoNotFoundError:
+        return None
+
+
 def _pacific_today() -> str:
     """Today in YouTube's reporting days (Pacific Time; UTC without time zone data), as YYYY-MM-DD."""
-    try:
-        zone: Any = ZoneInfo(_QUOTA_RESET_ZONE)
-    except ZoneInfoNotFoundError:
-        zone = UTC
-    return datetime.now(zone).date().isoformat()
+    return datetime.now(_pacific_zone() or UTC).date().isoformat()
 
 
 def _until_quota_reset(now: datetime | None = None) -> float:
     """Seconds until the next midnight Pacific Time, when YouTube's daily quotas reset."""
-    try:
-        zone: Any = ZoneInfo(_QUOTA_RESET_ZONE)
-    except ZoneInfoNotFoundError:
+    zone = _pacific_zone()
+    if zone is None:
         return 24 * 3600.0
     local = (now or datetime.now(UTC)).astimezone(zone)
     midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)

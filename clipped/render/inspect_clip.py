@@ -14,7 +14,14 @@ import numpy as np
 from pydantic import BaseModel
 
 from clipped.media.capabilities import EBUR128_SUMMARY_FILTER, child_process_options
-from clipped.media.ffmpeg import MediaToolError, ffmpeg_exe, last_error_line, run_ffmpeg
+from clipped.media.ffmpeg import (
+    MediaToolError,
+    decode_threads,
+    ffmpeg_exe,
+    filter_threads,
+    last_error_line,
+    run_ffmpeg,
+)
 from clipped.render.filtergraph import FONTS_DIR, ass_filter
 from clipped.render.loudness import parse_integrated_lufs
 
@@ -184,16 +191,6 @@ def caption_check(
         band_top_frac=min(rows) / height if rows else None,
         band_bottom_frac=max(rows) / height if rows else None,
     )
-
-
-def decode_threads(threads: int | None) -> list[str]:
-    """ffmpeg input options for ``threads`` decoder threads (None: ffmpeg's own choice, every core)."""
-    return ["-threads", str(threads)] if threads else []
-
-
-def filter_threads(threads: int | None) -> list[str]:
-    """ffmpeg options for ``threads`` filter threads (None: ffmpeg's own choice, every core)."""
-    return ["-filter_threads", str(threads)] if threads else []
 
 
 def _dialogue_times(ass_text: str) -> list[tuple[float, float]]:

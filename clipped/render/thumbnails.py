@@ -17,7 +17,7 @@ import numpy as np
 
 from clipped.brand.kit import BrandKit
 from clipped.media.capabilities import REPRODUCIBLE_OUTPUT_ARGS
-from clipped.media.ffmpeg import run_ffmpeg
+from clipped.media.ffmpeg import decode_threads, filter_threads, run_ffmpeg
 from clipped.render.captions_ass import escape_ass_text
 from clipped.render.filtergraph import ass_filter
 from clipped.render.finishing import caption_look
@@ -129,7 +129,7 @@ def write_thumbnail(
             ass = Path(work) / "title.ass"
             ass.write_text(title_ass(title, width, height, brand))
             overlay = ["-vf", ass_filter(ass)]
-        capped = ["-threads", str(threads), "-filter_threads", str(threads)] if threads else []
+        capped = [*decode_threads(threads), *filter_threads(threads)]
         run_ffmpeg([
             *capped, "-ss", f"{choice.at_s:.3f}", "-i", str(video),
             "-frames:v", "1", *overlay, "-q:v", "3", "-update", "1",

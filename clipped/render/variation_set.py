@@ -14,12 +14,12 @@ from pydantic import BaseModel
 
 from clipped.brand.bumpers import local_bumpers
 from clipped.brand.kit import local_logo, read_brand_kit
-from clipped.layout import SOURCE_FILE, VARIATIONS_FILE, ClipVersionRef, SourceRef
+from clipped.layout import SOURCE_FILE, VARIATIONS_FILE, VERSION_CLIP_FILE, ClipVersionRef, SourceRef
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.clip_set import ClipEncoder, render_and_inspect
 from clipped.render.inputs import load_render_inputs
 from clipped.render.variations import VariantPlan, least_unique, plan_variations, signature
-from clipped.render.versions import VERSION_CLIP_FILE, ClipVersionRequest, rendered_clip, version_output_keys
+from clipped.render.versions import ClipVersionRequest, rendered_clip, version_output_keys
 from clipped.stage_outputs import read_request
 from clipped.storage import Storage
 from clipped.types import Candidate, ClipSettings, RenderedClip

@@ -12,11 +12,18 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from clipped.layout import SOURCE_FILE, TRANSCRIPT_FILE, ClipVersionRef, SourceRef
+from clipped.layout import (
+    SOURCE_FILE,
+    TRANSCRIPT_FILE,
+    VERSION_CLIP_FILE,
+    VERSION_REQUEST_FILE,
+    ClipVersionRef,
+    SourceRef,
+)
 from clipped.progress import ProgressCallback, no_progress
 from clipped.render.clip_set import ClipEncoder, render_and_inspect
 from clipped.render.inputs import load_render_inputs
-from clipped.render.versions import VERSION_CLIP_FILE, VERSION_REQUEST_FILE, ClipVersionError, ClipVersionRequest
+from clipped.render.versions import ClipVersionError, ClipVersionRequest
 from clipped.select.sentences import split_sentences
 from clipped.storage import Storage
 from clipped.types import Aspect, Candidate, ClipSettings, RenderedClip, Sentence, Transcript

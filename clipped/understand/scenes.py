@@ -79,17 +79,16 @@ def detect_scenes(video_path: Path, *, on_progress: ProgressCallback | None = No
     """
     try:
         with av.open(str(video_path)) as container:
+            duration = _container_duration(container)
             if not container.streams.video:
-                return Scenes(cuts_s=[], duration_s=_container_duration(container))
+                return Scenes(cuts_s=[], duration_s=duration)
         keyframes, last_end = _keyframe_pass(video_path, on_progress)
         if not keyframes:
             raise MediaToolError("video stream has no decodable frames")
         if _all_intra(keyframes):
             return detect_scenes_full_rate(video_path, on_progress=on_progress, threshold=threshold)
         suspect = _suspect_ranges(keyframes, threshold * KEYFRAME_CHANGE_SHARE)
-        cuts = _scan_ranges(video_path, suspect, threshold, on_progress)
-        with av.open(str(video_path)) as container:
-            scenes = _scenes(container, cuts, last_end)
+        scenes = _scenes(duration, _scan_ranges(video_path, suspect, threshold, on_progress), last_end)
     except av.error.FFmpegError as exc:
         raise MediaToolError(f"cannot read video {video_path.name}: {exc}") from exc
     if on_progress is not None:
@@ -153,7 +152,7 @@ def detect_scenes_full_rate(
             cuts, last_end, decoded = _RangeScanner(container, threshold).scan(None, None, on_progress)
             if decoded == 0:
                 raise MediaToolError("video stream has no decodable frames")
-            return _scenes(container, cuts, last_end)
+            return _scenes(_container_duration(container), cuts, last_end)
     except av.error.FFmpegError as exc:
         raise MediaToolError(f"cannot read video {video_path.name}: {exc}") from exc
 
@@ -167,11 +166,11 @@ def _keyframe_pass(video_path: Path, on_progress: ProgressCallback | None) -> tu
     """
     with av.open(str(video_path)) as container:
         duration = _container_duration(container)
-    progress = _PassProgress(on_progress, duration)
-    if available_cores() < 2 or duration < MIN_SPLIT_S:
-        with av.open(str(video_path)) as container:
+        progress = _PassProgress(on_progress, duration)
+        one_reader = available_cores() < 2 or duration < MIN_SPLIT_S
+        if one_reader:  # in the container already open: short videos (live segments) pay for one open only
             runs = [_read_keyframes(container, progress, start_s=None, boundary=None)]
-    else:
+    if not one_reader:
         boundary = _Boundary()
 
         def read_half(start_s: float | None) -> _KeyframeRun:
@@ -387,8 +386,8 @@ def _all_intra(keyframes: list[_Keyframe]) -> bool:
     return intervals[len(intervals) // 2] <= DENSE_KEYFRAMES_FRAMES * keyframes[0].frame_s + 1e-6
 
 
-def _scenes(container: av.container.InputContainer, cuts: list[float], last_end: float) -> Scenes:
-    duration = max(_container_duration(container), last_end)
+def _scenes(container_duration: float, cuts: list[float], last_end: float) -> Scenes:
+    duration = max(container_duration, last_end)
     # The first frame can never be a cut; anything at or before the stream start is not a new shot.
     kept = _merge_close(sorted({round(t, 3) for t in cuts if 0.0 < t < duration}))
     return Scenes(cuts_s=kept, duration_s=round(duration, 3))

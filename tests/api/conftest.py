@@ -173,11 +173,10 @@ def fake_platform_env(public_url: str, *, tiktok=None, x=None, youtube=None, ins
         }
     if youtube is not None:
         youtube.registered_redirect_uris.add(f"{public_url}/api/oauth/youtube/callback")
-        urls = {"authorize_url": f"{youtube.base_url}/o/oauth2/v2/auth", "token_url": f"{youtube.base_url}/token"}
         env |= {
             "CLIPPED_YOUTUBE_CLIENT_ID": youtube.client_id,
             "CLIPPED_YOUTUBE_CLIENT_SECRET": youtube.client_secret,
-            "CLIPPED_YOUTUBE_URLS": json.dumps({**urls, "api_base_url": youtube.base_url}),
+            "CLIPPED_YOUTUBE_URLS": json.dumps(youtube.adapter_urls()),
             "CLIPPED_YOUTUBE_OPTIONS": json.dumps({"chunk_size": 256 * 1024, "poll_interval_s": 0.2}),
         }
     if instagram is not None:

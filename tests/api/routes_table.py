@@ -163,11 +163,22 @@ CASES = [
 ]
 
 
+def api_routes(routes) -> list[APIRoute]:
+    """The app's endpoints; FastAPI 0.165 keeps an included router's routes behind the router it includes."""
+    found = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (included := getattr(route, "original_router", None)) is not None:
+            found += api_routes(included.routes)
+    return found
+
+
 def app_routes(app) -> set[tuple[str, str]]:
     return {
         (method, route.path)
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.path.startswith("/api/")
+        for route in api_routes(app.routes)
+        if route.path.startswith("/api/")
         for method in route.methods
     }
 

@@ -17,12 +17,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
-from fastapi.routing import APIRoute
 from sqlalchemy import create_engine
 
 from api.db import session_factory
 from api.routing import SessionReleasingRoute
 from tests.api.conftest import ApiHarness
+from tests.api.routes_table import api_routes
 from tests.api.world import add_job
 from tests.support.ports import free_port, port_open, wait_until
 
@@ -86,17 +86,6 @@ def test_requests_at_once_never_deadlock_the_pool_against_the_worker_threads(
         assert time.monotonic() - started < 30
     finally:
         one_connection.dispose()
-
-
-def api_routes(routes) -> list[APIRoute]:
-    """The app's endpoints; FastAPI 0.165 keeps an included router's routes behind the router it includes."""
-    found = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif (included := getattr(route, "original_router", None)) is not None:
-            found += api_routes(included.routes)
-    return found
 
 
 def test_every_route_gives_its_connection_back_before_its_response(sqlite_api: ApiHarness) -> None:

@@ -122,12 +122,7 @@ def world(
         youtube=PlatformApp(
             client_id=fake_youtube.client_id,
             client_secret_env="TEST_YOUTUBE_SECRET",
-            urls={
-                "authorize_url": f"{fake_youtube.base_url}/o/oauth2/v2/auth",
-                "token_url": f"{fake_youtube.base_url}/token",
-                "api_base_url": fake_youtube.base_url,
-                "analytics_base_url": fake_youtube.base_url,
-            },
+            urls=fake_youtube.adapter_urls(),
         ),
         tiktok=PlatformApp(
             client_id=fake_tiktok.client_key,

@@ -80,10 +80,7 @@ def make_adapter(fake: FakeYouTube, sleeps: list[float]) -> YouTubeAdapter:
     return YouTubeAdapter(
         fake.client_id,
         fake.client_secret,
-        authorize_url=f"{fake.base_url}/o/oauth2/v2/auth",
-        token_url=f"{fake.base_url}/token",
-        api_base_url=fake.base_url,
-        analytics_base_url=fake.base_url,
+        **fake.adapter_urls(),
         chunk_size=CHUNK,
         poll_interval_s=5,
         poll_timeout_s=30,

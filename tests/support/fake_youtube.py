@@ -212,6 +212,15 @@ class FakeYouTube:
         self.watch_time: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
+    def adapter_urls(self) -> dict[str, str]:
+        """The base-URL arguments that point a YouTube adapter at this fake (OAuth, Data API, Analytics API)."""
+        return {
+            "authorize_url": f"{self.base_url}/o/oauth2/v2/auth",
+            "token_url": f"{self.base_url}/token",
+            "api_base_url": self.base_url,
+            "analytics_base_url": self.base_url,
+        }
+
     # --- knobs -----------------------------------------------------------------------------------------------------
 
     def fail_next(

@@ -13,6 +13,7 @@ from clipped.live.models import StreamRecord
 from tests.api.conftest import ApiHarness, make_harness
 from tests.api.world import FAKE_JPEG, FAKE_MP4, seed_stream
 from tests.support.live_hls import LiveHlsServer, make_live_media
+from tests.support.ports import wait_until
 
 LOCAL_URL = "http://127.0.0.1:9/live/index.m3u8"  # never opened: the launcher below starts nothing
 
@@ -103,9 +104,7 @@ def test_a_recorder_whose_heartbeat_goes_stale_is_restarted(
     with harness.client:
         owner = harness.register()
         started = _start(harness, owner.headers, owner.workspace_id, url=LOCAL_URL).json()
-        deadline = time.monotonic() + 20
-        while len(launcher.launched) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: len(launcher.launched) >= 2, timeout_s=20, what="the recorder's restart")
         assert launcher.launched == [started["id"], started["id"]]  # no heartbeat within 2 s of its start
         assert service.record(owner.workspace_id, started["id"]).launches == 2
         time.sleep(0.5)
